@@ -1,0 +1,65 @@
+# Dictum build. Works as root on a fresh Debian 12 machine: `make run`, `make test`.
+SHELL := /bin/bash
+CACHE ?= $(or $(DICTUM_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/dictum)
+SQLCIPHER_VERSION := 4.6.1-2~bpo12+1
+WHISPER_VERSION := 1.9.1
+SQLC := $(CACHE)/sqlcipher-$(SQLCIPHER_VERSION)
+WH := $(CACHE)/whisper-$(WHISPER_VERSION)
+DATA ?= $(CURDIR)/.run/data
+LISTEN ?= 127.0.0.1:8080
+GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+export CGO_ENABLED := 1
+export CGO_CFLAGS := -I$(SQLC)/usr/include/sqlcipher -DSQLITE_HAS_CODEC -I$(WH)/include -O2
+# libsqlcipher.a needs libcrypto; shared libs resolve regardless of link order.
+export CGO_LDFLAGS := -L$(SQLC)/lib -L$(WH)/lib -lcrypto -lz -lm
+export DICTUM_CACHE := $(CACHE)
+export DICTUM_WHISPER_PREFIX := $(WH)
+export DICTUM_SQLCIPHER_PREFIX := $(SQLC)
+GOFLAGS_TAGS := -tags libsqlite3
+LDFLAGS := -X dictum/internal/buildinfo.Version=$(VERSION)
+
+.PHONY: all deps build run test vet unit browser bench eval fuzz clean env
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	@mkdir -p bin
+	$(GO) build $(GOFLAGS_TAGS) -ldflags '$(LDFLAGS)' -o bin/dictum ./cmd/dictum
+
+run: build
+	@bash scripts/run.sh bin/dictum "$(DATA)" "$(LISTEN)"
+
+vet: deps
+	@test -z "$$(gofmt -l cmd internal)" || { echo "gofmt needed:"; gofmt -l cmd internal; exit 1; }
+	$(GO) vet $(GOFLAGS_TAGS) ./...
+
+unit: deps
+	$(GO) test $(GOFLAGS_TAGS) -ldflags '$(LDFLAGS)' -count=1 -timeout 25m ./...
+
+browser: build
+	@bash scripts/browser-test.sh
+
+test: vet unit browser
+	@echo "make test: all suites passed"
+
+bench: build
+	@bash scripts/bench.sh
+
+eval: deps
+	$(GO) test $(GOFLAGS_TAGS) -count=1 -run 'TestEval' -v ./internal/draft | grep -E '^(EVAL|---|ok|FAIL)'
+
+FUZZTIME ?= 20s
+fuzz: deps
+	@bash scripts/fuzz.sh $(FUZZTIME)
+
+# Prints the environment for running go commands by hand: eval "$$(make -s env)"
+env:
+	@echo 'export CGO_ENABLED=1 CGO_CFLAGS="$(CGO_CFLAGS)" CGO_LDFLAGS="$(CGO_LDFLAGS)" DICTUM_WHISPER_PREFIX="$(WH)" DICTUM_SQLCIPHER_PREFIX="$(SQLC)" GOFLAGS=-tags=libsqlite3'
+
+clean:
+	rm -rf bin .run

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"dictum/internal/auth"
+	"dictum/internal/blob"
+	"dictum/internal/store"
+	"dictum/internal/vault"
+)
+
+func (e *cliEnv) cmdInit(args []string) int {
+	fs := e.flags("init")
+	admin := fs.String("admin-user", "admin", "username of the first admin")
+	pwFile := fs.String("admin-password-file", "", "file holding the admin's password ('-' = stdin); without it a one-time password is generated and printed")
+	if _, err := parse(fs, args); err != nil {
+		return 2
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	ctx := context.Background()
+	if _, err := os.Stat(cfg.DBPath()); err == nil {
+		return e.fail("%s is already initialised (database %s exists); nothing changed", cfg.DataDir, cfg.DBPath())
+	}
+	password, generated := "", false
+	if *pwFile != "" {
+		if password, err = e.readSecretFile(*pwFile); err != nil {
+			return e.fail("%v", err)
+		}
+		if err := auth.CheckPolicy(password, cfg.Auth.MinPassword); err != nil {
+			return e.fail("admin password: %v", err)
+		}
+	} else {
+		if password, err = auth.GeneratePassword(20); err != nil {
+			return e.fail("%v", err)
+		}
+		generated = true
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return e.fail("create data directory: %v", err)
+	}
+	_ = os.Chmod(cfg.DataDir, 0o700)
+	keyPath := cfg.MasterKeyPath()
+	keys, err := vault.Load(keyPath)
+	switch {
+	case err == nil:
+		fmt.Fprintf(e.stderr, "dictum: using the existing master key %s\n", keyPath)
+	case errors.Is(err, vault.ErrKeyMissing):
+		m, gerr := vault.GenerateMaster()
+		if gerr != nil {
+			return e.fail("%v", gerr)
+		}
+		if werr := vault.Write(keyPath, m); werr != nil {
+			return e.fail("%v", werr)
+		}
+		keys = vault.NewKeys(m)
+	default:
+		return e.fail("%v", err)
+	}
+	k := keys.DB()
+	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Key: &k, Create: true})
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	defer st.Close()
+	if _, err := blob.Open(cfg.BlobDir(), keys.Blob()); err != nil {
+		return e.fail("%v", err)
+	}
+	if err := os.MkdirAll(cfg.ModelsDir(), 0o750); err != nil {
+		return e.fail("create models directory: %v", err)
+	}
+	hash, err := auth.Hash(password, auth.Params{MemoryKiB: cfg.Auth.Argon2MemoryKiB, Time: cfg.Auth.Argon2Time, Threads: cfg.Auth.Argon2Threads})
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	u := &store.User{Username: *admin, DisplayName: "Administrator", Role: store.RoleAdmin, PasswordHash: hash, MustChangePassword: generated}
+	if err := st.CreateUser(ctx, cliActor(), u); err != nil {
+		return e.fail("create admin: %v", err)
+	}
+	_ = st.Audit(ctx, cliActor(), "firm.init", "firm", "", map[string]any{"key_fingerprint": keys.Fingerprint()})
+	fmt.Fprintf(e.stdout, "Initialised %s\n  database:   %s (SQLCipher, encrypted)\n  master key: %s (keep a copy offline: without it the data is lost)\n  admin user: %s\n",
+		cfg.DataDir, cfg.DBPath(), keyPath, *admin)
+	if generated {
+		fmt.Fprintf(e.stdout, "  one-time admin password: %s\n  (shown once; change it after the first login)\n", password)
+	}
+	return 0
+}

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+
+	"dictum/internal/audio"
+	"dictum/internal/config"
+	"dictum/internal/draft"
+	"dictum/internal/store"
+	"dictum/internal/transcribe"
+)
+
+func (e *cliEnv) cmdConfig(args []string) int {
+	if len(args) == 0 {
+		return e.fail("usage: dictum config check | defaults")
+	}
+	sub, args := args[0], args[1:]
+	fs := e.flags("config " + sub)
+	if _, err := parse(fs, args); err != nil {
+		return 2
+	}
+	switch sub {
+	case "check":
+		cfg, err := e.config()
+		if err != nil {
+			var es config.Errors
+			if errors.As(err, &es) {
+				for _, x := range es {
+					fmt.Fprintln(e.stderr, "dictum: "+x.Error())
+				}
+				return 1
+			}
+			return e.fail("%v", err)
+		}
+		src := e.configPath
+		if src == "" {
+			src = config.DefaultPath
+			if _, err := os.Stat(src); err != nil {
+				src = "embedded defaults (no " + config.DefaultPath + ")"
+			}
+		}
+		fmt.Fprintf(e.stdout, "config ok: %s; data dir %s\n", src, cfg.DataDir)
+		return 0
+	case "defaults":
+		d := config.Defaults()
+		fmt.Fprintln(e.stdout, "# key  value  environment variable\n#     description")
+		for _, l := range d.Describe() {
+			fmt.Fprintln(e.stdout, l)
+		}
+		return 0
+	}
+	return e.fail("unknown config command %q (check, defaults)", sub)
+}
+
+func (e *cliEnv) cmdAudit(args []string) int {
+	if len(args) == 0 {
+		return e.fail("usage: dictum audit verify | list [--limit N]")
+	}
+	sub, args := args[0], args[1:]
+	fs := e.flags("audit " + sub)
+	limit := fs.Int("limit", 50, "events to list")
+	if _, err := parse(fs, args); err != nil {
+		return 2
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	ctx := context.Background()
+	_, st, err := e.open(ctx, cfg)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	defer st.Close()
+	switch sub {
+	case "verify":
+		bad, n, err := st.VerifyAudit(ctx)
+		if err != nil {
+			return e.fail("%v", err)
+		}
+		if bad != 0 {
+			return e.fail("audit chain BROKEN at event %d (of %d checked): the log was altered", bad, n)
+		}
+		fmt.Fprintf(e.stdout, "audit chain intact: %d events\n", n)
+		return 0
+	case "list":
+		evs, err := st.AuditEvents(ctx, "", "", *limit)
+		if err != nil {
+			return e.fail("%v", err)
+		}
+		enc := json.NewEncoder(e.stdout)
+		for _, ev := range evs {
+			_ = enc.Encode(ev)
+		}
+		return 0
+	}
+	return e.fail("unknown audit command %q (verify, list)", sub)
+}
+
+func (e *cliEnv) cmdModel(args []string) int {
+	e.configPath, e.dataDir = os.Getenv("DICTUM_CONFIG"), os.Getenv("DICTUM_DATA")
+	rest := e.splitCommon(args)
+	cfg, err := e.config()
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	return transcribe.RunModelCLI(rest, cfg.ModelsDir(), cfg.Trans.ModelBaseURL, e.stdout, e.stderr)
+}
+
+// splitCommon pulls --config/--data (and their values) out of args for commands whose
+// own parsers do not know them.
+func (e *cliEnv) splitCommon(args []string) []string {
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		for _, name := range []string{"config", "data"} {
+			for _, prefix := range []string{"-" + name, "--" + name} {
+				if a == prefix && i+1 < len(args) {
+					if name == "config" {
+						e.configPath = args[i+1]
+					} else {
+						e.dataDir = args[i+1]
+					}
+					i++
+					goto next
+				}
+				if v, ok := strings.CutPrefix(a, prefix+"="); ok {
+					if name == "config" {
+						e.configPath = v
+					} else {
+						e.dataDir = v
+					}
+					goto next
+				}
+			}
+		}
+		rest = append(rest, a)
+	next:
+	}
+	return rest
+}
+
+func (e *cliEnv) cmdDraft(args []string) int {
+	e.configPath, e.dataDir = os.Getenv("DICTUM_CONFIG"), os.Getenv("DICTUM_DATA")
+	rest := e.splitCommon(args)
+	cfg, err := e.config()
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	dcfg, err := draftConfig(cfg)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	return draft.RunCLI(rest, e.stdin, e.stdout, e.stderr, dcfg)
+}
+
+func (e *cliEnv) cmdTranscribe(args []string) int {
+	e.configPath, e.dataDir = os.Getenv("DICTUM_CONFIG"), os.Getenv("DICTUM_DATA")
+	rest := e.splitCommon(args)
+	cfg, err := e.config()
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	lim := audio.Limits{MaxBytes: cfg.Limits.MaxUploadMB << 20, MaxDuration: cfg.Limits.MaxAudio.Duration, FFmpegPath: cfg.Trans.FFmpeg}
+	decode := func(path string) ([]float32, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return audio.DecodeAll(f, "", lim)
+	}
+	return transcribe.RunTranscribeCLI(rest, cfg.ModelsDir(), cfg.Trans.Model, e.stdout, e.stderr, decode)
+}
+
+func (e *cliEnv) cmdDoctor(args []string) int {
+	fs := e.flags("doctor")
+	if _, err := parse(fs, args); err != nil {
+		return 2
+	}
+	failed := 0
+	check := func(name string, err error, ok string) {
+		if err != nil {
+			failed++
+			fmt.Fprintf(e.stdout, "FAIL  %-18s %v\n", name, err)
+			return
+		}
+		fmt.Fprintf(e.stdout, "ok    %-18s %s\n", name, ok)
+	}
+	warn := func(name string, msg string) { fmt.Fprintf(e.stdout, "warn  %-18s %s\n", name, msg) }
+	cfg, err := e.config()
+	check("config", err, "valid")
+	if err != nil {
+		return 1
+	}
+	ctx := context.Background()
+	keys, st, err := e.open(ctx, cfg)
+	if err != nil {
+		check("keys+database", err, "")
+		return 1
+	}
+	defer st.Close()
+	check("master key", nil, fmt.Sprintf("%s (mode 0600, fingerprint %s)", cfg.MasterKeyPath(), keys.Fingerprint()))
+	v, err := st.CipherVersion(ctx)
+	check("sqlcipher", err, "version "+v)
+	sv, err := st.Version(ctx)
+	check("schema", err, fmt.Sprintf("version %d (this dictum: %d)", sv, store.SchemaVersion()))
+	problems, err := st.IntegrityCheck(ctx)
+	if err == nil && len(problems) > 0 {
+		err = fmt.Errorf("%d problem(s): %s", len(problems), strings.Join(problems, "; "))
+	}
+	check("integrity", err, "integrity_check and cipher_integrity_check ok")
+	bad, n, err := st.VerifyAudit(ctx)
+	if err == nil && bad != 0 {
+		err = fmt.Errorf("audit chain broken at event %d", bad)
+	}
+	check("audit chain", err, fmt.Sprintf("%d events intact", n))
+	var sfs syscall.Statfs_t
+	if err := syscall.Statfs(cfg.DataDir, &sfs); err == nil {
+		free := sfs.Bavail * uint64(sfs.Bsize)
+		msg := fmt.Sprintf("%.1f GiB free in %s", float64(free)/(1<<30), cfg.DataDir)
+		if free < 1<<30 {
+			check("disk", fmt.Errorf("only %s", msg), "")
+		} else {
+			check("disk", nil, msg)
+		}
+	}
+	if p, err := transcribe.Resolve(cfg.Trans.Model, cfg.ModelsDir()); err != nil {
+		warn("speech model", err.Error())
+	} else if info, err := transcribe.Verify(p); err != nil {
+		check("speech model", err, "")
+	} else {
+		check("speech model", nil, fmt.Sprintf("%s (%s, %s)", p, info.Arch, info.WeightType))
+	}
+	if failed > 0 {
+		fmt.Fprintf(e.stdout, "%d check(s) failed\n", failed)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+
+	"dictum/internal/blob"
+	"dictum/internal/buildinfo"
+	"dictum/internal/config"
+	"dictum/internal/draft"
+	"dictum/internal/transcribe"
+	"dictum/internal/web"
+)
+
+func newLogger(cfg *config.Config) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.Log.Level))
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: lvl}))
+}
+
+func isLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// draftConfig maps the config file's [draft] section to the drafter's config.
+func draftConfig(cfg *config.Config) (draft.Config, error) {
+	key, err := cfg.AzureKey()
+	if err != nil {
+		return draft.Config{}, err
+	}
+	d := cfg.Draft
+	return draft.Config{Engine: d.Engine, IncrementMinutes: d.IncrementMinutes, LookbackDays: d.LookbackDays,
+		Ollama: draft.OllamaConfig{Host: d.Ollama.Host, Model: d.Ollama.Model, Timeout: d.Ollama.Timeout.Duration, Retries: d.Ollama.Retries},
+		Azure: draft.AzureConfig{Endpoint: d.Azure.Endpoint, Deployment: d.Azure.Deployment, APIVersion: d.Azure.APIVersion, APIKey: key,
+			Timeout: d.Azure.Timeout.Duration, Retries: d.Azure.Retries}}, nil
+}
+
+func engineOptions(cfg *config.Config) transcribe.EngineOptions {
+	o := transcribe.EngineOptions{MaxConcurrent: cfg.Trans.Workers, Threads: cfg.Trans.Threads}
+	if cfg.Trans.NoFallback {
+		o.TemperatureFallback = -1
+	}
+	return o
+}
+
+// modelLoader loads the configured whisper model on first use and keeps it. A missing
+// model is not cached, so installing one later takes effect without a restart.
+type modelLoader struct {
+	cfg *config.Config
+	mu  sync.Mutex
+	eng *transcribe.Engine
+}
+
+func (m *modelLoader) load() (transcribe.Transcriber, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.eng != nil {
+		return m.eng, nil
+	}
+	eng, err := transcribe.Open(m.cfg.Trans.Model, m.cfg.ModelsDir(), engineOptions(m.cfg))
+	if err != nil {
+		return nil, err
+	}
+	m.eng = eng
+	return eng, nil
+}
+
+func (m *modelLoader) status() error {
+	_, err := transcribe.Resolve(m.cfg.Trans.Model, m.cfg.ModelsDir())
+	return err
+}
+
+func (m *modelLoader) close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.eng != nil {
+		m.eng.Close()
+	}
+}
+
+func (e *cliEnv) cmdServe(args []string) int {
+	fs := e.flags("serve")
+	listen := fs.String("listen", "", "address to listen on (default server.listen, 127.0.0.1:8080)")
+	tlsMode := fs.String("tls", "", "TLS mode: off, local or acme (default: off on a loopback address, else local)")
+	insecure := fs.Bool("insecure-http", false, "allow plain HTTP on a non-loopback address")
+	if _, err := parse(fs, args); err != nil {
+		return 2
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	if *listen != "" {
+		cfg.Server.Listen = *listen
+		if err := cfg.Validate(); err != nil {
+			return e.fail("--listen: %v", err)
+		}
+	}
+	if *insecure {
+		cfg.Server.InsecureHTTP = true
+	}
+	mode := *tlsMode
+	if mode == "" {
+		mode = cfg.Server.TLS
+	}
+	if mode == "" {
+		mode = "local"
+		if isLoopback(cfg.Server.Listen) {
+			mode = "off"
+		}
+	}
+	switch mode {
+	case "off":
+		if !isLoopback(cfg.Server.Listen) {
+			if !cfg.Server.InsecureHTTP {
+				return e.fail("refusing plain HTTP on %s: browsers only allow the microphone over HTTPS, and passwords would cross the LAN in clear. Use a loopback address, or --insecure-http if a TLS proxy sits in front", cfg.Server.Listen)
+			}
+		}
+	case "local", "acme":
+		return e.fail("--tls %s is not available in this build yet (see README: 'Not yet'); use --tls off on 127.0.0.1, or put a TLS reverse proxy in front with --insecure-http", mode)
+	default:
+		return e.fail("--tls must be off, local or acme, got %q", mode)
+	}
+	log := newLogger(cfg)
+	if mode == "off" && !isLoopback(cfg.Server.Listen) {
+		log.Warn("serving plain HTTP on a non-loopback address (--insecure-http)", "listen", cfg.Server.Listen)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	keys, st, err := e.open(ctx, cfg)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	defer st.Close()
+	blobs, err := blob.Open(cfg.BlobDir(), keys.Blob())
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	if n, err := blobs.Sweep(); err == nil && n > 0 {
+		log.Info("removed stale partial uploads", "count", n)
+	}
+	dcfg, err := draftConfig(cfg)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	drafter, err := draft.New(dcfg)
+	if err != nil {
+		return e.fail("draft engine: %v", err)
+	}
+	loader := &modelLoader{cfg: cfg}
+	defer loader.close()
+	if err := loader.status(); err != nil {
+		log.Warn("speech model not available: recordings will wait in the queue", "model", cfg.Trans.Model, "err", err.Error())
+	}
+	hub := web.NewHub()
+	queue := transcribe.NewQueue(transcribe.QueueDeps{Config: cfg, Store: st, Blobs: blobs, Drafter: drafter, Log: log, Load: loader.load,
+		Notify: func(p transcribe.Progress) {
+			hub.Publish(p.UserID, web.Event{Type: "recording", ID: p.RecordingID, Status: p.Status, Detail: p.Detail, Progress: p.Progress, EntryID: p.EntryID})
+		}})
+	srv, err := web.New(web.Deps{Config: cfg, Store: st, Blobs: blobs, Log: log, Events: hub, Kick: queue.Kick, Cancel: queue.Cancel,
+		Ready: func(ctx context.Context) error {
+			if _, err := os.Stat(cfg.MasterKeyPath()); err != nil {
+				return fmt.Errorf("master key file: %w", err)
+			}
+			return nil
+		}})
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return e.fail("listen on %s: %v", cfg.Server.Listen, err)
+	}
+	if err := queue.Run(ctx); err != nil {
+		return e.fail("start queue: %v", err)
+	}
+	url := "http://" + ln.Addr().String()
+	log.Info("dictum serving", "version", buildinfo.Version, "url", url, "data", cfg.DataDir, "model", cfg.Trans.Model, "draft_engine", drafter.Name())
+	fmt.Fprintf(e.stderr, "dictum: serving on %s\n", url)
+	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
+	err = srv.Serve(ctx, ln, cfg.Server.ShutdownWait.Duration)
+	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
+	log.Info("shutting down: finishing running transcriptions")
+	queue.Stop(cfg.Server.ShutdownWait.Duration)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return e.fail("serve: %v", err)
+	}
+	log.Info("stopped")
+	return 0
+}

@@ -1,0 +1,204 @@
+// Command dictum is the whole Dictum appliance: server, workers and admin CLI in one binary.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+
+	"dictum/internal/buildinfo"
+	"dictum/internal/config"
+	"dictum/internal/store"
+	"dictum/internal/vault"
+)
+
+const usage = `dictum: self-hosted dictation to time entries
+
+Usage: dictum <command> [flags]
+
+Server
+  init        create the data directory, master key, encrypted database and first admin
+  serve       run the web app, API and transcription workers
+  doctor      check keys, database, disk and speech model
+
+Users and access
+  user        add | list | disable | enable | passwd
+  token       create | list | revoke  (API tokens for scripts)
+  sessions    revoke --all | --user NAME
+
+Keys and config
+  key         rotate | db-hex
+  config      check | defaults
+  audit       verify | list
+
+Speech and drafting
+  model       list | pull NAME | import FILE | verify NAME|FILE | use NAME
+  transcribe  [--model M] FILE...   transcribe files locally and print timings
+  draft       --matters FILE --today YYYY-MM-DD [--engine rules|ollama|azure] [TEXT]
+
+  version     print the version
+
+Every command takes --config FILE (default /etc/dictum/dictum.toml) and --data DIR
+(default /var/lib/dictum); DICTUM_* environment variables override config keys.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	env := &cliEnv{stdin: stdin, stdout: stdout, stderr: stderr}
+	switch cmd {
+	case "init":
+		return env.cmdInit(rest)
+	case "serve":
+		return env.cmdServe(rest)
+	case "doctor":
+		return env.cmdDoctor(rest)
+	case "user":
+		return env.cmdUser(rest)
+	case "token":
+		return env.cmdToken(rest)
+	case "sessions":
+		return env.cmdSessions(rest)
+	case "key":
+		return env.cmdKey(rest)
+	case "config":
+		return env.cmdConfig(rest)
+	case "audit":
+		return env.cmdAudit(rest)
+	case "model":
+		return env.cmdModel(rest)
+	case "transcribe":
+		return env.cmdTranscribe(rest)
+	case "draft":
+		return env.cmdDraft(rest)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "dictum %s\n", buildinfo.Version)
+		return 0
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "dictum: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}
+
+// cliEnv carries the standard streams and the common flags.
+type cliEnv struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	configPath     string
+	dataDir        string
+}
+
+// flags returns a flag set with the common --config and --data flags.
+func (e *cliEnv) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("dictum "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.StringVar(&e.configPath, "config", os.Getenv("DICTUM_CONFIG"), "config file (default /etc/dictum/dictum.toml)")
+	fs.StringVar(&e.dataDir, "data", os.Getenv("DICTUM_DATA"), "data directory (overrides data_dir)")
+	return fs
+}
+
+// parse parses flags, allowing flags after positional arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func (e *cliEnv) fail(format string, a ...any) int {
+	fmt.Fprintf(e.stderr, "dictum: "+format+"\n", a...)
+	return 1
+}
+
+// config loads and validates the configuration.
+func (e *cliEnv) config() (*config.Config, error) {
+	cfg, warnings, err := config.Load(e.configPath, e.configPath != "", os.Environ())
+	for _, w := range warnings {
+		fmt.Fprintln(e.stderr, "dictum: warning:", w)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if e.dataDir != "" {
+		abs, err := filepath.Abs(e.dataDir)
+		if err != nil {
+			return nil, fmt.Errorf("--data %s: %w", e.dataDir, err)
+		}
+		cfg.DataDir = abs
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// open loads the keys and opens the database.
+func (e *cliEnv) open(ctx context.Context, cfg *config.Config) (*vault.Keys, *store.Store, error) {
+	keys, err := vault.Load(cfg.MasterKeyPath())
+	if err != nil {
+		return nil, nil, err
+	}
+	k := keys.DB()
+	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Key: &k})
+	if err != nil {
+		if errors.Is(err, store.ErrWrongKey) {
+			return nil, nil, fmt.Errorf("%w (key file %s)", err, cfg.MasterKeyPath())
+		}
+		return nil, nil, err
+	}
+	return keys, st, nil
+}
+
+// cliActor names the operator for the audit log.
+func cliActor() store.Actor {
+	name := "cli"
+	if u, err := user.Current(); err == nil {
+		name = "cli:" + u.Username
+	}
+	return store.Actor{Name: name}
+}
+
+// readSecretFile reads a password from a file ("-" = stdin), trimming one trailing newline.
+func (e *cliEnv) readSecretFile(path string) (string, error) {
+	var b []byte
+	var err error
+	if path == "-" {
+		b, err = io.ReadAll(io.LimitReader(e.stdin, 4096))
+	} else {
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read password file: %w", err)
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return "", errors.New("password file is empty")
+	}
+	return s, nil
+}

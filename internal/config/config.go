@@ -1,0 +1,482 @@
+// Package config loads Dictum's configuration: embedded defaults, then the TOML file
+// (/etc/dictum/dictum.toml or --config), then DICTUM_* environment variables. Every key
+// has a documented default; an unknown key in the file is an error, never ignored.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// DefaultPath is where the config file is looked for when --config is not given.
+const DefaultPath = "/etc/dictum/dictum.toml"
+
+// Duration is a time.Duration written as "30s", "12h" in TOML and env.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("not a duration like 30s or 12h: %q", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Config is the whole configuration. The `doc` tags are printed by `dictum config defaults`.
+type Config struct {
+	DataDir string `toml:"data_dir" doc:"Directory for the database, blobs, models and keys."`
+	Firm    Firm   `toml:"firm"`
+	Server  Server `toml:"server"`
+	Keys    Keys   `toml:"keys"`
+	Auth    Auth   `toml:"auth"`
+	Limits  Limits `toml:"limits"`
+	Trans   Trans  `toml:"transcribe"`
+	Draft   Draft  `toml:"draft"`
+	Log     Log    `toml:"log"`
+}
+
+// Firm holds firm-wide settings.
+type Firm struct {
+	Name     string `toml:"name" doc:"Firm name shown in the UI and exports."`
+	Timezone string `toml:"timezone" doc:"IANA time zone for civil dates (entry dates, 'today')."`
+}
+
+// Server holds listener settings.
+type Server struct {
+	Listen       string   `toml:"listen" doc:"Address to listen on (host:port)."`
+	TLS          string   `toml:"tls" doc:"TLS mode: off (loopback only) for now; local and acme come with the security work."`
+	InsecureHTTP bool     `toml:"insecure_http" doc:"Allow plain HTTP on a non-loopback address (not recommended)."`
+	ShutdownWait Duration `toml:"shutdown_timeout" doc:"How long graceful shutdown waits for requests and jobs."`
+}
+
+// Keys holds key file locations.
+type Keys struct {
+	MasterFile string `toml:"master_file" doc:"Master key file (0600). Empty: <data_dir>/master.key, or $CREDENTIALS_DIRECTORY/master.key under systemd."`
+}
+
+// Auth holds session and password settings.
+type Auth struct {
+	SessionIdle     Duration `toml:"session_idle" doc:"A session ends after this much inactivity."`
+	SessionMax      Duration `toml:"session_max" doc:"A session ends this long after login, active or not."`
+	Argon2MemoryKiB uint32   `toml:"argon2_memory_kib" doc:"argon2id memory per hash in KiB (OWASP minimum 19456)."`
+	Argon2Time      uint32   `toml:"argon2_time" doc:"argon2id iterations."`
+	Argon2Threads   uint8    `toml:"argon2_threads" doc:"argon2id parallelism."`
+	MinPassword     int      `toml:"min_password_length" doc:"Minimum password length."`
+}
+
+// Limits holds request limits.
+type Limits struct {
+	MaxUploadMB    int64    `toml:"max_upload_mb" doc:"Largest audio upload in MB (refused mid-stream with 413)."`
+	MaxAudio       Duration `toml:"max_audio_duration" doc:"Longest audio accepted (413 beyond it)."`
+	MaxJSONKB      int      `toml:"max_json_kb" doc:"Largest JSON request body in KiB."`
+	RequestsPerMin int      `toml:"requests_per_minute" doc:"API requests per minute per user and per IP."`
+	UploadsPerHour int      `toml:"uploads_per_hour" doc:"Audio uploads per hour per user."`
+	LoginFailures  int      `toml:"login_failures" doc:"Failed logins before backoff starts (per account and per IP)."`
+}
+
+// Trans holds transcription settings.
+type Trans struct {
+	Model         string `toml:"model" doc:"Whisper model: a catalogue name (base.en) or a file path."`
+	ModelBaseURL  string `toml:"model_base_url" doc:"Where 'dictum model pull' downloads from (a mirror may be set)."`
+	Workers       int    `toml:"workers" doc:"Concurrent transcription jobs."`
+	Threads       int    `toml:"threads" doc:"CPU threads per transcription job."`
+	Language      string `toml:"language" doc:"Spoken language code for whisper (en)."`
+	InitialPrompt string `toml:"initial_prompt" doc:"Extra text for whisper's prompt; matter and client names are added automatically."`
+	MaxAttempts   int    `toml:"max_attempts" doc:"A job that fails this many times is marked failed."`
+	FFmpeg        string `toml:"ffmpeg" doc:"Path to ffmpeg for M4A/AAC; empty looks it up on PATH; '-' disables."`
+	NoFallback    bool   `toml:"no_temperature_fallback" doc:"Disable whisper's temperature fallback (faster, for tests)."`
+}
+
+// Draft holds drafting settings.
+type Draft struct {
+	Engine           string `toml:"engine" doc:"Drafting engine: rules (built in), ollama or azure."`
+	IncrementMinutes int    `toml:"increment_minutes" doc:"Billing increment; hours round up to it (6 = tenths)."`
+	LookbackDays     int    `toml:"lookback_days" doc:"Oldest date a draft may carry, in days before today."`
+	Ollama           Ollama `toml:"ollama"`
+	Azure            Azure  `toml:"azure"`
+}
+
+// Ollama configures a local Ollama server.
+type Ollama struct {
+	Host    string   `toml:"host" doc:"Ollama base URL, e.g. http://127.0.0.1:11434 (nothing is sent unless set)."`
+	Model   string   `toml:"model" doc:"Ollama model name."`
+	Timeout Duration `toml:"timeout" doc:"Per-request timeout."`
+	Retries int      `toml:"retries" doc:"Retries on 429/5xx."`
+}
+
+// Azure configures the firm's Azure OpenAI deployment.
+type Azure struct {
+	Endpoint   string   `toml:"endpoint" doc:"https://<resource>.openai.azure.com (nothing is sent unless set)."`
+	Deployment string   `toml:"deployment" doc:"Deployment name."`
+	APIVersion string   `toml:"api_version" doc:"Azure OpenAI API version."`
+	APIKeyFile string   `toml:"api_key_file" doc:"File (0600) holding the API key; or set DICTUM_DRAFT_AZURE_API_KEY."`
+	APIKey     string   `toml:"api_key" doc:"The API key itself (prefer api_key_file); never logged." secret:"true"`
+	Timeout    Duration `toml:"timeout" doc:"Per-request timeout."`
+	Retries    int      `toml:"retries" doc:"Retries on 429/5xx."`
+}
+
+// Log holds logging settings.
+type Log struct {
+	Level string `toml:"level" doc:"debug, info, warn or error."`
+}
+
+// Defaults returns the embedded defaults.
+func Defaults() Config {
+	return Config{
+		DataDir: "/var/lib/dictum",
+		Firm:    Firm{Name: "", Timezone: "Local"},
+		Server:  Server{Listen: "127.0.0.1:8080", TLS: "", ShutdownWait: Duration{30 * time.Second}},
+		Auth: Auth{SessionIdle: Duration{8 * time.Hour}, SessionMax: Duration{7 * 24 * time.Hour},
+			Argon2MemoryKiB: 47104, Argon2Time: 1, Argon2Threads: 1, MinPassword: 10},
+		Limits: Limits{MaxUploadMB: 200, MaxAudio: Duration{2 * time.Hour}, MaxJSONKB: 256,
+			RequestsPerMin: 600, UploadsPerHour: 120, LoginFailures: 5},
+		Trans: Trans{Model: "base.en", ModelBaseURL: "https://huggingface.co/ggerganov/whisper.cpp/resolve/main",
+			Workers: 1, Threads: 2, Language: "en", MaxAttempts: 3},
+		Draft: Draft{Engine: "rules", IncrementMinutes: 6, LookbackDays: 60,
+			Ollama: Ollama{Model: "llama3.2", Timeout: Duration{60 * time.Second}, Retries: 2},
+			Azure:  Azure{APIVersion: "2024-10-21", Timeout: Duration{30 * time.Second}, Retries: 2}},
+		Log: Log{Level: "info"},
+	}
+}
+
+// KeyError names a bad configuration key and why it is bad.
+type KeyError struct {
+	Key    string // dotted key, e.g. transcribe.workers
+	Source string // file path or env variable
+	Reason string
+}
+
+func (e *KeyError) Error() string {
+	if e.Source != "" {
+		return fmt.Sprintf("config %s (%s): %s", e.Key, e.Source, e.Reason)
+	}
+	return fmt.Sprintf("config %s: %s", e.Key, e.Reason)
+}
+
+// Errors is a list of configuration problems.
+type Errors []error
+
+func (es Errors) Error() string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Unwrap exposes the individual problems to errors.Is/As.
+func (es Errors) Unwrap() []error { return es }
+
+// Load builds the configuration: defaults, then the file at path (if path is "" the default
+// path is used when it exists), then the environment. explicit says whether the path was
+// given by the user, in which case a missing file is an error.
+func Load(path string, explicit bool, environ []string) (Config, []string, error) {
+	cfg := Defaults()
+	var warnings []string
+	if path == "" {
+		path = DefaultPath
+	}
+	if b, err := os.ReadFile(path); err == nil {
+		md, err := toml.Decode(string(b), &cfg)
+		if err != nil {
+			return cfg, nil, fmt.Errorf("config file %s: %w", path, err)
+		}
+		if und := md.Undecoded(); len(und) > 0 {
+			var es Errors
+			for _, k := range und {
+				es = append(es, &KeyError{Key: k.String(), Source: path, Reason: "unknown key (see `dictum config defaults`)"})
+			}
+			return cfg, nil, es
+		}
+	} else if !errors.Is(err, os.ErrNotExist) || explicit {
+		return cfg, nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	w, err := applyEnv(&cfg, environ)
+	warnings = append(warnings, w...)
+	if err != nil {
+		return cfg, warnings, err
+	}
+	return cfg, warnings, nil
+}
+
+// nonConfigEnv are DICTUM_* variables that are not configuration keys.
+var nonConfigEnv = map[string]bool{"DICTUM_CONFIG": true, "DICTUM_DATA": true, "DICTUM_CACHE": true,
+	"DICTUM_WHISPER_PREFIX": true, "DICTUM_SQLCIPHER_PREFIX": true, "DICTUM_TEST_MODEL": true}
+
+type field struct {
+	key    string
+	env    string
+	v      reflect.Value
+	doc    string
+	secret bool
+}
+
+func fields(cfg *Config) []field {
+	var out []field
+	var walk func(v reflect.Value, prefix string)
+	walk = func(v reflect.Value, prefix string) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			sf := t.Field(i)
+			name := sf.Tag.Get("toml")
+			if name == "" || !sf.IsExported() {
+				continue
+			}
+			key := name
+			if prefix != "" {
+				key = prefix + "." + name
+			}
+			fv := v.Field(i)
+			if fv.Kind() == reflect.Struct && fv.Type() != reflect.TypeOf(Duration{}) {
+				walk(fv, key)
+				continue
+			}
+			env := "DICTUM_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+			out = append(out, field{key: key, env: env, v: fv, doc: sf.Tag.Get("doc"), secret: sf.Tag.Get("secret") == "true"})
+		}
+	}
+	walk(reflect.ValueOf(cfg).Elem(), "")
+	return out
+}
+
+func applyEnv(cfg *Config, environ []string) ([]string, error) {
+	byEnv := map[string]field{}
+	for _, f := range fields(cfg) {
+		byEnv[f.env] = f
+	}
+	var warnings []string
+	var es Errors
+	for _, kv := range environ {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, "DICTUM_") || nonConfigEnv[name] {
+			continue
+		}
+		f, ok := byEnv[name]
+		if !ok {
+			warnings = append(warnings, fmt.Sprintf("environment variable %s is not a configuration key; ignored", name))
+			continue
+		}
+		if err := setValue(f.v, val); err != nil {
+			es = append(es, &KeyError{Key: f.key, Source: name, Reason: err.Error()})
+		}
+	}
+	if len(es) > 0 {
+		return warnings, es
+	}
+	return warnings, nil
+}
+
+func setValue(v reflect.Value, s string) error {
+	if u, ok := v.Addr().Interface().(interface{ UnmarshalText([]byte) error }); ok {
+		return u.UnmarshalText([]byte(s))
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("not true or false: %q", s)
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("not a whole number: %q", s)
+		}
+		v.SetInt(n)
+	case reflect.Uint8, reflect.Uint32:
+		n, err := strconv.ParseUint(s, 10, v.Type().Bits())
+		if err != nil {
+			return fmt.Errorf("not a whole number in range: %q", s)
+		}
+		v.SetUint(n)
+	default:
+		return fmt.Errorf("unsupported type %s", v.Kind())
+	}
+	return nil
+}
+
+// Validate checks every value and names each bad key with the reason.
+func (c *Config) Validate() error {
+	var es Errors
+	bad := func(key, format string, a ...any) {
+		es = append(es, &KeyError{Key: key, Reason: fmt.Sprintf(format, a...)})
+	}
+	if c.DataDir == "" || !filepath.IsAbs(c.DataDir) {
+		bad("data_dir", "must be an absolute path, got %q", c.DataDir)
+	}
+	if _, err := c.Location(); err != nil {
+		bad("firm.timezone", "unknown time zone %q", c.Firm.Timezone)
+	}
+	if host, port, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		bad("server.listen", "must be host:port, got %q", c.Server.Listen)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		bad("server.listen", "bad port %q", port)
+	} else if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		bad("server.listen", "host must be an IP address or localhost, got %q", host)
+	}
+	switch c.Server.TLS {
+	case "", "off", "local", "acme":
+	default:
+		bad("server.tls", "must be off, local or acme, got %q", c.Server.TLS)
+	}
+	if c.Server.ShutdownWait.Duration < 0 {
+		bad("server.shutdown_timeout", "must not be negative")
+	}
+	if c.Auth.SessionIdle.Duration < time.Minute {
+		bad("auth.session_idle", "must be at least 1m")
+	}
+	if c.Auth.SessionMax.Duration < c.Auth.SessionIdle.Duration {
+		bad("auth.session_max", "must be at least auth.session_idle")
+	}
+	if c.Auth.Argon2MemoryKiB < 8*1024 {
+		bad("auth.argon2_memory_kib", "must be at least 8192 (OWASP recommends >= 19456)")
+	}
+	if c.Auth.Argon2Time < 1 || c.Auth.Argon2Threads < 1 {
+		bad("auth.argon2_time", "argon2_time and argon2_threads must be at least 1")
+	}
+	if c.Auth.MinPassword < 8 {
+		bad("auth.min_password_length", "must be at least 8")
+	}
+	if c.Limits.MaxUploadMB < 1 {
+		bad("limits.max_upload_mb", "must be at least 1")
+	}
+	if c.Limits.MaxAudio.Duration < time.Second {
+		bad("limits.max_audio_duration", "must be at least 1s")
+	}
+	if c.Limits.MaxJSONKB < 1 {
+		bad("limits.max_json_kb", "must be at least 1")
+	}
+	if c.Limits.RequestsPerMin < 1 || c.Limits.UploadsPerHour < 1 || c.Limits.LoginFailures < 1 {
+		bad("limits", "requests_per_minute, uploads_per_hour and login_failures must be at least 1")
+	}
+	if c.Trans.Model == "" {
+		bad("transcribe.model", "must name a catalogue model (base.en) or a file")
+	}
+	if c.Trans.Workers < 1 || c.Trans.Workers > 64 {
+		bad("transcribe.workers", "must be between 1 and 64, got %d", c.Trans.Workers)
+	}
+	if c.Trans.Threads < 1 || c.Trans.Threads > 256 {
+		bad("transcribe.threads", "must be between 1 and 256, got %d", c.Trans.Threads)
+	}
+	if c.Trans.MaxAttempts < 1 {
+		bad("transcribe.max_attempts", "must be at least 1")
+	}
+	switch c.Draft.Engine {
+	case "rules":
+	case "ollama":
+		if c.Draft.Ollama.Host == "" {
+			bad("draft.ollama.host", "must be set when draft.engine is ollama")
+		}
+	case "azure":
+		if c.Draft.Azure.Endpoint == "" || c.Draft.Azure.Deployment == "" {
+			bad("draft.azure.endpoint", "endpoint and deployment must be set when draft.engine is azure")
+		}
+		if c.Draft.Azure.APIKey == "" && c.Draft.Azure.APIKeyFile == "" {
+			bad("draft.azure.api_key_file", "an API key file (or DICTUM_DRAFT_AZURE_API_KEY) is needed when draft.engine is azure")
+		}
+	default:
+		bad("draft.engine", "must be rules, ollama or azure, got %q", c.Draft.Engine)
+	}
+	if m := c.Draft.IncrementMinutes; m < 1 || m > 60 || 60%m != 0 {
+		bad("draft.increment_minutes", "must divide an hour (1, 2, 3, 5, 6, 10, 15, 30, 60), got %d", m)
+	}
+	if c.Draft.LookbackDays < 1 || c.Draft.LookbackDays > 3660 {
+		bad("draft.lookback_days", "must be between 1 and 3660")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if len(es) > 0 {
+		return es
+	}
+	return nil
+}
+
+// Location is the firm's time zone.
+func (c *Config) Location() (*time.Location, error) {
+	if c.Firm.Timezone == "" || c.Firm.Timezone == "Local" {
+		return time.Local, nil
+	}
+	return time.LoadLocation(c.Firm.Timezone)
+}
+
+// MasterKeyPath resolves where the master key lives.
+func (c *Config) MasterKeyPath() string {
+	if c.Keys.MasterFile != "" {
+		return c.Keys.MasterFile
+	}
+	if d := os.Getenv("CREDENTIALS_DIRECTORY"); d != "" {
+		if _, err := os.Stat(filepath.Join(d, "master.key")); err == nil {
+			return filepath.Join(d, "master.key")
+		}
+	}
+	return filepath.Join(c.DataDir, "master.key")
+}
+
+// DBPath is the database file.
+func (c *Config) DBPath() string { return filepath.Join(c.DataDir, "dictum.db") }
+
+// BlobDir is where encrypted blobs live.
+func (c *Config) BlobDir() string { return filepath.Join(c.DataDir, "blobs") }
+
+// ModelsDir is where whisper models live.
+func (c *Config) ModelsDir() string { return filepath.Join(c.DataDir, "models") }
+
+// AzureKey returns the Azure API key from the config, env (already applied) or key file.
+func (c *Config) AzureKey() (string, error) {
+	if c.Draft.Azure.APIKey != "" {
+		return c.Draft.Azure.APIKey, nil
+	}
+	if c.Draft.Azure.APIKeyFile == "" {
+		return "", nil
+	}
+	fi, err := os.Stat(c.Draft.Azure.APIKeyFile)
+	if err != nil {
+		return "", fmt.Errorf("draft.azure.api_key_file: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("draft.azure.api_key_file %s is readable by group or others; chmod 600 it", c.Draft.Azure.APIKeyFile)
+	}
+	b, err := os.ReadFile(c.Draft.Azure.APIKeyFile)
+	if err != nil {
+		return "", fmt.Errorf("draft.azure.api_key_file: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// Describe lists every key with its env name, current value and doc (secrets masked).
+func (c *Config) Describe() []string {
+	fs := fields(c)
+	sort.Slice(fs, func(i, j int) bool { return fs[i].key < fs[j].key })
+	var out []string
+	for _, f := range fs {
+		val := fmt.Sprint(f.v.Interface())
+		if d, ok := f.v.Interface().(Duration); ok {
+			val = d.String()
+		}
+		if f.secret && val != "" {
+			val = "(set)"
+		}
+		out = append(out, fmt.Sprintf("%-34s %-40s %s\n    %s", f.key, strconv.Quote(val), f.env, f.doc))
+	}
+	return out
+}

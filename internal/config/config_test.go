@@ -1,0 +1,137 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "dictum.toml")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultsValidate(t *testing.T) {
+	c := Defaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFileAndEnv(t *testing.T) {
+	p := writeFile(t, `
+data_dir = "/srv/dictum"
+[transcribe]
+model = "tiny.en"
+workers = 2
+[draft.ollama]
+timeout = "5s"
+`)
+	c, warn, err := Load(p, true, []string{"DICTUM_TRANSCRIBE_MODEL=/models/x.bin", "DICTUM_SERVER_LISTEN=0.0.0.0:9000", "DICTUM_BOGUS=1", "DICTUM_CACHE=/x", "PATH=/bin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "/srv/dictum" || c.Trans.Workers != 2 || c.Draft.Ollama.Timeout.Duration != 5*time.Second {
+		t.Fatalf("file not applied: %+v", c)
+	}
+	if c.Trans.Model != "/models/x.bin" || c.Server.Listen != "0.0.0.0:9000" {
+		t.Fatalf("env not applied: %q %q", c.Trans.Model, c.Server.Listen)
+	}
+	if len(warn) != 1 || !strings.Contains(warn[0], "DICTUM_BOGUS") {
+		t.Fatalf("warnings %v", warn)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	cases := []struct {
+		name, file string
+		env        []string
+		wantKey    string
+		wantMsg    string
+	}{
+		{"unknown key", "[transcribe]\nmodle = \"x\"\n", nil, "transcribe.modle", "unknown key"},
+		{"unknown section", "[nope]\na = 1\n", nil, "nope", "unknown key"},
+		{"bad duration", "[auth]\nsession_idle = \"soon\"\n", nil, "", "duration"},
+		{"bad toml", "data_dir = \n", nil, "", "config file"},
+		{"env bad int", "", []string{"DICTUM_TRANSCRIBE_WORKERS=two"}, "transcribe.workers", "whole number"},
+		{"env bad bool", "", []string{"DICTUM_SERVER_INSECURE_HTTP=maybe"}, "server.insecure_http", "true or false"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeFile(t, tc.file)
+			_, _, err := Load(p, true, tc.env)
+			if err == nil {
+				t.Fatal("expected an error")
+			}
+			if !strings.Contains(err.Error(), tc.wantKey) || !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Fatalf("error %q should name %q and say %q", err, tc.wantKey, tc.wantMsg)
+			}
+		})
+	}
+	if _, _, err := Load(filepath.Join(t.TempDir(), "missing.toml"), true, nil); err == nil {
+		t.Fatal("missing explicit file must be an error")
+	}
+	if _, _, err := Load(filepath.Join(t.TempDir(), "missing.toml"), false, nil); err != nil {
+		t.Fatalf("missing default file is fine: %v", err)
+	}
+}
+
+func TestValidateNamesKeys(t *testing.T) {
+	cases := []struct {
+		mut func(*Config)
+		key string
+	}{
+		{func(c *Config) { c.DataDir = "relative" }, "data_dir"},
+		{func(c *Config) { c.Firm.Timezone = "Mars/Olympus" }, "firm.timezone"},
+		{func(c *Config) { c.Server.Listen = "8080" }, "server.listen"},
+		{func(c *Config) { c.Server.TLS = "maybe" }, "server.tls"},
+		{func(c *Config) { c.Trans.Workers = 0 }, "transcribe.workers"},
+		{func(c *Config) { c.Draft.Engine = "gpt" }, "draft.engine"},
+		{func(c *Config) { c.Draft.Engine = "ollama" }, "draft.ollama.host"},
+		{func(c *Config) { c.Draft.IncrementMinutes = 7 }, "draft.increment_minutes"},
+		{func(c *Config) { c.Log.Level = "loud" }, "log.level"},
+		{func(c *Config) { c.Limits.MaxUploadMB = 0 }, "limits.max_upload_mb"},
+	}
+	for _, tc := range cases {
+		c := Defaults()
+		tc.mut(&c)
+		err := c.Validate()
+		var ke *KeyError
+		if err == nil || !errors.As(err, &ke) || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%s: got %v", tc.key, err)
+		}
+	}
+}
+
+func TestDescribeMasksSecrets(t *testing.T) {
+	c := Defaults()
+	c.Draft.Azure.APIKey = "sk-very-secret"
+	for _, l := range c.Describe() {
+		if strings.Contains(l, "sk-very-secret") {
+			t.Fatal("secret printed")
+		}
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	f.Add("data_dir = \"/x\"\n[transcribe]\nworkers = 3\n")
+	f.Add("[draft.azure]\ntimeout = \"1s\"\n")
+	f.Add("\x00[[")
+	f.Fuzz(func(t *testing.T, s string) {
+		p := filepath.Join(t.TempDir(), "c.toml")
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, _, err := Load(p, true, nil)
+		if err == nil {
+			_ = c.Validate()
+		}
+	})
+}

@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Event is one audit log entry. Detail must never carry secrets or transcript text.
+type Event struct {
+	ID         int64          `json:"id"`
+	At         string         `json:"at"`
+	Actor      string         `json:"actor"`
+	Action     string         `json:"action"`
+	ObjectType string         `json:"object_type"`
+	ObjectID   string         `json:"object_id"`
+	Detail     map[string]any `json:"detail,omitempty"`
+	IP         string         `json:"ip,omitempty"`
+}
+
+// Actor identifies who did something, for the audit log.
+type Actor struct {
+	Name string // username, or "system", or "cli:<user>"
+	IP   string
+}
+
+// appendAudit writes an event in the caller's transaction, chained to the previous one:
+// hash = SHA-256(prev_hash || canonical JSON of the event). The transaction is BEGIN
+// IMMEDIATE, so appends are serialised and the chain has no forks.
+func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, a Actor, action, objType, objID string, detail map[string]any) error {
+	if detail == nil {
+		detail = map[string]any{}
+	}
+	d, err := json.Marshal(detail)
+	if err != nil {
+		return fmt.Errorf("audit detail: %w", err)
+	}
+	var prev []byte
+	err = tx.QueryRowContext(ctx, "SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1").Scan(&prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("audit: read chain head: %w", err)
+	}
+	at := s.ts()
+	h := chainHash(prev, at, a.Name, action, objType, objID, string(d), a.IP)
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_events(at, actor, action, object_type, object_id, detail, ip, prev_hash, hash)
+		VALUES (?,?,?,?,?,?,?,?,?)`, at, a.Name, action, objType, objID, string(d), a.IP, prev, h)
+	if err != nil {
+		return fmt.Errorf("audit: append: %w", err)
+	}
+	return nil
+}
+
+func chainHash(prev []byte, fields ...string) []byte {
+	h := sha256.New()
+	h.Write(prev)
+	for _, f := range fields {
+		b, _ := json.Marshal(f)
+		h.Write(b)
+		h.Write([]byte{0})
+	}
+	return h.Sum(nil)
+}
+
+// Audit records an event on its own (for actions with no other state change, e.g. login).
+func (s *Store) Audit(ctx context.Context, a Actor, action, objType, objID string, detail map[string]any) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.appendAudit(ctx, tx, a, action, objType, objID, detail) })
+}
+
+// VerifyAudit walks the chain and returns the id of the first event whose hash does not
+// match (0 when the chain is intact) and the number of events checked.
+func (s *Store) VerifyAudit(ctx context.Context) (badID int64, n int, err error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT id, at, actor, action, object_type, object_id, detail, ip, prev_hash, hash FROM audit_events ORDER BY id")
+	if err != nil {
+		return 0, 0, fmt.Errorf("verify audit: %w", err)
+	}
+	defer rows.Close()
+	var prev []byte
+	for rows.Next() {
+		var id int64
+		var at, actor, action, ot, oid, detail, ip string
+		var p, h []byte
+		if err := rows.Scan(&id, &at, &actor, &action, &ot, &oid, &detail, &ip, &p, &h); err != nil {
+			return 0, n, fmt.Errorf("verify audit: %w", err)
+		}
+		n++
+		want := chainHash(prev, at, actor, action, ot, oid, detail, ip)
+		if string(p) != string(prev) || string(h) != string(want) {
+			return id, n, nil
+		}
+		prev = h
+	}
+	return 0, n, rows.Err()
+}
+
+// AuditEvents lists events newest first, optionally for one object.
+func (s *Store) AuditEvents(ctx context.Context, objType, objID string, limit int) ([]Event, error) {
+	if limit <= 0 || limit > 10000 {
+		limit = 200
+	}
+	q := "SELECT id, at, actor, action, object_type, object_id, detail, ip FROM audit_events"
+	var args []any
+	if objType != "" {
+		q += " WHERE object_type = ? AND object_id = ?"
+		args = append(args, objType, objID)
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var d string
+		if err := rows.Scan(&e.ID, &e.At, &e.Actor, &e.Action, &e.ObjectType, &e.ObjectID, &d, &e.IP); err != nil {
+			return nil, err
+		}
+		_ = json.Unmarshal([]byte(d), &e.Detail)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,395 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"dictum/internal/entry"
+)
+
+// Principal is an authenticated user acting on entries.
+type Principal struct {
+	UserID   int64
+	Username string
+	Role     string
+	IP       string
+}
+
+// Actor is the principal for the audit log.
+func (p Principal) Actor() Actor { return Actor{Name: p.Username, IP: p.IP} }
+
+func (p Principal) domain() entry.Actor { return entry.Actor{UserID: p.UserID, Role: p.Role} }
+
+// Entry is a time entry.
+type Entry struct {
+	ID          string   `json:"id"`
+	UserID      int64    `json:"-"`
+	Timekeeper  string   `json:"timekeeper"`
+	RecordingID *string  `json:"recording_id"`
+	MatterID    *string  `json:"matter"`
+	Date        string   `json:"date"`
+	Tenths      int      `json:"-"`
+	Hours       float64  `json:"hours"`
+	Activity    *string  `json:"activity"`
+	Task        *string  `json:"task"`
+	Narrative   string   `json:"narrative"`
+	Billable    bool     `json:"billable"`
+	Confidence  *float64 `json:"confidence"`
+	Warnings    []string `json:"warnings"`
+	Engine      string   `json:"engine"`
+	Status      string   `json:"status"`
+	DeletedAt   *string  `json:"deleted_at"`
+	ApprovedAt  *string  `json:"approved_at"`
+	ExportedAt  *string  `json:"exported_at"`
+	ClioState   *string  `json:"clio_state,omitempty"`
+	ClioError   *string  `json:"clio_error,omitempty"`
+	CreatedAt   string   `json:"created_at"`
+	UpdatedAt   string   `json:"updated_at"`
+	storedState string
+}
+
+const entryCols = `e.id, e.user_id, u.username, e.recording_id, e.matter_id, e.date, e.tenths, e.activity, e.task, e.narrative, e.billable,
+	e.confidence, e.warnings, e.engine, e.status, e.deleted_at, e.approved_at, e.exported_at, e.clio_state, e.clio_error, e.created_at, e.updated_at`
+
+func scanEntry(sc interface{ Scan(...any) error }) (*Entry, error) {
+	var e Entry
+	var rec, matter, task, deleted, approved, exported, clioState, clioErr sql.NullString
+	var conf sql.NullFloat64
+	var warnings, activity string
+	err := sc.Scan(&e.ID, &e.UserID, &e.Timekeeper, &rec, &matter, &e.Date, &e.Tenths, &activity, &task, &e.Narrative, &e.Billable,
+		&conf, &warnings, &e.Engine, &e.storedState, &deleted, &approved, &exported, &clioState, &clioErr, &e.CreatedAt, &e.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, entry.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read entry: %w", err)
+	}
+	ptr := func(n sql.NullString) *string {
+		if n.Valid {
+			return &n.String
+		}
+		return nil
+	}
+	e.RecordingID, e.MatterID, e.Task, e.DeletedAt, e.ApprovedAt, e.ExportedAt = ptr(rec), ptr(matter), ptr(task), ptr(deleted), ptr(approved), ptr(exported)
+	e.ClioState, e.ClioError = ptr(clioState), ptr(clioErr)
+	if activity != "" {
+		e.Activity = &activity
+	}
+	if conf.Valid {
+		e.Confidence = &conf.Float64
+	}
+	e.Warnings = []string{}
+	_ = json.Unmarshal([]byte(warnings), &e.Warnings)
+	e.Hours = float64(e.Tenths) / 10
+	e.Status = e.storedState
+	if e.DeletedAt != nil {
+		e.Status = entry.Deleted
+	}
+	return &e, nil
+}
+
+func (e *Entry) state() entry.State {
+	st := entry.State{OwnerID: e.UserID, Status: e.storedState}
+	if e.DeletedAt != nil {
+		if t, err := time.Parse(time.RFC3339Nano, *e.DeletedAt); err == nil {
+			st.DeletedAt = &t
+		}
+	}
+	return st
+}
+
+// Fields returns the editable fields.
+func (e *Entry) Fields() entry.Fields {
+	f := entry.Fields{Date: e.Date, Tenths: e.Tenths, Narrative: e.Narrative, Billable: e.Billable}
+	if e.MatterID != nil {
+		f.MatterID = *e.MatterID
+	}
+	if e.Activity != nil {
+		f.Activity = *e.Activity
+	}
+	if e.Task != nil {
+		f.Task = *e.Task
+	}
+	return f
+}
+
+// NewEntry is what creates an entry (a draft from a recording, or a manual entry).
+type NewEntry struct {
+	UserID      int64
+	RecordingID string
+	Fields      entry.Fields
+	Confidence  *float64
+	Warnings    []string
+	Engine      string
+}
+
+// CreateEntry inserts a draft.
+func (s *Store) CreateEntry(ctx context.Context, a Actor, n NewEntry) (*Entry, error) {
+	id := NewID("ent")
+	if err := s.tx(ctx, func(tx *sql.Tx) error { return s.createEntryTx(ctx, tx, a, id, n) }); err != nil {
+		return nil, err
+	}
+	return s.EntryByID(ctx, id)
+}
+
+func (s *Store) createEntryTx(ctx context.Context, tx *sql.Tx, a Actor, id string, n NewEntry) error {
+	if err := entry.CheckFields(n.Fields); err != nil {
+		return err
+	}
+	if err := s.checkMatter(ctx, tx, n.Fields.MatterID); err != nil {
+		return err
+	}
+	if n.Warnings == nil {
+		n.Warnings = []string{}
+	}
+	w, _ := json.Marshal(n.Warnings)
+	if n.Engine == "" {
+		n.Engine = "manual"
+	}
+	now := s.ts()
+	_, err := tx.ExecContext(ctx, `INSERT INTO entries(id, user_id, recording_id, matter_id, date, tenths, activity, task, narrative, billable, confidence, warnings, engine, status, created_at, updated_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'draft',?,?)`, id, n.UserID, nullStr(n.RecordingID), nullStr(n.Fields.MatterID), n.Fields.Date, n.Fields.Tenths,
+		n.Fields.Activity, nullStr(n.Fields.Task), n.Fields.Narrative, n.Fields.Billable, n.Confidence, string(w), n.Engine, now, now)
+	if err != nil {
+		return fmt.Errorf("create entry: %w", err)
+	}
+	return s.appendAudit(ctx, tx, a, "entry.create", "entry", id, map[string]any{"engine": n.Engine, "recording_id": n.RecordingID})
+}
+
+func (s *Store) checkMatter(ctx context.Context, tx *sql.Tx, id string) error {
+	if id == "" {
+		return nil
+	}
+	var status string
+	err := tx.QueryRowContext(ctx, "SELECT status FROM matters WHERE id = ?", id).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: matter %q does not exist", entry.ErrInvalid, id)
+	}
+	if err != nil {
+		return fmt.Errorf("check matter: %w", err)
+	}
+	return nil
+}
+
+// EntryByID reads an entry without access checks (internal use).
+func (s *Store) EntryByID(ctx context.Context, id string) (*Entry, error) {
+	return scanEntry(s.db.QueryRowContext(ctx, "SELECT "+entryCols+" FROM entries e JOIN users u ON u.id = e.user_id WHERE e.id = ?", id))
+}
+
+// EntryFor reads an entry the principal may view; others get entry.ErrNotFound.
+func (s *Store) EntryFor(ctx context.Context, p Principal, id string) (*Entry, error) {
+	e, err := s.EntryByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := entry.CanView(p.domain(), e.state()); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// EntryFilter selects entries.
+type EntryFilter struct {
+	UserID   int64  // 0 = every user
+	Status   string // draft, approved, exported, synced, deleted; "" = all but deleted
+	From, To string // inclusive YYYY-MM-DD
+	MatterID string
+	Limit    int
+	Offset   int
+}
+
+// Entries lists entries for a filter, ordered by date then creation.
+func (s *Store) Entries(ctx context.Context, f EntryFilter) ([]*Entry, error) {
+	q, args := entryQuery(f)
+	rows, err := s.db.QueryContext(ctx, "SELECT "+entryCols+" FROM entries e JOIN users u ON u.id = e.user_id WHERE "+q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list entries: %w", err)
+	}
+	defer rows.Close()
+	out := []*Entry{}
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func entryQuery(f EntryFilter) (string, []any) {
+	var where []string
+	var args []any
+	if f.UserID != 0 {
+		where = append(where, "e.user_id = ?")
+		args = append(args, f.UserID)
+	}
+	switch f.Status {
+	case "":
+		where = append(where, "e.deleted_at IS NULL")
+	case entry.Deleted:
+		where = append(where, "e.deleted_at IS NOT NULL")
+	default:
+		where = append(where, "e.deleted_at IS NULL AND e.status = ?")
+		args = append(args, f.Status)
+	}
+	if f.From != "" {
+		where = append(where, "e.date >= ?")
+		args = append(args, f.From)
+	}
+	if f.To != "" {
+		where = append(where, "e.date <= ?")
+		args = append(args, f.To)
+	}
+	if f.MatterID != "" {
+		where = append(where, "e.matter_id = ?")
+		args = append(args, f.MatterID)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 5000 {
+		limit = 500
+	}
+	q := strings.Join(where, " AND ") + " ORDER BY e.date DESC, e.created_at DESC LIMIT ? OFFSET ?"
+	args = append(args, limit, f.Offset)
+	return q, args
+}
+
+// EntryPatch changes fields of a draft; nil fields stay. Empty strings clear matter/task/activity.
+type EntryPatch struct {
+	MatterID  *string
+	Date      *string
+	Tenths    *int
+	Activity  *string
+	Task      *string
+	Narrative *string
+	Billable  *bool
+}
+
+// mutate loads an entry in a transaction, checks a rule, applies a change and audits it.
+func (s *Store) mutate(ctx context.Context, p Principal, id string, check func(entry.Actor, entry.State) error,
+	apply func(tx *sql.Tx, e *Entry) (action string, detail map[string]any, err error)) (*Entry, error) {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		e, err := scanEntry(tx.QueryRowContext(ctx, "SELECT "+entryCols+" FROM entries e JOIN users u ON u.id = e.user_id WHERE e.id = ?", id))
+		if err != nil {
+			return err
+		}
+		if err := check(p.domain(), e.state()); err != nil {
+			return err
+		}
+		action, detail, err := apply(tx, e)
+		if err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, p.Actor(), action, "entry", id, detail)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.EntryByID(ctx, id)
+}
+
+// UpdateEntry edits a draft.
+func (s *Store) UpdateEntry(ctx context.Context, p Principal, id string, patch EntryPatch) (*Entry, error) {
+	return s.mutate(ctx, p, id, entry.CanEdit, func(tx *sql.Tx, e *Entry) (string, map[string]any, error) {
+		f := e.Fields()
+		changed := []string{}
+		if patch.MatterID != nil {
+			f.MatterID = *patch.MatterID
+			changed = append(changed, "matter")
+		}
+		if patch.Date != nil {
+			f.Date = *patch.Date
+			changed = append(changed, "date")
+		}
+		if patch.Tenths != nil {
+			f.Tenths = *patch.Tenths
+			changed = append(changed, "hours")
+		}
+		if patch.Activity != nil {
+			f.Activity = *patch.Activity
+			changed = append(changed, "activity")
+		}
+		if patch.Task != nil {
+			f.Task = *patch.Task
+			changed = append(changed, "task")
+		}
+		if patch.Narrative != nil {
+			f.Narrative = strings.TrimSpace(*patch.Narrative)
+			changed = append(changed, "narrative")
+		}
+		if patch.Billable != nil {
+			f.Billable = *patch.Billable
+			changed = append(changed, "billable")
+		}
+		if err := entry.CheckFields(f); err != nil {
+			return "", nil, err
+		}
+		if err := s.checkMatter(ctx, tx, f.MatterID); err != nil {
+			return "", nil, err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE entries SET matter_id=?, date=?, tenths=?, activity=?, task=?, narrative=?, billable=?, updated_at=? WHERE id=?`,
+			nullStr(f.MatterID), f.Date, f.Tenths, f.Activity, nullStr(f.Task), f.Narrative, f.Billable, s.ts(), e.ID)
+		if err != nil {
+			return "", nil, fmt.Errorf("update entry: %w", err)
+		}
+		return "entry.update", map[string]any{"fields": changed}, nil
+	})
+}
+
+// Approve approves a complete draft.
+func (s *Store) Approve(ctx context.Context, p Principal, id string, today time.Time) (*Entry, error) {
+	return s.mutate(ctx, p, id, entry.CanApprove, func(tx *sql.Tx, e *Entry) (string, map[string]any, error) {
+		if err := entry.Complete(e.Fields(), today); err != nil {
+			return "", nil, err
+		}
+		if e.MatterID != nil {
+			var status string
+			if err := tx.QueryRowContext(ctx, "SELECT status FROM matters WHERE id = ?", *e.MatterID).Scan(&status); err == nil && status != "open" {
+				return "", nil, fmt.Errorf("%w: matter is closed; pick an open matter", entry.ErrInvalid)
+			}
+		}
+		now := s.ts()
+		if _, err := tx.ExecContext(ctx, "UPDATE entries SET status='approved', approved_at=?, updated_at=? WHERE id=?", now, now, e.ID); err != nil {
+			return "", nil, fmt.Errorf("approve entry: %w", err)
+		}
+		return "entry.approve", map[string]any{"hours": float64(e.Tenths) / 10}, nil
+	})
+}
+
+// Reopen returns an approved entry to draft.
+func (s *Store) Reopen(ctx context.Context, p Principal, id string) (*Entry, error) {
+	return s.mutate(ctx, p, id, entry.CanReopen, func(tx *sql.Tx, e *Entry) (string, map[string]any, error) {
+		if _, err := tx.ExecContext(ctx, "UPDATE entries SET status='draft', approved_at=NULL, updated_at=? WHERE id=?", s.ts(), e.ID); err != nil {
+			return "", nil, fmt.Errorf("reopen entry: %w", err)
+		}
+		return "entry.reopen", nil, nil
+	})
+}
+
+// DeleteEntry soft-deletes an entry.
+func (s *Store) DeleteEntry(ctx context.Context, p Principal, id string) (*Entry, error) {
+	return s.mutate(ctx, p, id, entry.CanDelete, func(tx *sql.Tx, e *Entry) (string, map[string]any, error) {
+		now := s.ts()
+		if _, err := tx.ExecContext(ctx, "UPDATE entries SET deleted_at=?, updated_at=? WHERE id=?", now, now, e.ID); err != nil {
+			return "", nil, fmt.Errorf("delete entry: %w", err)
+		}
+		return "entry.delete", nil, nil
+	})
+}
+
+// RestoreEntry undoes a soft delete within the grace period.
+func (s *Store) RestoreEntry(ctx context.Context, p Principal, id string) (*Entry, error) {
+	now := s.now()
+	return s.mutate(ctx, p, id, func(a entry.Actor, st entry.State) error { return entry.CanRestore(a, st, now) },
+		func(tx *sql.Tx, e *Entry) (string, map[string]any, error) {
+			if _, err := tx.ExecContext(ctx, "UPDATE entries SET deleted_at=NULL, updated_at=? WHERE id=?", s.ts(), e.ID); err != nil {
+				return "", nil, fmt.Errorf("restore entry: %w", err)
+			}
+			return "entry.restore", nil, nil
+		})
+}

@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Matter is a client matter.
+type Matter struct {
+	ID           string `json:"id"`
+	Number       string `json:"number"`
+	Client       string `json:"client"`
+	ClientID     string `json:"client_id"`
+	Name         string `json:"name"`
+	Status       string `json:"status"`
+	Litigation   bool   `json:"litigation"`
+	RateCents    *int64 `json:"rate_cents"`
+	LEDESEnabled bool   `json:"ledes_enabled"`
+	ClioID       *int64 `json:"clio_id,omitempty"`
+}
+
+const matterCols = `m.id, m.number, c.name, c.id, m.name, m.status, m.litigation, m.rate_cents, m.ledes_enabled, m.clio_id`
+
+func scanMatter(sc interface{ Scan(...any) error }) (*Matter, error) {
+	var m Matter
+	var rate, clio sql.NullInt64
+	if err := sc.Scan(&m.ID, &m.Number, &m.Client, &m.ClientID, &m.Name, &m.Status, &m.Litigation, &rate, &m.LEDESEnabled, &clio); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	if rate.Valid {
+		m.RateCents = &rate.Int64
+	}
+	if clio.Valid {
+		m.ClioID = &clio.Int64
+	}
+	return &m, nil
+}
+
+// ErrInvalid is returned for invalid input to the store.
+var ErrInvalid = errors.New("invalid")
+
+func (s *Store) clientID(ctx context.Context, tx *sql.Tx, name string) (string, error) {
+	var id string
+	err := tx.QueryRowContext(ctx, "SELECT id FROM clients WHERE name = ?", name).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("find client: %w", err)
+	}
+	id = NewID("cli")
+	if _, err := tx.ExecContext(ctx, "INSERT INTO clients(id, name, created_at) VALUES (?,?,?)", id, name, s.ts()); err != nil {
+		return "", fmt.Errorf("create client: %w", err)
+	}
+	return id, nil
+}
+
+// CreateMatter adds a matter (creating its client by name when new). An empty ID is generated.
+func (s *Store) CreateMatter(ctx context.Context, a Actor, m *Matter) error {
+	m.Number, m.Client, m.Name = strings.TrimSpace(m.Number), strings.TrimSpace(m.Client), strings.TrimSpace(m.Name)
+	var missing []string
+	if m.Number == "" {
+		missing = append(missing, "number")
+	}
+	if m.Client == "" {
+		missing = append(missing, "client")
+	}
+	if m.Name == "" {
+		missing = append(missing, "name")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: matter needs %s", ErrInvalid, strings.Join(missing, ", "))
+	}
+	if m.ID == "" {
+		m.ID = NewID("mat")
+	}
+	if m.Status == "" {
+		m.Status = "open"
+	}
+	if m.Status != "open" && m.Status != "closed" {
+		return fmt.Errorf("%w: status must be open or closed", ErrInvalid)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		cid, err := s.clientID(ctx, tx, m.Client)
+		if err != nil {
+			return err
+		}
+		m.ClientID = cid
+		now := s.ts()
+		_, err = tx.ExecContext(ctx, `INSERT INTO matters(id, number, client_id, name, status, litigation, rate_cents, ledes_enabled, clio_id, created_at, updated_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?)`, m.ID, m.Number, cid, m.Name, m.Status, m.Litigation, m.RateCents, m.LEDESEnabled, m.ClioID, now, now)
+		if isUnique(err) {
+			return fmt.Errorf("matter %q: %w", m.Number, ErrExists)
+		}
+		if err != nil {
+			return fmt.Errorf("create matter: %w", err)
+		}
+		return s.appendAudit(ctx, tx, a, "matter.create", "matter", m.ID, map[string]any{"number": m.Number})
+	})
+}
+
+// MatterPatch changes fields of a matter.
+type MatterPatch struct {
+	Number, Client, Name, Status *string
+	Litigation, LEDESEnabled     *bool
+	RateCents                    **int64
+}
+
+// UpdateMatter applies a patch.
+func (s *Store) UpdateMatter(ctx context.Context, a Actor, id string, p MatterPatch) (*Matter, error) {
+	var out *Matter
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		m, err := scanMatter(tx.QueryRowContext(ctx, "SELECT "+matterCols+" FROM matters m JOIN clients c ON c.id = m.client_id WHERE m.id = ?", id))
+		if err != nil {
+			return err
+		}
+		if p.Number != nil {
+			m.Number = strings.TrimSpace(*p.Number)
+		}
+		if p.Name != nil {
+			m.Name = strings.TrimSpace(*p.Name)
+		}
+		if p.Client != nil {
+			m.Client = strings.TrimSpace(*p.Client)
+			if m.ClientID, err = s.clientID(ctx, tx, m.Client); err != nil {
+				return err
+			}
+		}
+		if p.Status != nil {
+			if *p.Status != "open" && *p.Status != "closed" {
+				return fmt.Errorf("%w: status must be open or closed", ErrInvalid)
+			}
+			m.Status = *p.Status
+		}
+		if p.Litigation != nil {
+			m.Litigation = *p.Litigation
+		}
+		if p.LEDESEnabled != nil {
+			m.LEDESEnabled = *p.LEDESEnabled
+		}
+		if p.RateCents != nil {
+			m.RateCents = *p.RateCents
+		}
+		if m.Number == "" || m.Name == "" || m.Client == "" {
+			return fmt.Errorf("%w: number, client and name must not be empty", ErrInvalid)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE matters SET number=?, client_id=?, name=?, status=?, litigation=?, ledes_enabled=?, rate_cents=?, updated_at=? WHERE id=?`,
+			m.Number, m.ClientID, m.Name, m.Status, m.Litigation, m.LEDESEnabled, m.RateCents, s.ts(), m.ID)
+		if isUnique(err) {
+			return fmt.Errorf("matter %q: %w", m.Number, ErrExists)
+		}
+		if err != nil {
+			return fmt.Errorf("update matter: %w", err)
+		}
+		out = m
+		return s.appendAudit(ctx, tx, a, "matter.update", "matter", m.ID, map[string]any{"number": m.Number, "status": m.Status})
+	})
+	return out, err
+}
+
+// MatterByID finds a matter.
+func (s *Store) MatterByID(ctx context.Context, id string) (*Matter, error) {
+	return scanMatter(s.db.QueryRowContext(ctx, "SELECT "+matterCols+" FROM matters m JOIN clients c ON c.id = m.client_id WHERE m.id = ?", id))
+}
+
+// Matters lists matters; status "" means all, else open/closed. q filters by number, name or client.
+func (s *Store) Matters(ctx context.Context, status, q string) ([]*Matter, error) {
+	query := "SELECT " + matterCols + " FROM matters m JOIN clients c ON c.id = m.client_id WHERE 1=1"
+	var args []any
+	if status != "" {
+		query += " AND m.status = ?"
+		args = append(args, status)
+	}
+	if q != "" {
+		query += " AND (m.number LIKE ? OR m.name LIKE ? OR c.name LIKE ?)"
+		like := "%" + strings.NewReplacer("%", "", "_", "").Replace(q) + "%"
+		args = append(args, like, like, like)
+	}
+	rows, err := s.db.QueryContext(ctx, query+" ORDER BY c.name, m.number", args...)
+	if err != nil {
+		return nil, fmt.Errorf("list matters: %w", err)
+	}
+	defer rows.Close()
+	var out []*Matter
+	for rows.Next() {
+		m, err := scanMatter(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,184 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order; the schema version is the number applied
+// (PRAGMA user_version). Never edit an applied migration: append a new one.
+var migrations = []string{
+	// 1: initial schema.
+	`
+CREATE TABLE firm_settings (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+CREATE TABLE users (
+	id            INTEGER PRIMARY KEY,
+	username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+	display_name  TEXT NOT NULL DEFAULT '',
+	role          TEXT NOT NULL CHECK (role IN ('timekeeper','billing','admin')),
+	password_hash TEXT NOT NULL,
+	disabled      INTEGER NOT NULL DEFAULT 0,
+	must_change_password INTEGER NOT NULL DEFAULT 0,
+	rate_cents    INTEGER,
+	timekeeper_id TEXT NOT NULL DEFAULT '',
+	classification TEXT NOT NULL DEFAULT '',
+	totp_secret   BLOB,
+	created_at    TEXT NOT NULL,
+	updated_at    TEXT NOT NULL
+);
+CREATE TABLE sessions (
+	id_hash      BLOB PRIMARY KEY,
+	user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	csrf         TEXT NOT NULL,
+	created_at   TEXT NOT NULL,
+	last_seen_at TEXT NOT NULL,
+	expires_at   TEXT NOT NULL,
+	ip           TEXT NOT NULL DEFAULT '',
+	user_agent   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE TABLE api_tokens (
+	id           INTEGER PRIMARY KEY,
+	user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	name         TEXT NOT NULL DEFAULT '',
+	token_hash   BLOB NOT NULL UNIQUE,
+	prefix       TEXT NOT NULL,
+	created_at   TEXT NOT NULL,
+	last_used_at TEXT,
+	revoked_at   TEXT
+);
+CREATE TABLE clients (
+	id         TEXT PRIMARY KEY,
+	name       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+	clio_id    INTEGER,
+	created_at TEXT NOT NULL
+);
+CREATE TABLE matters (
+	id            TEXT PRIMARY KEY,
+	number        TEXT NOT NULL UNIQUE,
+	client_id     TEXT NOT NULL REFERENCES clients(id),
+	name          TEXT NOT NULL,
+	status        TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','closed')),
+	litigation    INTEGER NOT NULL DEFAULT 0,
+	rate_cents    INTEGER,
+	ledes_enabled INTEGER NOT NULL DEFAULT 0,
+	clio_id       INTEGER,
+	created_at    TEXT NOT NULL,
+	updated_at    TEXT NOT NULL
+);
+CREATE TABLE recordings (
+	id           TEXT PRIMARY KEY,
+	user_id      INTEGER NOT NULL REFERENCES users(id),
+	blob_id      TEXT,
+	content_type TEXT NOT NULL DEFAULT '',
+	format       TEXT NOT NULL DEFAULT '',
+	size_bytes   INTEGER NOT NULL DEFAULT 0,
+	duration_ms  INTEGER NOT NULL DEFAULT 0,
+	status       TEXT NOT NULL CHECK (status IN ('queued','transcribing','drafting','done','failed')),
+	status_detail TEXT NOT NULL DEFAULT '',
+	progress     INTEGER NOT NULL DEFAULT 0,
+	transcript   TEXT,
+	segments     TEXT,
+	error        TEXT,
+	entry_id     TEXT,
+	audio_deleted_at TEXT,
+	created_at   TEXT NOT NULL,
+	updated_at   TEXT NOT NULL
+);
+CREATE INDEX recordings_user ON recordings(user_id, created_at);
+CREATE TABLE entries (
+	id           TEXT PRIMARY KEY,
+	user_id      INTEGER NOT NULL REFERENCES users(id),
+	recording_id TEXT REFERENCES recordings(id),
+	matter_id    TEXT REFERENCES matters(id),
+	date         TEXT NOT NULL,
+	tenths       INTEGER NOT NULL DEFAULT 0,
+	activity     TEXT NOT NULL DEFAULT '',
+	task         TEXT,
+	narrative    TEXT NOT NULL DEFAULT '',
+	billable     INTEGER NOT NULL DEFAULT 1,
+	confidence   REAL,
+	warnings     TEXT NOT NULL DEFAULT '[]',
+	engine       TEXT NOT NULL DEFAULT 'manual',
+	status       TEXT NOT NULL CHECK (status IN ('draft','approved','exported','synced')),
+	deleted_at   TEXT,
+	approved_at  TEXT,
+	exported_at  TEXT,
+	export_id    TEXT,
+	clio_id      INTEGER,
+	clio_state   TEXT,
+	clio_error   TEXT,
+	created_at   TEXT NOT NULL,
+	updated_at   TEXT NOT NULL
+);
+CREATE INDEX entries_user_status ON entries(user_id, status, date);
+CREATE INDEX entries_status_date ON entries(status, date);
+CREATE INDEX entries_matter ON entries(matter_id, date);
+CREATE TABLE jobs (
+	id           INTEGER PRIMARY KEY,
+	kind         TEXT NOT NULL,
+	ref          TEXT NOT NULL,
+	status       TEXT NOT NULL CHECK (status IN ('queued','running','done','failed','cancelled')),
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	max_attempts INTEGER NOT NULL DEFAULT 3,
+	last_error   TEXT NOT NULL DEFAULT '',
+	run_after    TEXT NOT NULL,
+	created_at   TEXT NOT NULL,
+	started_at   TEXT,
+	finished_at  TEXT
+);
+CREATE INDEX jobs_queue ON jobs(status, run_after, id);
+CREATE TABLE audit_events (
+	id          INTEGER PRIMARY KEY,
+	at          TEXT NOT NULL,
+	actor       TEXT NOT NULL DEFAULT '',
+	action      TEXT NOT NULL,
+	object_type TEXT NOT NULL DEFAULT '',
+	object_id   TEXT NOT NULL DEFAULT '',
+	detail      TEXT NOT NULL DEFAULT '{}',
+	ip          TEXT NOT NULL DEFAULT '',
+	prev_hash   BLOB,
+	hash        BLOB
+);
+CREATE INDEX audit_object ON audit_events(object_type, object_id);
+`,
+}
+
+// SchemaVersion is the version this binary migrates to.
+func SchemaVersion() int { return len(migrations) }
+
+func (s *Store) migrate(ctx context.Context) error {
+	var v int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this dictum (%d): upgrade dictum", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+				return fmt.Errorf("migration %d: set version: %w", i+1, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Version reports the database's schema version.
+func (s *Store) Version(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
+	return v, err
+}

@@ -1,0 +1,37 @@
+package web
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+func (s *Server) healthz(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+func (s *Server) readyz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	checks := fiber.Map{}
+	ready := true
+	if err := s.Store.Ping(ctx); err != nil {
+		checks["database"] = "error: " + err.Error()
+		ready = false
+	} else {
+		checks["database"] = "ok"
+	}
+	if s.Ready != nil {
+		if err := s.Ready(ctx); err != nil {
+			checks["service"] = err.Error()
+			ready = false
+		} else {
+			checks["service"] = "ok"
+		}
+	}
+	if !ready {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "not ready", "checks": checks})
+	}
+	return c.JSON(fiber.Map{"status": "ready", "checks": checks})
+}

@@ -1,0 +1,120 @@
+package web
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"dictum/internal/store"
+)
+
+func (s *Server) apiListMatters(c *fiber.Ctx) error {
+	if _, err := need(c); err != nil {
+		return err
+	}
+	status := c.Query("status", "open")
+	if status == "all" {
+		status = ""
+	} else if status != "open" && status != "closed" {
+		return errf(400, "bad_request", "status must be open, closed or all")
+	}
+	list, err := s.Store.Matters(c.UserContext(), status, c.Query("q"))
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []*store.Matter{}
+	}
+	return c.JSON(fiber.Map{"matters": list})
+}
+
+func (s *Server) apiGetMatter(c *fiber.Ctx) error {
+	if _, err := need(c); err != nil {
+		return err
+	}
+	m, err := s.Store.MatterByID(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(m)
+}
+
+type matterBody struct {
+	ID           *string  `json:"id"`
+	Number       *string  `json:"number"`
+	Client       *string  `json:"client"`
+	Name         *string  `json:"name"`
+	Status       *string  `json:"status"`
+	Litigation   *bool    `json:"litigation"`
+	LEDESEnabled *bool    `json:"ledes_enabled"`
+	Rate         *float64 `json:"rate"`
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func (s *Server) apiCreateMatter(c *fiber.Ctx) error {
+	p, err := needRole(c, store.RoleAdmin, store.RoleBilling)
+	if err != nil {
+		return err
+	}
+	var b matterBody
+	if err := s.decodeJSON(c, &b); err != nil {
+		return err
+	}
+	m := &store.Matter{ID: str(b.ID), Number: str(b.Number), Client: str(b.Client), Name: str(b.Name), Status: str(b.Status)}
+	if b.Litigation != nil {
+		m.Litigation = *b.Litigation
+	}
+	if b.LEDESEnabled != nil {
+		m.LEDESEnabled = *b.LEDESEnabled
+	}
+	if b.Rate != nil {
+		cents, err := rateCents(*b.Rate)
+		if err != nil {
+			return err
+		}
+		m.RateCents = &cents
+	}
+	if err := s.Store.CreateMatter(c.UserContext(), p.store(c.IP()).Actor(), m); err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(m)
+}
+
+func rateCents(r float64) (int64, error) {
+	if r != r || r < 0 || r > 100000 {
+		return 0, errf(422, "invalid", "rate must be between 0 and 100000 per hour")
+	}
+	return int64(r*100 + 0.5), nil
+}
+
+func (s *Server) apiPatchMatter(c *fiber.Ctx) error {
+	p, err := needRole(c, store.RoleAdmin, store.RoleBilling)
+	if err != nil {
+		return err
+	}
+	var b matterBody
+	if err := s.decodeJSON(c, &b); err != nil {
+		return err
+	}
+	if b.ID != nil {
+		return errf(422, "invalid", "a matter's id cannot change")
+	}
+	patch := store.MatterPatch{Number: b.Number, Client: b.Client, Name: b.Name, Status: b.Status, Litigation: b.Litigation, LEDESEnabled: b.LEDESEnabled}
+	if b.Rate != nil {
+		cents, err := rateCents(*b.Rate)
+		if err != nil {
+			return err
+		}
+		pc := &cents
+		patch.RateCents = &pc
+	}
+	m, err := s.Store.UpdateMatter(c.UserContext(), p.store(c.IP()).Actor(), c.Params("id"), patch)
+	if err != nil {
+		return err
+	}
+	return c.JSON(m)
+}

@@ -1,0 +1,162 @@
+package web
+
+import (
+	"crypto/subtle"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"dictum/internal/auth"
+	"dictum/internal/store"
+)
+
+// principal is the authenticated caller, kept in c.Locals("p").
+type principal struct {
+	User     *store.User
+	Session  *store.Session // nil when authenticated by API token
+	ViaToken bool
+}
+
+func (p *principal) store(ip string) store.Principal {
+	return store.Principal{UserID: p.User.ID, Username: p.User.Username, Role: p.User.Role, IP: ip}
+}
+
+func (s *Server) cookieName() string {
+	if s.TLS {
+		return "__Host-dictum_session"
+	}
+	return "dictum_session"
+}
+
+// identify resolves the caller from a Bearer token or the session cookie. It returns nil
+// (no error) for anonymous requests and an error for a presented but invalid credential.
+func (s *Server) identify(c *fiber.Ctx) (*principal, error) {
+	if h := c.Get(fiber.HeaderAuthorization); h != "" {
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || !auth.LooksLikeAPIToken(strings.TrimSpace(tok)) {
+			return nil, errf(401, "unauthorized", "malformed Authorization header: use 'Bearer <token>'")
+		}
+		u, err := s.Store.UserByTokenHash(c.UserContext(), auth.HashToken(strings.TrimSpace(tok)))
+		if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+			return nil, errf(401, "unauthorized", "invalid or revoked API token")
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &principal{User: u, ViaToken: true}, nil
+	}
+	raw := c.Cookies(s.cookieName())
+	if raw == "" {
+		return nil, nil
+	}
+	h := auth.HashToken(raw)
+	sess, err := s.Store.SessionByHash(c.UserContext(), h)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errf(401, "session_expired", "your session has ended; please log in again")
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	if now.After(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) > s.Config.Auth.SessionIdle.Duration {
+		_ = s.Store.DeleteSession(c.UserContext(), h)
+		return nil, errf(401, "session_expired", "your session has expired; please log in again")
+	}
+	u, err := s.Store.UserByID(c.UserContext(), sess.UserID)
+	if err != nil || u.Disabled {
+		_ = s.Store.DeleteSession(c.UserContext(), h)
+		return nil, errf(401, "unauthorized", "your account is disabled")
+	}
+	if now.Sub(sess.LastSeenAt) > time.Minute {
+		_ = s.Store.TouchSession(c.UserContext(), h, now)
+	}
+	return &principal{User: u, Session: sess}, nil
+}
+
+// authn runs on every request: identifies the caller, applies rate limits, and enforces
+// CSRF on state-changing requests made with the session cookie.
+func (s *Server) authn(c *fiber.Ctx) error {
+	p, err := s.identify(c)
+	if err != nil {
+		if !strings.HasPrefix(c.Path(), "/api/") {
+			c.ClearCookie(s.cookieName())
+			p = nil // pages treat a dead session as anonymous and send the user to /login
+		} else {
+			return err
+		}
+	}
+	key := "ip:" + c.IP()
+	if p != nil {
+		key = "user:" + p.User.Username
+		c.Locals("p", p)
+	}
+	if strings.HasPrefix(c.Path(), "/api/") {
+		if ok, retry := s.limiter.allowAPI(key); !ok {
+			return tooMany(c, retry)
+		}
+	}
+	if p != nil && p.Session != nil && !safeMethod(c.Method()) {
+		tok := c.Get("X-CSRF-Token")
+		if tok == "" {
+			tok = c.FormValue("_csrf")
+		}
+		if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(p.Session.CSRF)) != 1 {
+			return errf(403, "csrf", "missing or wrong CSRF token (send the X-CSRF-Token header from GET /api/v1/me)")
+		}
+	}
+	return c.Next()
+}
+
+func safeMethod(m string) bool {
+	return m == fiber.MethodGet || m == fiber.MethodHead || m == fiber.MethodOptions
+}
+
+func tooMany(c *fiber.Ctx, retry time.Duration) error {
+	secs := int(retry.Seconds() + 0.999)
+	if secs < 1 {
+		secs = 1
+	}
+	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+	return errf(429, "rate_limited", "too many requests; retry in %d s", secs)
+}
+
+// need returns the caller or a 401.
+func need(c *fiber.Ctx) (*principal, error) {
+	p, _ := c.Locals("p").(*principal)
+	if p == nil {
+		return nil, errf(401, "unauthorized", "log in first (POST /api/v1/session) or send an API token")
+	}
+	return p, nil
+}
+
+// needRole returns the caller if it has one of the roles; 403 otherwise.
+func needRole(c *fiber.Ctx, roles ...string) (*principal, error) {
+	p, err := need(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range roles {
+		if p.User.Role == r {
+			return p, nil
+		}
+	}
+	return nil, errf(403, "forbidden", "this needs the %s role", strings.Join(roles, " or "))
+}
+
+// securityHeaders sets the headers every response carries.
+func (s *Server) securityHeaders(c *fiber.Ctx) error {
+	h := &c.Response().Header
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Permissions-Policy", "microphone=(self), camera=(), geolocation=(), payment=()")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
+	if s.TLS {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+	return c.Next()
+}

@@ -1,0 +1,260 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"dictum/internal/audio"
+	"dictum/internal/store"
+)
+
+// errTooLarge is returned by the limit writer when the upload passes the byte limit.
+var errTooLarge = errors.New("upload too large")
+
+// limitedWriter passes bytes to w until more than max have been written.
+type limitedWriter struct {
+	w   io.Writer
+	n   int64
+	max int64
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	l.n += int64(len(p))
+	if l.n > l.max {
+		return 0, errTooLarge
+	}
+	return l.w.Write(p)
+}
+
+// uploadSource finds the audio in the request: a raw body with its Content-Type, or the
+// first file part of a multipart form (streamed, never buffered whole).
+func uploadSource(c *fiber.Ctx) (io.Reader, string, error) {
+	ct := c.Get(fiber.HeaderContentType)
+	mt, params, _ := mime.ParseMediaType(ct)
+	if mt != "multipart/form-data" {
+		return bodyStream(c), ct, nil
+	}
+	boundary := params["boundary"]
+	if boundary == "" {
+		return nil, "", errf(400, "bad_request", "multipart body without a boundary")
+	}
+	mr := multipart.NewReader(bodyStream(c), boundary)
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return nil, "", errf(400, "bad_request", "the form has no file part; send the audio as field \"file\"")
+		}
+		if err != nil {
+			return nil, "", errf(400, "bad_request", "malformed multipart body: %s", err.Error())
+		}
+		if part.FileName() != "" || part.FormName() == "file" || part.FormName() == "audio" {
+			return part, part.Header.Get("Content-Type"), nil
+		}
+	}
+}
+
+// apiUpload streams an upload straight into an encrypted blob while decoding it, so a
+// bad file is refused at once with a clear message and nothing is left on disk; limits
+// are enforced mid-stream (413). On success the recording is queued (202).
+func (s *Server) apiUpload(c *fiber.Ctx) error {
+	p, err := need(c)
+	if err != nil {
+		return err
+	}
+	if ok, retry := s.limiter.allowUpload(p.User.Username); !ok {
+		return tooMany(c, retry)
+	}
+	maxBytes := s.Config.Limits.MaxUploadMB << 20
+	if n := c.Request().Header.ContentLength(); n > 0 && int64(n) > maxBytes+1<<20 {
+		return errf(413, "too_large", "the file is larger than the %d MB limit", s.Config.Limits.MaxUploadMB)
+	}
+	src, ct, err := uploadSource(c)
+	if err != nil {
+		return err
+	}
+	w, err := s.Blobs.Create()
+	if err != nil {
+		return fmt.Errorf("create blob: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = w.Abort()
+		}
+	}()
+	lw := &limitedWriter{w: w, max: maxBytes}
+	tee := io.TeeReader(src, lw)
+	lim := audio.Limits{MaxBytes: maxBytes, MaxDuration: s.Config.Limits.MaxAudio.Duration, FFmpegPath: s.Config.Trans.FFmpeg}
+	stream, err := audio.Open(tee, ct, lim)
+	if err != nil {
+		return s.audioError(err, lw)
+	}
+	buf := make([]float32, 8192)
+	for {
+		_, rerr := stream.Read(buf)
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			stream.Close()
+			return s.audioError(rerr, lw)
+		}
+	}
+	stream.Close()
+	dur := stream.Duration()
+	// Keep whatever trails the decoded audio (e.g. metadata) so the blob is the whole file.
+	if _, err := io.Copy(lw, src); err != nil {
+		return s.audioError(err, lw)
+	}
+	if dur <= 0 {
+		return errf(422, "empty_audio", "the recording contains no audio")
+	}
+	if stream.Silent() {
+		return errf(422, "silent_audio", "the recording is silent: nothing was said (check the microphone)")
+	}
+	id, size, err := w.Commit()
+	if err != nil {
+		return fmt.Errorf("store audio: %w", err)
+	}
+	committed = true
+	rec := &store.Recording{UserID: p.User.ID, BlobID: &id, ContentType: ct, Format: string(stream.Format()), SizeBytes: size, DurationMs: dur.Milliseconds()}
+	if err := s.Store.CreateRecording(c.UserContext(), p.store(c.IP()).Actor(), rec, s.Config.Trans.MaxAttempts); err != nil {
+		_ = s.Blobs.Delete(id)
+		return err
+	}
+	if s.Kick != nil {
+		s.Kick()
+	}
+	s.Events.Publish(p.User.ID, Event{Type: "recording", ID: rec.ID, Status: rec.Status})
+	c.Location("/api/v1/recordings/" + rec.ID)
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"id": rec.ID, "status": rec.Status, "duration_ms": rec.DurationMs, "format": rec.Format})
+}
+
+func (s *Server) audioError(err error, lw *limitedWriter) error {
+	switch {
+	case errors.Is(err, errTooLarge), errors.Is(err, audio.ErrTooLarge):
+		return errf(413, "too_large", "the file is larger than the %d MB limit; nothing was stored", s.Config.Limits.MaxUploadMB)
+	case errors.Is(err, audio.ErrTooLong):
+		return errf(413, "too_long", "the recording is longer than %s; nothing was stored", s.Config.Limits.MaxAudio.Duration)
+	case errors.Is(err, audio.ErrUnsupported):
+		return errf(415, "unsupported_media_type", "unsupported audio format (%s). Accepted: %s", trimAudio(err), audio.AcceptedFormats())
+	case errors.Is(err, audio.ErrEmpty):
+		return errf(422, "empty_audio", "the file is empty or has no audio; nothing was stored")
+	case errors.Is(err, audio.ErrCorrupt):
+		return errf(422, "bad_audio", "the audio file is damaged or incomplete (%s); nothing was stored", trimAudio(err))
+	case errors.Is(err, audio.ErrSilent):
+		return errf(422, "silent_audio", "the recording is silent; nothing was stored")
+	}
+	return errf(400, "bad_upload", "the upload failed (%s); nothing was stored", err.Error())
+}
+
+func trimAudio(err error) string { return strings.TrimPrefix(err.Error(), "audio: ") }
+
+func (s *Server) apiListRecordings(c *fiber.Ctx) error {
+	p, err := need(c)
+	if err != nil {
+		return err
+	}
+	list, err := s.Store.Recordings(c.UserContext(), p.User.ID, c.QueryInt("limit", 100))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"recordings": list})
+}
+
+func (s *Server) apiGetRecording(c *fiber.Ctx) error {
+	p, err := need(c)
+	if err != nil {
+		return err
+	}
+	r, err := s.Store.RecordingFor(c.UserContext(), p.store(c.IP()), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	out := fiber.Map{"id": r.ID, "owner": r.Owner, "status": r.Status, "status_detail": r.StatusDetail, "progress": r.Progress,
+		"transcript": r.Transcript, "error": r.Error, "entry_id": r.EntryID, "duration_ms": r.DurationMs, "format": r.Format,
+		"size_bytes": r.SizeBytes, "has_audio": r.HasAudio(), "audio_deleted_at": r.AudioDeletedAt, "created_at": r.CreatedAt, "segments": nil}
+	if r.Segments != nil {
+		out["segments"] = rawJSON(*r.Segments)
+	}
+	return c.JSON(out)
+}
+
+type rawJSON string
+
+func (r rawJSON) MarshalJSON() ([]byte, error) { return []byte(r), nil }
+
+// apiRecordingAudio streams the decrypted audio (with Range support for playback).
+func (s *Server) apiRecordingAudio(c *fiber.Ctx) error {
+	p, err := need(c)
+	if err != nil {
+		return err
+	}
+	r, err := s.Store.RecordingFor(c.UserContext(), p.store(c.IP()), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	if !r.HasAudio() {
+		return errf(410, "gone", "the audio of this recording was deleted")
+	}
+	rs, size, err := s.Blobs.OpenSeeker(*r.BlobID)
+	if err != nil {
+		return fmt.Errorf("open audio: %w", err)
+	}
+	ct := r.ContentType
+	if ct == "" || strings.HasPrefix(ct, "multipart/") {
+		ct = "application/octet-stream"
+	}
+	c.Set(fiber.HeaderContentType, ct)
+	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	c.Set(fiber.HeaderAcceptRanges, "bytes")
+	start, end := int64(0), size-1
+	if rg := c.Get(fiber.HeaderRange); rg != "" && size > 0 {
+		ranges, err := c.Range(int(size))
+		if err != nil || len(ranges.Ranges) != 1 {
+			rs.Close()
+			c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes */%d", size))
+			return errf(416, "bad_range", "unsatisfiable range")
+		}
+		start, end = int64(ranges.Ranges[0].Start), int64(ranges.Ranges[0].End)
+		c.Status(fiber.StatusPartialContent)
+		c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes %d-%d/%d", start, end, size))
+	}
+	if _, err := rs.Seek(start, io.SeekStart); err != nil {
+		rs.Close()
+		return fmt.Errorf("seek audio: %w", err)
+	}
+	c.Context().SetBodyStream(&readCloser{Reader: io.LimitReader(rs, end-start+1), c: rs}, int(end-start+1))
+	return nil
+}
+
+type readCloser struct {
+	io.Reader
+	c io.Closer
+}
+
+func (r *readCloser) Close() error { return r.c.Close() }
+
+func (s *Server) apiDeleteAudio(c *fiber.Ctx) error {
+	p, err := need(c)
+	if err != nil {
+		return err
+	}
+	blobID, err := s.Store.DeleteRecordingAudio(c.UserContext(), p.store(c.IP()), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	if s.Cancel != nil {
+		s.Cancel(c.Params("id"))
+	}
+	if err := s.Blobs.Delete(blobID); err != nil {
+		s.Log.Error("delete audio blob", "recording", c.Params("id"), "err", err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}

@@ -1,0 +1,71 @@
+package web
+
+import (
+	"github.com/gofiber/fiber/v2"
+)
+
+// Route is one entry of the route table (the authorization-matrix test walks it).
+type Route struct {
+	Method string
+	Path   string
+}
+
+// Routes lists every registered route.
+func (s *Server) Routes() []Route {
+	var out []Route
+	for _, r := range s.app.GetRoutes(true) {
+		if r.Method == fiber.MethodHead {
+			continue
+		}
+		out = append(out, Route{Method: r.Method, Path: r.Path})
+	}
+	return out
+}
+
+func (s *Server) routes() {
+	app := s.app
+	app.Use(s.securityHeaders)
+	app.Get("/healthz", s.healthz)
+	app.Get("/readyz", s.readyz)
+	app.Use(s.authn)
+
+	api := app.Group("/api/v1")
+	api.Post("/session", s.apiLogin)
+	api.Delete("/session", s.apiLogout)
+	api.Get("/me", s.apiMe)
+
+	api.Get("/matters", s.apiListMatters)
+	api.Post("/matters", s.apiCreateMatter)
+	api.Get("/matters/:id", s.apiGetMatter)
+	api.Patch("/matters/:id", s.apiPatchMatter)
+
+	api.Get("/entries", s.apiListEntries)
+	api.Post("/entries", s.apiCreateEntry)
+	api.Post("/entries/approve", s.apiBulkApprove)
+	api.Get("/entries/:id", s.apiGetEntry)
+	api.Patch("/entries/:id", s.apiPatchEntry)
+	api.Delete("/entries/:id", s.apiDeleteEntry)
+	api.Post("/entries/:id/approve", s.apiApprove)
+	api.Post("/entries/:id/reopen", s.apiReopen)
+	api.Post("/entries/:id/restore", s.apiRestore)
+
+	api.Post("/recordings", s.apiUpload)
+	api.Get("/recordings", s.apiListRecordings)
+	api.Get("/recordings/:id", s.apiGetRecording)
+	api.Get("/recordings/:id/audio", s.apiRecordingAudio)
+	api.Delete("/recordings/:id/audio", s.apiDeleteAudio)
+	api.Get("/events", s.apiEvents)
+
+	api.Get("/users", s.apiListUsers)
+	api.Post("/users", s.apiCreateUser)
+	api.Patch("/users/:username", s.apiPatchUser)
+	api.Get("/tokens", s.apiListTokens)
+	api.Post("/tokens", s.apiCreateToken)
+	api.Delete("/tokens/:id", s.apiRevokeToken)
+	api.Get("/audit", s.apiAudit)
+
+	s.uiRoutes()
+	api.All("/*", func(c *fiber.Ctx) error {
+		return errf(404, "not_found", "no such API route: %s %s", c.Method(), c.Path())
+	})
+}

@@ -1,0 +1,176 @@
+// Package web is Dictum's HTTP server: the JSON API under /api/v1 and the server-rendered UI.
+// One file per handler group. Every handler checks the caller's role and ownership through
+// the store's access-checked methods (owners only, billing/admin by role; others get 404).
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"dictum/internal/auth"
+	"dictum/internal/blob"
+	"dictum/internal/config"
+	"dictum/internal/store"
+)
+
+// Deps are the server's collaborators, passed explicitly.
+type Deps struct {
+	Config *config.Config
+	Store  *store.Store
+	Blobs  *blob.Store
+	Log    *slog.Logger
+	// Events delivers recording progress to SSE subscribers (may be nil).
+	Events *Hub
+	// Ready reports extra readiness problems (keys, queue); nil means ready.
+	Ready func(ctx context.Context) error
+	// Now is the clock (tests).
+	Now func() time.Time
+	// TLS says whether the server is reached over TLS (Secure, __Host- cookies).
+	TLS bool
+	// Kick wakes the transcription queue after an upload (may be nil).
+	Kick func()
+	// Cancel stops a running transcription of a recording (may be nil).
+	Cancel func(recordingID string)
+}
+
+// Server is the HTTP server.
+type Server struct {
+	Deps
+	app       *fiber.App
+	hashParam auth.Params
+	dummyHash string
+	limiter   *limiter
+	once      sync.Once
+}
+
+// New builds the server and its routes.
+func New(d Deps) (*Server, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.Events == nil {
+		d.Events = NewHub()
+	}
+	s := &Server{Deps: d}
+	s.hashParam = auth.Params{MemoryKiB: d.Config.Auth.Argon2MemoryKiB, Time: d.Config.Auth.Argon2Time, Threads: d.Config.Auth.Argon2Threads}
+	dh, err := auth.Hash("dummy password for timing", s.hashParam)
+	if err != nil {
+		return nil, err
+	}
+	s.dummyHash = dh
+	s.limiter = newLimiter(d.Config, d.Now)
+	s.app = fiber.New(fiber.Config{
+		AppName:               "dictum",
+		DisableStartupMessage: true,
+		ServerHeader:          "",
+		// Bodies above this are streamed to the handler (uploads); JSON handlers bound themselves.
+		BodyLimit:         int(d.Config.Limits.MaxUploadMB*1024*1024) + 1<<20,
+		StreamRequestBody: true,
+		ReadTimeout:       10 * time.Minute,
+		WriteTimeout:      10 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorHandler:      s.errorHandler,
+		ProxyHeader:       "",
+	})
+	s.routes()
+	return s, nil
+}
+
+// App exposes the fiber app (tests use App().Test).
+func (s *Server) App() *fiber.App { return s.app }
+
+// Serve listens on ln until ctx is done, then shuts down gracefully within the timeout.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, timeout time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.app.Listener(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.Events.Close()
+	if err := s.app.ShutdownWithTimeout(timeout); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// apiError is the one error shape of the API: {"error":{"code","message"}}.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+func errf(status int, code, format string, a ...any) *apiError {
+	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, a...)}
+}
+
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	var ae *apiError
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &fe):
+		ae = &apiError{Status: fe.Code, Code: codeFor(fe.Code), Message: fe.Message}
+		if fe.Code == fiber.StatusRequestEntityTooLarge {
+			ae.Message = "request body too large"
+		}
+	default:
+		ae = mapDomain(err)
+		if ae.Status >= 500 {
+			s.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err.Error())
+		}
+	}
+	if !strings.HasPrefix(c.Path(), "/api/") && ae.Status != fiber.StatusTooManyRequests && acceptsHTML(c) {
+		return s.renderError(c, ae)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(ae.Status).JSON(fiber.Map{"error": fiber.Map{"code": ae.Code, "message": ae.Message}})
+}
+
+func acceptsHTML(c *fiber.Ctx) bool { return strings.Contains(c.Get(fiber.HeaderAccept), "text/html") }
+
+func codeFor(status int) string {
+	switch status {
+	case 400:
+		return "bad_request"
+	case 401:
+		return "unauthorized"
+	case 403:
+		return "forbidden"
+	case 404:
+		return "not_found"
+	case 405:
+		return "method_not_allowed"
+	case 409:
+		return "conflict"
+	case 413:
+		return "too_large"
+	case 415:
+		return "unsupported_media_type"
+	case 422:
+		return "invalid"
+	case 429:
+		return "rate_limited"
+	case 503:
+		return "unavailable"
+	}
+	if status >= 500 {
+		return "internal"
+	}
+	return "error"
+}

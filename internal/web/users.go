@@ -1,0 +1,216 @@
+package web
+
+import (
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"dictum/internal/auth"
+	"dictum/internal/store"
+)
+
+func (s *Server) apiListUsers(c *fiber.Ctx) error {
+	if _, err := needRole(c, store.RoleAdmin, store.RoleBilling); err != nil {
+		return err
+	}
+	list, err := s.Store.Users(c.UserContext())
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []*store.User{}
+	}
+	return c.JSON(fiber.Map{"users": list})
+}
+
+type userBody struct {
+	Username       *string  `json:"username"`
+	DisplayName    *string  `json:"display_name"`
+	Role           *string  `json:"role"`
+	Password       *string  `json:"password"`
+	Disabled       *bool    `json:"disabled"`
+	Rate           *float64 `json:"rate"`
+	TimekeeperID   *string  `json:"timekeeper_id"`
+	Classification *string  `json:"classification"`
+}
+
+func (s *Server) apiCreateUser(c *fiber.Ctx) error {
+	p, err := needRole(c, store.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	var b userBody
+	if err := s.decodeJSON(c, &b); err != nil {
+		return err
+	}
+	if str(b.Username) == "" || str(b.Role) == "" {
+		return errf(422, "invalid", "username and role are required")
+	}
+	if !store.ValidRole(*b.Role) {
+		return errf(422, "invalid", "role must be timekeeper, billing or admin")
+	}
+	password := str(b.Password)
+	generated := false
+	if password == "" {
+		if password, err = auth.GeneratePassword(16); err != nil {
+			return err
+		}
+		generated = true
+	}
+	if err := auth.CheckPolicy(password, s.Config.Auth.MinPassword); err != nil {
+		return errf(422, "invalid", "%s", err.Error())
+	}
+	hash, err := auth.Hash(password, s.hashParam)
+	if err != nil {
+		return err
+	}
+	u := &store.User{Username: *b.Username, DisplayName: str(b.DisplayName), Role: *b.Role, PasswordHash: hash, MustChangePassword: generated,
+		TimekeeperID: str(b.TimekeeperID)}
+	if !validUsername(u.Username) {
+		return errf(422, "invalid", "username must be 1-64 letters, digits, dots, dashes or underscores")
+	}
+	if err := s.Store.CreateUser(c.UserContext(), p.store(c.IP()).Actor(), u); err != nil {
+		return err
+	}
+	out := fiber.Map{"user": u}
+	if generated {
+		out["password"] = password // shown once to the admin
+	}
+	return c.Status(fiber.StatusCreated).JSON(out)
+}
+
+func validUsername(n string) bool {
+	if n == "" || len(n) > 64 {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' || r == '@') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) apiPatchUser(c *fiber.Ctx) error {
+	p, err := needRole(c, store.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	var b userBody
+	if err := s.decodeJSON(c, &b); err != nil {
+		return err
+	}
+	if b.Username != nil {
+		return errf(422, "invalid", "a username cannot change")
+	}
+	patch := store.UserPatch{DisplayName: b.DisplayName, Role: b.Role, Disabled: b.Disabled, TimekeeperID: b.TimekeeperID, Classification: b.Classification}
+	if b.Rate != nil {
+		cents, err := rateCents(*b.Rate)
+		if err != nil {
+			return err
+		}
+		pc := &cents
+		patch.RateCents = &pc
+	}
+	if b.Password != nil {
+		if err := auth.CheckPolicy(*b.Password, s.Config.Auth.MinPassword); err != nil {
+			return errf(422, "invalid", "%s", err.Error())
+		}
+		h, err := auth.Hash(*b.Password, s.hashParam)
+		if err != nil {
+			return err
+		}
+		patch.PasswordHash = &h
+		mc := true
+		patch.MustChange = &mc
+	}
+	if c.Params("username") == p.User.Username && ((b.Disabled != nil && *b.Disabled) || (b.Role != nil && *b.Role != store.RoleAdmin)) {
+		return errf(409, "conflict", "you cannot disable yourself or remove your own admin role")
+	}
+	u, err := s.Store.UpdateUser(c.UserContext(), p.store(c.IP()).Actor(), c.Params("username"), patch)
+	if err != nil {
+		return err
+	}
+	return c.JSON(u)
+}
+
+func (s *Server) apiListTokens(c *fiber.Ctx) error {
+	p, err := need(c)
+	if err != nil {
+		return err
+	}
+	who := p.User.Username
+	if p.User.Role == store.RoleAdmin && c.Query("all") == "1" {
+		who = ""
+	}
+	list, err := s.Store.Tokens(c.UserContext(), who)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []store.Token{}
+	}
+	return c.JSON(fiber.Map{"tokens": list})
+}
+
+func (s *Server) apiCreateToken(c *fiber.Ctx) error {
+	p, err := need(c)
+	if err != nil {
+		return err
+	}
+	var b struct {
+		Name string `json:"name"`
+	}
+	if len(c.Body()) > 0 {
+		if err := s.decodeJSON(c, &b); err != nil {
+			return err
+		}
+	}
+	tok, hash, prefix, err := auth.NewAPIToken()
+	if err != nil {
+		return err
+	}
+	id, err := s.Store.CreateToken(c.UserContext(), p.store(c.IP()).Actor(), p.User.ID, b.Name, prefix, hash)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": id, "token": tok, "prefix": prefix, "name": b.Name})
+}
+
+func (s *Server) apiRevokeToken(c *fiber.Ctx) error {
+	p, err := need(c)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil {
+		return errf(404, "not_found", "not found")
+	}
+	toks, err := s.Store.Tokens(c.UserContext(), "")
+	if err != nil {
+		return err
+	}
+	for _, t := range toks {
+		if t.ID == id && (t.Username == p.User.Username || p.User.Role == store.RoleAdmin) {
+			if err := s.Store.RevokeToken(c.UserContext(), p.store(c.IP()).Actor(), id); err != nil {
+				return err
+			}
+			return c.SendStatus(fiber.StatusNoContent)
+		}
+	}
+	return errf(404, "not_found", "not found")
+}
+
+func (s *Server) apiAudit(c *fiber.Ctx) error {
+	if _, err := needRole(c, store.RoleAdmin); err != nil {
+		return err
+	}
+	evs, err := s.Store.AuditEvents(c.UserContext(), c.Query("object_type"), c.Query("object_id"), c.QueryInt("limit", 200))
+	if err != nil {
+		return err
+	}
+	if evs == nil {
+		evs = []store.Event{}
+	}
+	return c.JSON(fiber.Map{"events": evs})
+}
