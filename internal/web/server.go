@@ -135,6 +135,10 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 			s.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err.Error())
 		}
 	}
+	if ae.Status == fiber.StatusRequestEntityTooLarge || ae.Status == fiber.StatusUnsupportedMediaType {
+		// The rest of the body was not read: do not try to parse it as the next request.
+		c.Context().SetConnectionClose()
+	}
 	if !strings.HasPrefix(c.Path(), "/api/") && ae.Status != fiber.StatusTooManyRequests && acceptsHTML(c) {
 		return s.renderError(c, ae)
 	}
