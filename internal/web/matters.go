@@ -3,6 +3,7 @@ package web
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"dictum/internal/draft"
 	"dictum/internal/store"
 )
 
@@ -67,6 +68,8 @@ func (s *Server) apiCreateMatter(c *fiber.Ctx) error {
 	m := &store.Matter{ID: str(b.ID), Number: str(b.Number), Client: str(b.Client), Name: str(b.Name), Status: str(b.Status)}
 	if b.Litigation != nil {
 		m.Litigation = *b.Litigation
+	} else {
+		m.Litigation = draft.IsLitigationCaption(m.Name) // "Smith v. Jones": task codes apply
 	}
 	if b.LEDESEnabled != nil {
 		m.LEDESEnabled = *b.LEDESEnabled
