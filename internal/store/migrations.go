@@ -146,6 +146,35 @@ CREATE TABLE audit_events (
 );
 CREATE INDEX audit_object ON audit_events(object_type, object_id);
 `,
+	// 2: kept exports, and the Clio connection and sync ledger.
+	`
+CREATE TABLE exports (
+	id          TEXT PRIMARY KEY,
+	format      TEXT NOT NULL CHECK (format IN ('csv','ledes')),
+	params      TEXT NOT NULL DEFAULT '{}',
+	entry_ids   TEXT NOT NULL DEFAULT '[]',
+	entry_count INTEGER NOT NULL DEFAULT 0,
+	tenths      INTEGER NOT NULL DEFAULT 0,
+	marked      INTEGER NOT NULL DEFAULT 0,
+	blob_id     TEXT NOT NULL,
+	size_bytes  INTEGER NOT NULL DEFAULT 0,
+	filename    TEXT NOT NULL,
+	created_by  TEXT NOT NULL,
+	created_at  TEXT NOT NULL
+);
+CREATE TABLE clio_connection (
+	id            INTEGER PRIMARY KEY CHECK (id = 1),
+	region        TEXT NOT NULL,
+	token_blob    BLOB,
+	connected_by  TEXT NOT NULL DEFAULT '',
+	connected_at  TEXT,
+	last_sync_at  TEXT,
+	last_error    TEXT NOT NULL DEFAULT ''
+);
+ALTER TABLE users ADD COLUMN clio_user_id INTEGER;
+ALTER TABLE entries ADD COLUMN clio_intent_at TEXT;
+CREATE INDEX entries_clio ON entries(status, clio_state);
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.

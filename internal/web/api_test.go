@@ -311,7 +311,7 @@ func TestUploads(t *testing.T) {
 		{"empty", nil, "audio/wav", 422, ""},
 		{"silent", silentWAV(2), "audio/wav", 422, "silent_audio"},
 		{"truncated header", wav[:30], "audio/wav", 422, ""},
-		{"oversized", append(tone(40)), "audio/wav", 413, "too_large"},
+		{"oversized", tone(40), "audio/wav", 413, "too_large"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

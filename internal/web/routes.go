@@ -63,6 +63,14 @@ func (s *Server) routes() {
 	api.Post("/tokens", s.apiCreateToken)
 	api.Delete("/tokens/:id", s.apiRevokeToken)
 	api.Get("/audit", s.apiAudit)
+	api.Get("/settings", s.apiGetSettings)
+	api.Patch("/settings", s.apiPatchSettings)
+
+	api.Get("/exports/entries.csv", s.apiExportCSVPreview)
+	api.Get("/exports/entries.ledes", s.apiExportLEDESPreview)
+	api.Post("/exports", s.apiCreateExport)
+	api.Get("/exports", s.apiListExports)
+	api.Get("/exports/:id/download", s.apiDownloadExport)
 
 	s.uiRoutes()
 	api.All("/*", func(c *fiber.Ctx) error {

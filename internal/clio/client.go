@@ -1,0 +1,331 @@
+package clio
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// ErrOutcomeUnknown marks a failed write whose effect on Clio is unknown: the request may
+// or may not have been applied (5xx answer, connection lost or deadline hit after the
+// request was sent). Callers must read back before sending it again; Syncer does.
+var ErrOutcomeUnknown = errors.New("clio: outcome of write unknown")
+
+// APIError is a non-success answer from Clio.
+type APIError struct {
+	Method     string
+	Path       string
+	Status     int
+	Message    string        // Clio's error message, or the start of the body
+	RetryAfter time.Duration // for 429 answers
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("clio: %s %s: HTTP %d", e.Method, e.Path, e.Status)
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	if e.RetryAfter > 0 {
+		msg += fmt.Sprintf(" (retry after %s)", e.RetryAfter)
+	}
+	return msg
+}
+
+// Sleeper waits for d or until ctx is done. Tests inject one that does not sleep.
+type Sleeper func(ctx context.Context, d time.Duration) error
+
+func realSleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Client calls the Clio API v4 with a bearer token.
+//
+// Failure handling: a 401 refreshes the token once (when the token source can refresh) and
+// retries, a second 401 fails; a 429 waits for Retry-After (each wait bounded, a bounded
+// number of times; see WithRetries) and retries; 5xx answers and network errors are
+// retried with exponential backoff (1 s, 2 s, 4 s, ...) for reads only: a failed write
+// returns an error wrapping ErrOutcomeUnknown instead, because Clio has no idempotency key
+// and a blind retry could create a duplicate time entry. Deadlines and cancellation come
+// from the caller's context.
+type Client struct {
+	base  *url.URL
+	hc    *http.Client
+	ts    oauth2.TokenSource
+	sleep Sleeper
+
+	serverRetries    int
+	rateLimitRetries int
+	maxWait          time.Duration
+	apiVersion       string
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient sets the HTTP client (default: 60 s timeout per request).
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithSleeper replaces time-based waiting (tests).
+func WithSleeper(s Sleeper) Option { return func(c *Client) { c.sleep = s } }
+
+// WithRetries sets how often reads are retried after 5xx/network errors (default 3), how
+// often any request is retried after 429 (default 5), and the longest single Retry-After
+// wait accepted (default 2 minutes; a longer demand fails the call).
+func WithRetries(serverRetries, rateLimitRetries int, maxWait time.Duration) Option {
+	return func(c *Client) {
+		c.serverRetries, c.rateLimitRetries, c.maxWait = serverRetries, rateLimitRetries, maxWait
+	}
+}
+
+// WithAPIVersion pins Clio's X-API-VERSION header. Default: none (Clio's latest), under
+// which TimeEntry quantity is in seconds; versions up to 4.0.3 used hours, so do not pin
+// one of those.
+func WithAPIVersion(v string) Option { return func(c *Client) { c.apiVersion = v } }
+
+// NewClient returns a client for baseURL (OAuthConfig.Base()) using ts for bearer tokens.
+// If ts is a *TokenSource (or has Refresh(ctx, stale string) error), 401s refresh once.
+func NewClient(baseURL string, ts oauth2.TokenSource, opts ...Option) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("clio: base url %q must be http(s)://host", baseURL)
+	}
+	if ts == nil {
+		return nil, errors.New("clio: token source is required")
+	}
+	c := &Client{
+		base:             &url.URL{Scheme: u.Scheme, Host: u.Host},
+		hc:               &http.Client{Timeout: 60 * time.Second},
+		ts:               ts,
+		sleep:            realSleep,
+		serverRetries:    3,
+		rateLimitRetries: 5,
+		maxWait:          2 * time.Minute,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.serverRetries < 0 || c.rateLimitRetries < 0 || c.maxWait < 0 {
+		return nil, errors.New("clio: retry limits must not be negative")
+	}
+	return c, nil
+}
+
+type refresher interface {
+	Refresh(ctx context.Context, stale string) error
+}
+
+type ctxTokenSource interface {
+	TokenContext(ctx context.Context) (*oauth2.Token, error)
+}
+
+func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
+	if cts, ok := c.ts.(ctxTokenSource); ok {
+		return cts.TokenContext(ctx)
+	}
+	return c.ts.Token()
+}
+
+// resolve turns a path ("/api/v4/matters.json") or an absolute URL from meta.paging.next
+// into a URL on the configured host. Absolute URLs for other hosts are refused so the
+// bearer token is never sent elsewhere.
+func (c *Client) resolve(ref string) (string, error) {
+	u, err := url.Parse(ref)
+	if err != nil {
+		return "", fmt.Errorf("clio: bad url %q: %w", ref, err)
+	}
+	if u.IsAbs() {
+		if u.Scheme != c.base.Scheme || u.Host != c.base.Host {
+			return "", fmt.Errorf("clio: refusing to follow %s://%s (not the configured Clio host)", u.Scheme, u.Host)
+		}
+		return u.String(), nil
+	}
+	return c.base.ResolveReference(u).String(), nil
+}
+
+const maxBody = 16 << 20
+
+// do sends one logical request (with the retries described on Client) and decodes a JSON
+// success body into out when out is not nil.
+func (c *Client) do(ctx context.Context, method, ref string, body []byte, out any) error {
+	target, err := c.resolve(ref)
+	if err != nil {
+		return err
+	}
+	path := target
+	if u, err := url.Parse(target); err == nil {
+		path = u.Path
+	}
+	write := method != http.MethodGet && method != http.MethodHead
+	refreshed := false
+	serverFails, limited := 0, 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("clio: %s %s: %w", method, path, err)
+		}
+		tok, err := c.token(ctx)
+		if err != nil {
+			return err
+		}
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, target, rd)
+		if err != nil {
+			return fmt.Errorf("clio: build request: %w", err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		req.Header.Set("Accept", "application/json")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if c.apiVersion != "" {
+			req.Header.Set("X-API-VERSION", c.apiVersion)
+		}
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			err = fmt.Errorf("clio: %s %s: %w", method, path, err)
+			if write {
+				return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+			}
+			if ctx.Err() != nil || serverFails >= c.serverRetries {
+				return err
+			}
+			serverFails++
+			if err := c.sleep(ctx, backoff(serverFails)); err != nil {
+				return fmt.Errorf("clio: %s %s: %w", method, path, err)
+			}
+			continue
+		}
+		data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+		resp.Body.Close()
+		if rerr == nil && len(data) > maxBody {
+			rerr = errors.New("response body too large")
+		}
+		status := resp.StatusCode
+		switch {
+		case status >= 200 && status < 300:
+			if rerr != nil {
+				err := fmt.Errorf("clio: %s %s: read response: %w", method, path, rerr)
+				if write {
+					return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+				}
+				return err
+			}
+			if out == nil || len(bytes.TrimSpace(data)) == 0 {
+				return nil
+			}
+			if err := json.Unmarshal(data, out); err != nil {
+				err := fmt.Errorf("clio: %s %s: decode response: %w", method, path, err)
+				if write {
+					return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+				}
+				return err
+			}
+			return nil
+		case status == http.StatusUnauthorized:
+			r, ok := c.ts.(refresher)
+			if ok && !refreshed {
+				refreshed = true
+				if err := r.Refresh(ctx, tok.AccessToken); err != nil {
+					return fmt.Errorf("clio: %s %s: unauthorized and refresh failed: %w", method, path, err)
+				}
+				continue
+			}
+			return apiError(method, path, status, data, 0)
+		case status == http.StatusTooManyRequests:
+			wait := retryAfter(resp.Header.Get("Retry-After"), time.Now())
+			if limited >= c.rateLimitRetries || wait > c.maxWait {
+				return apiError(method, path, status, data, wait)
+			}
+			limited++
+			if err := c.sleep(ctx, wait); err != nil {
+				return fmt.Errorf("clio: %s %s: waiting for rate limit: %w", method, path, err)
+			}
+			continue
+		case status >= 500:
+			e := apiError(method, path, status, data, 0)
+			if write {
+				return fmt.Errorf("%w: %w", ErrOutcomeUnknown, e)
+			}
+			if serverFails >= c.serverRetries {
+				return e
+			}
+			serverFails++
+			if err := c.sleep(ctx, backoff(serverFails)); err != nil {
+				return fmt.Errorf("clio: %s %s: %w", method, path, err)
+			}
+			continue
+		default:
+			return apiError(method, path, status, data, 0)
+		}
+	}
+}
+
+func backoff(attempt int) time.Duration {
+	if attempt > 6 {
+		attempt = 6
+	}
+	return time.Second << (attempt - 1)
+}
+
+// retryAfter parses a Retry-After header (seconds or an HTTP date). A missing or
+// unreadable value means 30 s, Clio's rate-limit window being a minute.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 30 * time.Second
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0
+		}
+		if s > 86400 {
+			s = 86400
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+		return 0
+	}
+	return 30 * time.Second
+}
+
+func apiError(method, path string, status int, body []byte, wait time.Duration) *APIError {
+	msg := ""
+	var env struct {
+		Error struct {
+			Type    string `json:"type"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &env) == nil && env.Error.Message != "" {
+		msg = env.Error.Message
+	} else {
+		msg = strings.TrimSpace(strings.ToValidUTF8(string(body), ""))
+		if len(msg) > 300 {
+			msg = strings.ToValidUTF8(msg[:300], "") + "..."
+		}
+	}
+	return &APIError{Method: method, Path: path, Status: status, Message: msg, RetryAfter: wait}
+}

@@ -1,0 +1,135 @@
+package web
+
+import (
+	"encoding/csv"
+	"strings"
+	"testing"
+)
+
+func approvedEntry(t *testing.T, r *rig, as string, fields map[string]any) string {
+	t.Helper()
+	e := r.entry(as, fields)
+	id := e["id"].(string)
+	if res := r.do("POST", "/api/v1/entries/"+id+"/approve", as, nil); res.Status != 200 {
+		t.Fatalf("approve: %d %s", res.Status, res.Body)
+	}
+	return id
+}
+
+func TestCSVExport(t *testing.T) {
+	r := newRig(t)
+	m := r.matter("2024-0412", "Daniel Smith", "Smith v. Jones")
+	id := approvedEntry(t, r, "alice", map[string]any{"matter": m, "hours": 0.3, "activity": "A103", "task": "L250", "date": "2026-11-18",
+		"narrative": `=HYPERLINK("http://evil","x"), with "quotes", commas
+and a newline`})
+	r.entry("alice", map[string]any{"matter": m, "hours": 1, "activity": "A103", "narrative": "Still a draft."})
+	if res := r.do("GET", "/api/v1/exports/entries.csv", "alice", nil); res.Status != 403 {
+		t.Fatalf("timekeeper export: %d", res.Status)
+	}
+	res := r.do("GET", "/api/v1/exports/entries.csv?from=2026-11-01&to=2026-11-30&bom=1", "bill", nil)
+	if res.Status != 200 || !strings.HasPrefix(string(res.Body), "\xef\xbb\xbf") {
+		t.Fatalf("csv: %d %q", res.Status, res.Body)
+	}
+	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(res.Body), "\xef\xbb\xbf"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 {
+		t.Fatalf("rows: %d (only the approved entry must be exported): %v", len(recs), recs)
+	}
+	row := strings.Join(recs[1], "|")
+	if !strings.Contains(row, "'=HYPERLINK") || !strings.Contains(row, id) || !strings.Contains(row, "0.3") || !strings.Contains(row, "2024-0412") {
+		t.Fatalf("row: %v", recs[1])
+	}
+	// A preview marks nothing.
+	if e := r.do("GET", "/api/v1/entries/"+id, "alice", nil).json(t); e["status"] != "approved" {
+		t.Fatalf("preview changed status: %v", e["status"])
+	}
+	if res := r.do("GET", "/api/v1/exports/entries.csv?from=nope", "bill", nil); res.Status != 400 {
+		t.Fatalf("bad date: %d", res.Status)
+	}
+}
+
+func TestLEDESExportRejectsThenSucceeds(t *testing.T) {
+	r := newRig(t)
+	m := r.matter("2024-0412", "Daniel Smith", "Smith v. Jones")
+	e1 := approvedEntry(t, r, "alice", map[string]any{"matter": m, "hours": 0.3, "activity": "A103", "task": "L250", "date": "2026-11-18", "narrative": "Drafted motion | to compel."})
+	e2 := approvedEntry(t, r, "alice", map[string]any{"matter": m, "hours": 1.5, "activity": "A104", "date": "2026-11-19", "narrative": "Reviewed production."})
+	q := "/api/v1/exports/entries.ledes?matter=" + m + "&from=2026-11-01&to=2026-11-30"
+	res := r.do("GET", q, "bill", nil)
+	if res.Status != 422 {
+		t.Fatalf("want 422, got %d %s", res.Status, res.Body)
+	}
+	body := string(res.Body)
+	for _, want := range []string{e2, "LAW_FIRM_ID", "ledes_rejected"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("rejection lacks %q: %s", want, body)
+		}
+	}
+	// Fix: firm id, a default rate, timekeeper ids, the missing task code.
+	r.do("PATCH", "/api/v1/settings", "ada", map[string]any{"ledes_law_firm_id": "12-3456789", "default_rate": 250})
+	if res := r.do("PATCH", "/api/v1/users/alice", "ada", map[string]any{"timekeeper_id": "AL1", "classification": "Partner", "rate": 400}); res.Status != 200 {
+		t.Fatalf("patch user: %d %s", res.Status, res.Body)
+	}
+	if res := r.do("PATCH", "/api/v1/users/alice", "bill", map[string]any{"rate": 1}); res.Status != 403 {
+		t.Fatalf("billing patches user: %d", res.Status)
+	}
+	r.do("POST", "/api/v1/entries/"+e2+"/reopen", "alice", nil)
+	r.do("PATCH", "/api/v1/entries/"+e2, "alice", map[string]any{"task": "L310"})
+	r.do("POST", "/api/v1/entries/"+e2+"/approve", "alice", nil)
+	res = r.do("GET", q+"&invoice_number=INV-7", "bill", nil)
+	if res.Status != 200 {
+		t.Fatalf("ledes: %d %s", res.Status, res.Body)
+	}
+	lines := strings.Split(string(res.Body), "\r\n")
+	if lines[0] != "LEDES1998B[]" || len(strings.Split(lines[2], "|")) != 24 || !strings.HasSuffix(lines[2], "[]") {
+		t.Fatalf("ledes: %q", res.Body)
+	}
+	if !strings.Contains(string(res.Body), "|720.00|") { // 0.3*400 + 1.5*400 = 720.00 invoice total
+		t.Fatalf("total: %s", res.Body)
+	}
+	if strings.Contains(lines[2]+lines[3], "motion | to") {
+		t.Fatal("pipe not cleaned")
+	}
+	// Kept export that marks: entries lock; the file downloads again byte for byte.
+	res = r.do("POST", "/api/v1/exports", "bill", map[string]any{"format": "ledes", "matter": m, "from": "2026-11-01", "to": "2026-11-30", "mark": true})
+	if res.Status != 201 {
+		t.Fatalf("kept export: %d %s", res.Status, res.Body)
+	}
+	x := res.json(t)["export"].(map[string]any)
+	if x["marked"] != true || x["entry_count"].(float64) != 2 {
+		t.Fatalf("export: %v", x)
+	}
+	for _, id := range []string{e1, e2} {
+		e := r.do("GET", "/api/v1/entries/"+id, "alice", nil).json(t)
+		if e["status"] != "exported" {
+			t.Fatalf("entry %s status %v", id, e["status"])
+		}
+		if res := r.do("POST", "/api/v1/entries/"+id+"/reopen", "alice", nil); res.Status != 409 {
+			t.Fatalf("reopen exported: %d", res.Status)
+		}
+		if res := r.do("DELETE", "/api/v1/entries/"+id, "alice", nil); res.Status != 409 {
+			t.Fatalf("delete exported: %d", res.Status)
+		}
+	}
+	dl := r.do("GET", "/api/v1/exports/"+x["id"].(string)+"/download", "bill", nil)
+	if dl.Status != 200 || !strings.HasPrefix(string(dl.Body), "LEDES1998B[]") || !strings.Contains(string(dl.Body), "DCT-000001") {
+		t.Fatalf("download: %d %s", dl.Status, dl.Body)
+	}
+	if res := r.do("GET", "/api/v1/exports/"+x["id"].(string)+"/download", "alice", nil); res.Status != 403 {
+		t.Fatalf("timekeeper download: %d", res.Status)
+	}
+	// Nothing approved remains: a second marking export exports nothing.
+	res = r.do("POST", "/api/v1/exports", "bill", map[string]any{"format": "csv", "from": "2026-11-01", "to": "2026-11-30", "mark": true})
+	if res.Status != 422 {
+		t.Fatalf("second export: %d %s", res.Status, res.Body)
+	}
+	// The audit log names the exported entries.
+	ev := r.do("GET", "/api/v1/audit?object_type=export&object_id="+x["id"].(string), "ada", nil)
+	if !strings.Contains(string(ev.Body), e1) || !strings.Contains(string(ev.Body), e2) {
+		t.Fatalf("audit: %s", ev.Body)
+	}
+	if list := r.do("GET", "/api/v1/exports", "bill", nil).json(t); len(list["exports"].([]any)) != 1 {
+		t.Fatalf("exports list: %v", list)
+	}
+}
