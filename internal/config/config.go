@@ -130,6 +130,17 @@ type Azure struct {
 	Retries    int      `toml:"retries" doc:"Retries on 429/5xx."`
 }
 
+// Clio configures the connection to the firm's Clio account (nothing is sent unless set).
+type Clio struct {
+	ClientID         string `toml:"client_id" doc:"OAuth client id of the firm's Clio developer app (empty: Clio is off)."`
+	ClientSecret     string `toml:"client_secret" doc:"OAuth client secret (prefer client_secret_file); never logged." secret:"true"`
+	ClientSecretFile string `toml:"client_secret_file" doc:"File (0600) holding the client secret; or set DICTUM_CLIO_CLIENT_SECRET."`
+	Region           string `toml:"region" doc:"Clio region: us, ca, eu or au (chooses the host)."`
+	RedirectURL      string `toml:"redirect_url" doc:"OAuth redirect URL registered with Clio, e.g. https://dictum.firm.local/clio/callback."`
+	BaseURL          string `toml:"base_url" doc:"Override the Clio host (tests, proxies); empty uses the region's host."`
+	SyncSchedule     string `toml:"sync_schedule" doc:"Cron spec for pushing approved entries (empty: only on demand), e.g. '0 */2 * * *'."`
+}
+
 // Log holds logging settings.
 type Log struct {
 	Level string `toml:"level" doc:"debug, info, warn or error."`
@@ -150,7 +161,8 @@ func Defaults() Config {
 		Draft: Draft{Engine: "rules", IncrementMinutes: 6, LookbackDays: 60,
 			Ollama: Ollama{Model: "llama3.2", Timeout: Duration{60 * time.Second}, Retries: 2},
 			Azure:  Azure{APIVersion: "2024-10-21", Timeout: Duration{30 * time.Second}, Retries: 2}},
-		Log: Log{Level: "info"},
+		Clio: Clio{Region: "us"},
+		Log:  Log{Level: "info"},
 	}
 }
 
@@ -400,6 +412,14 @@ func (c *Config) Validate() error {
 	if c.Draft.LookbackDays < 1 || c.Draft.LookbackDays > 3660 {
 		bad("draft.lookback_days", "must be between 1 and 3660")
 	}
+	switch c.Clio.Region {
+	case "us", "ca", "eu", "au":
+	default:
+		bad("clio.region", "must be us, ca, eu or au, got %q", c.Clio.Region)
+	}
+	if c.Clio.ClientID != "" && c.Clio.RedirectURL == "" {
+		bad("clio.redirect_url", "must be set when clio.client_id is set")
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -449,16 +469,31 @@ func (c *Config) AzureKey() (string, error) {
 	if c.Draft.Azure.APIKeyFile == "" {
 		return "", nil
 	}
-	fi, err := os.Stat(c.Draft.Azure.APIKeyFile)
+	return readSecretFile("draft.azure.api_key_file", c.Draft.Azure.APIKeyFile)
+}
+
+// ClioSecret returns the Clio client secret from the config, env (already applied) or file.
+func (c *Config) ClioSecret() (string, error) {
+	if c.Clio.ClientSecret != "" {
+		return c.Clio.ClientSecret, nil
+	}
+	if c.Clio.ClientSecretFile == "" {
+		return "", nil
+	}
+	return readSecretFile("clio.client_secret_file", c.Clio.ClientSecretFile)
+}
+
+func readSecretFile(key, path string) (string, error) {
+	fi, err := os.Stat(path)
 	if err != nil {
-		return "", fmt.Errorf("draft.azure.api_key_file: %w", err)
+		return "", fmt.Errorf("%s: %w", key, err)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("draft.azure.api_key_file %s is readable by group or others; chmod 600 it", c.Draft.Azure.APIKeyFile)
+		return "", fmt.Errorf("%s %s is readable by group or others; chmod 600 it", key, path)
 	}
-	b, err := os.ReadFile(c.Draft.Azure.APIKeyFile)
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("draft.azure.api_key_file: %w", err)
+		return "", fmt.Errorf("%s: %w", key, err)
 	}
 	return strings.TrimSpace(string(b)), nil
 }

@@ -167,3 +167,7 @@ func writeAtomic(path string, data []byte) error {
 
 // Save atomically writes this master key to path, replacing what is there (key rotation).
 func (k *Keys) Save(path string) error { return Replace(path, k.master) }
+
+// Derive returns a key for a named purpose (e.g. "dictum/v1/clio-tokens"). Each label gives
+// an independent key; the labels above are reserved.
+func (k *Keys) Derive(label string) [KeySize]byte { return k.derive(label) }

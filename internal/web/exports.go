@@ -2,8 +2,8 @@ package web
 
 import (
 	"bufio"
-	"context"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -400,4 +400,3 @@ func (s *Server) apiPatchSettings(c *fiber.Ctx) error {
 	}
 	return s.apiGetSettings(c)
 }
-
