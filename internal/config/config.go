@@ -47,6 +47,7 @@ type Config struct {
 	Limits  Limits `toml:"limits"`
 	Trans   Trans  `toml:"transcribe"`
 	Draft   Draft  `toml:"draft"`
+	Clio    Clio   `toml:"clio"`
 	Log     Log    `toml:"log"`
 }
 
