@@ -5,12 +5,38 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"time"
 
 	"dictum/internal/auth"
 	"dictum/internal/blob"
+	"dictum/internal/config"
 	"dictum/internal/store"
+	"dictum/internal/tlsca"
 	"dictum/internal/vault"
 )
+
+// createRoot makes the firm's local CA (used by `serve --tls local`), or keeps an existing one.
+func createRoot(cfg *config.Config, keys *vault.Keys) (string, error) {
+	firm := cfg.Firm.Name
+	host, _ := os.Hostname()
+	if firm == "" {
+		firm = host
+	}
+	names := cfg.Server.DNSNames
+	if len(names) == 0 && host != "" {
+		names = []string{host}
+	}
+	dir := tlsca.RootDir(cfg.DataDir)
+	if err := tlsca.CreateRoot(dir, firm, keys.TLS(), time.Now(), names); err != nil && !errors.Is(err, tlsca.ErrRootExists) {
+		return "", fmt.Errorf("create the firm root CA: %w", err)
+	}
+	root, err := tlsca.LoadRoot(dir, keys.TLS())
+	if err != nil {
+		return "", err
+	}
+	return root.Fingerprint(), nil
+}
 
 func (e *cliEnv) cmdInit(args []string) int {
 	fs := e.flags("init")
@@ -71,6 +97,10 @@ func (e *cliEnv) cmdInit(args []string) int {
 	if _, err := blob.Open(cfg.BlobDir(), keys.Blob()); err != nil {
 		return e.fail("%v", err)
 	}
+	caFingerprint, err := createRoot(cfg, keys)
+	if err != nil {
+		return e.fail("%v", err)
+	}
 	if err := os.MkdirAll(cfg.ModelsDir(), 0o750); err != nil {
 		return e.fail("create models directory: %v", err)
 	}
@@ -85,6 +115,7 @@ func (e *cliEnv) cmdInit(args []string) int {
 	_ = st.Audit(ctx, cliActor(), "firm.init", "firm", "", map[string]any{"key_fingerprint": keys.Fingerprint()})
 	fmt.Fprintf(e.stdout, "Initialised %s\n  database:   %s (SQLCipher, encrypted)\n  master key: %s (keep a copy offline: without it the data is lost)\n  admin user: %s\n",
 		cfg.DataDir, cfg.DBPath(), keyPath, *admin)
+	fmt.Fprintf(e.stdout, "  firm root CA: %s (install it on the firm's PCs; SHA-256 %s)\n", filepath.Join(tlsca.RootDir(cfg.DataDir), tlsca.RootCertFile), caFingerprint)
 	if generated {
 		fmt.Fprintf(e.stdout, "  one-time admin password: %s\n  (shown once; change it after the first login)\n", password)
 	}

@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
@@ -17,7 +21,9 @@ import (
 	"dictum/internal/buildinfo"
 	"dictum/internal/config"
 	"dictum/internal/draft"
+	"dictum/internal/tlsca"
 	"dictum/internal/transcribe"
+	"dictum/internal/vault"
 	"dictum/internal/web"
 )
 
@@ -95,6 +101,44 @@ func (m *modelLoader) close() {
 	}
 }
 
+// tlsManager loads or issues the server certificate (local CA or ACME) before serving.
+func (e *cliEnv) tlsManager(ctx context.Context, cfg *config.Config, mode string, keys *vault.Keys, log *slog.Logger) (*tlsca.Manager, error) {
+	opts := tlsca.Options{Mode: mode, Hosts: cfg.Server.Hosts, DataDir: cfg.DataDir, WrapKey: keys.TLS(), Logger: log}
+	if mode == "local" {
+		if _, err := os.Stat(filepath.Join(tlsca.RootDir(cfg.DataDir), tlsca.RootCertFile)); err != nil {
+			if _, err := createRoot(cfg, keys); err != nil { // data dirs made before TLS existed
+				return nil, err
+			}
+		}
+	}
+	if mode == "acme" {
+		creds, err := cfg.ACMECredentials()
+		if err != nil {
+			return nil, err
+		}
+		opts.ACME = tlsca.ACME{Directory: cfg.ACME.Directory, Email: cfg.ACME.Email, DNSProvider: cfg.ACME.DNSProvider, DNSCredentials: creds}
+		if cfg.ACME.CARootFile != "" {
+			pem, err := os.ReadFile(cfg.ACME.CARootFile)
+			if err != nil {
+				return nil, fmt.Errorf("acme.ca_root_file: %w", err)
+			}
+			opts.ACME.CARootPEM = pem
+		}
+	}
+	tm, err := tlsca.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("tls %s: %w", mode, err)
+	}
+	mctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	if err := tm.Manage(mctx); err != nil {
+		tm.Close()
+		return nil, fmt.Errorf("tls %s: obtain certificates for %v: %w", mode, tm.Hosts(), err)
+	}
+	log.Info("tls ready", "mode", mode, "hosts", tm.Hosts())
+	return tm, nil
+}
+
 func (e *cliEnv) cmdServe(args []string) int {
 	fs := e.flags("serve")
 	listen := fs.String("listen", "", "address to listen on (default server.listen, 127.0.0.1:8080)")
@@ -134,7 +178,6 @@ func (e *cliEnv) cmdServe(args []string) int {
 			}
 		}
 	case "local", "acme":
-		return e.fail("--tls %s is not available in this build yet (see README: 'Not yet'); use --tls off on 127.0.0.1, or put a TLS reverse proxy in front with --insecure-http", mode)
 	default:
 		return e.fail("--tls must be off, local or acme, got %q", mode)
 	}
@@ -175,7 +218,12 @@ func (e *cliEnv) cmdServe(args []string) int {
 		Notify: func(p transcribe.Progress) {
 			hub.Publish(p.UserID, web.Event{Type: "recording", ID: p.RecordingID, Status: p.Status, Detail: p.Detail, Progress: p.Progress, EntryID: p.EntryID})
 		}})
+	var caPEM []byte
+	if root, err := tlsca.LoadRoot(tlsca.RootDir(cfg.DataDir), keys.TLS()); err == nil {
+		caPEM = root.CertPEM()
+	}
 	srv, err := web.New(web.Deps{Config: cfg, Store: st, Blobs: blobs, Log: log, Events: hub, Kick: queue.Kick, Cancel: queue.Cancel,
+		TLS: mode != "off", CARoot: caPEM,
 		Ready: func(ctx context.Context) error {
 			if _, err := os.Stat(cfg.MasterKeyPath()); err != nil {
 				return fmt.Errorf("master key file: %w", err)
@@ -189,10 +237,36 @@ func (e *cliEnv) cmdServe(args []string) int {
 	if err != nil {
 		return e.fail("listen on %s: %v", cfg.Server.Listen, err)
 	}
+	scheme := "http"
+	if mode != "off" {
+		scheme = "https"
+		tm, err := e.tlsManager(ctx, cfg, mode, keys, log)
+		if err != nil {
+			ln.Close()
+			return e.fail("%v", err)
+		}
+		defer tm.Close()
+		ln = tls.NewListener(ln, tm.TLSConfig())
+		if cfg.Server.RedirectFrom != "" {
+			_, port, _ := net.SplitHostPort(ln.Addr().String())
+			var ca []byte
+			if tm.Root() != nil {
+				ca = tm.Root().CertPEM()
+			}
+			plain := &http.Server{Addr: cfg.Server.RedirectFrom, Handler: tlsca.RedirectHandler(port, ca), ReadHeaderTimeout: 5 * time.Second,
+				ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second}
+			go func() {
+				if err := plain.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					log.Error("http redirect listener", "addr", cfg.Server.RedirectFrom, "err", err.Error())
+				}
+			}()
+			defer plain.Close()
+		}
+	}
 	if err := queue.Run(ctx); err != nil {
 		return e.fail("start queue: %v", err)
 	}
-	url := "http://" + ln.Addr().String()
+	url := scheme + "://" + ln.Addr().String()
 	log.Info("dictum serving", "version", buildinfo.Version, "url", url, "data", cfg.DataDir, "model", cfg.Trans.Model, "draft_engine", drafter.Name())
 	fmt.Fprintf(e.stderr, "dictum: serving on %s\n", url)
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)

@@ -351,3 +351,47 @@ func TestQueueSurvivesKill9(t *testing.T) {
 	}
 }
 
+// SIGTERM lets a running transcription finish before the process exits.
+func TestGracefulShutdownFinishesJob(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts whisper")
+	}
+	data := initData(t)
+	model := testModel(t)
+	tok := strings.TrimSpace(dictum(t, "", nil, "token", "create", "--data", data, "--username", "boss").stdout)
+	addr := freePort(t)
+	env := []string{"DICTUM_TRANSCRIBE_MODEL=" + model, "DICTUM_TRANSCRIBE_NO_TEMPERATURE_FALLBACK=true", "DICTUM_SERVER_SHUTDOWN_TIMEOUT=5m"}
+	srv := server(t, data, addr, env...)
+	var wav bytes.Buffer
+	samples := make([]float32, 16000*4)
+	for i := range samples {
+		samples[i] = float32((i%160)-80) / 300
+	}
+	audio.EncodeWAV16(&wav, samples)
+	code, m := api(t, "POST", "http://"+addr+"/api/v1/recordings", tok, &wav, "audio/wav")
+	if code != 202 {
+		t.Fatalf("upload: %d %v", code, m)
+	}
+	id := m["id"].(string)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		_, m = api(t, "GET", "http://"+addr+"/api/v1/recordings/"+id, tok, nil, "")
+		if m["status"] == "transcribing" || m["status"] == "drafting" || m["status"] == "done" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never started: %v", m)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	srv.Process.Signal(syscall.SIGTERM)
+	if err := srv.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	// The job finished before exit: a fresh server shows it done without running it again.
+	server(t, data, addr, "DICTUM_TRANSCRIBE_MODEL=/nonexistent/model.bin")
+	_, m = api(t, "GET", "http://"+addr+"/api/v1/recordings/"+id, tok, nil, "")
+	if m["status"] != "done" || m["entry_id"] == nil {
+		t.Fatalf("after graceful shutdown: %v", m)
+	}
+}

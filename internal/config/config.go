@@ -42,6 +42,7 @@ type Config struct {
 	DataDir string `toml:"data_dir" doc:"Directory for the database, blobs, models and keys."`
 	Firm    Firm   `toml:"firm"`
 	Server  Server `toml:"server"`
+	ACME    ACME   `toml:"acme"`
 	Keys    Keys   `toml:"keys"`
 	Auth    Auth   `toml:"auth"`
 	Limits  Limits `toml:"limits"`
@@ -60,9 +61,21 @@ type Firm struct {
 // Server holds listener settings.
 type Server struct {
 	Listen       string   `toml:"listen" doc:"Address to listen on (host:port)."`
-	TLS          string   `toml:"tls" doc:"TLS mode: off (loopback only) for now; local and acme come with the security work."`
+	TLS          string   `toml:"tls" doc:"TLS mode: local (firm CA made at init), acme (DNS-01) or off; empty: off on a loopback address, else local."`
+	Hosts        []string `toml:"hosts" doc:"Host names and IPs the certificate covers (empty: this machine's name and LAN addresses)."`
+	DNSNames     []string `toml:"ca_dns_names" doc:"DNS names (and their subdomains) the firm root may certify, fixed at init (empty: the hostname)."`
+	RedirectFrom string   `toml:"redirect_listen" doc:"Plain-HTTP listener that redirects to HTTPS and serves /ca.crt, e.g. :80 (empty: none)."`
 	InsecureHTTP bool     `toml:"insecure_http" doc:"Allow plain HTTP on a non-loopback address (not recommended)."`
 	ShutdownWait Duration `toml:"shutdown_timeout" doc:"How long graceful shutdown waits for requests and jobs."`
+}
+
+// ACME configures certificates from an ACME CA with the DNS-01 challenge.
+type ACME struct {
+	Directory       string `toml:"directory" doc:"ACME directory URL (empty: Let's Encrypt); an internal CA's URL works too."`
+	Email           string `toml:"email" doc:"Contact email for the ACME account (accepting the CA's terms of service)."`
+	DNSProvider     string `toml:"dns_provider" doc:"DNS provider for DNS-01: cloudflare, route53 or rfc2136."`
+	CredentialsFile string `toml:"dns_credentials_file" doc:"File (0600) with KEY=VALUE lines for the DNS provider (e.g. api_token=...)."`
+	CARootFile      string `toml:"ca_root_file" doc:"PEM root of an internal ACME CA, to trust its directory."`
 }
 
 // Keys holds key file locations.
@@ -301,6 +314,14 @@ func setValue(v reflect.Value, s string) error {
 	switch v.Kind() {
 	case reflect.String:
 		v.SetString(s)
+	case reflect.Slice: // []string: comma-separated
+		var parts []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		v.Set(reflect.ValueOf(parts))
 	case reflect.Bool:
 		b, err := strconv.ParseBool(s)
 		if err != nil {
@@ -471,6 +492,30 @@ func (c *Config) AzureKey() (string, error) {
 		return "", nil
 	}
 	return readSecretFile("draft.azure.api_key_file", c.Draft.Azure.APIKeyFile)
+}
+
+// ACMECredentials reads the DNS provider credentials file (KEY=VALUE lines).
+func (c *Config) ACMECredentials() (map[string]string, error) {
+	out := map[string]string{}
+	if c.ACME.CredentialsFile == "" {
+		return out, nil
+	}
+	body, err := readSecretFile("acme.dns_credentials_file", c.ACME.CredentialsFile)
+	if err != nil {
+		return nil, err
+	}
+	for i, line := range strings.Split(body, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("acme.dns_credentials_file line %d: want KEY=VALUE", i+1)
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out, nil
 }
 
 // ClioSecret returns the Clio client secret from the config, env (already applied) or file.

@@ -135,3 +135,13 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestEnvList(t *testing.T) {
+	c, _, err := Load(writeFile(t, ""), true, []string{"DICTUM_SERVER_HOSTS=dictum.firm.lan, 10.0.0.5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Server.Hosts) != 2 || c.Server.Hosts[1] != "10.0.0.5" {
+		t.Fatalf("hosts %v", c.Server.Hosts)
+	}
+}

@@ -171,3 +171,6 @@ func (k *Keys) Save(path string) error { return Replace(path, k.master) }
 // Derive returns a key for a named purpose (e.g. "dictum/v1/clio-tokens"). Each label gives
 // an independent key; the labels above are reserved.
 func (k *Keys) Derive(label string) [KeySize]byte { return k.derive(label) }
+
+// TLS is the key that seals the firm root CA key and certmagic's stored certificates.
+func (k *Keys) TLS() [KeySize]byte { return k.derive("dictum/v1/tls") }

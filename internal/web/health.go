@@ -35,3 +35,13 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	}
 	return c.JSON(fiber.Map{"status": "ready", "checks": checks})
 }
+
+// caCert serves the firm root CA so PCs can trust the server (compare its fingerprint).
+func (s *Server) caCert(c *fiber.Ctx) error {
+	if len(s.CARoot) == 0 {
+		return errf(404, "not_found", "this server has no local CA (TLS is off or uses ACME)")
+	}
+	c.Set(fiber.HeaderContentType, "application/x-x509-ca-cert")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="dictum-firm-root.crt"`)
+	return c.Send(s.CARoot)
+}

@@ -27,6 +27,7 @@ func (s *Server) routes() {
 	app.Use(s.securityHeaders)
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
+	app.Get("/ca.crt", s.caCert)
 	app.Use(s.authn)
 
 	api := app.Group("/api/v1")

@@ -37,6 +37,8 @@ type Deps struct {
 	TLS bool
 	// Kick wakes the transcription queue after an upload (may be nil).
 	Kick func()
+	// CARoot is the firm root CA certificate (PEM) served at /ca.crt (may be nil).
+	CARoot []byte
 	// Cancel stops a running transcription of a recording (may be nil).
 	Cancel func(recordingID string)
 }
