@@ -175,6 +175,13 @@ ALTER TABLE users ADD COLUMN clio_user_id INTEGER;
 ALTER TABLE entries ADD COLUMN clio_intent_at TEXT;
 CREATE INDEX entries_clio ON entries(status, clio_state);
 `,
+	// 3: two-factor authentication.
+	`
+ALTER TABLE users ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN recovery_codes TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE sessions ADD COLUMN mfa INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.

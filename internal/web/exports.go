@@ -356,7 +356,8 @@ func (s *Server) apiGetSettings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := fiber.Map{"firm_name": all[store.SettingFirmName], "ledes_law_firm_id": all[store.SettingLEDESFirmID], "default_rate": nil}
+	out := fiber.Map{"firm_name": all[store.SettingFirmName], "ledes_law_firm_id": all[store.SettingLEDESFirmID], "default_rate": nil,
+		"require_2fa_roles": all[store.SettingRequire2FA]}
 	if v := all[store.SettingDefaultRate]; v != "" {
 		var n int64
 		fmt.Sscan(v, &n)
@@ -374,6 +375,7 @@ func (s *Server) apiPatchSettings(c *fiber.Ctx) error {
 		FirmName    *string  `json:"firm_name"`
 		LEDESFirmID *string  `json:"ledes_law_firm_id"`
 		DefaultRate *float64 `json:"default_rate"`
+		Require2FA  *string  `json:"require_2fa_roles"`
 	}
 	if err := s.decodeJSON(c, &b); err != nil {
 		return err
@@ -386,6 +388,17 @@ func (s *Server) apiPatchSettings(c *fiber.Ctx) error {
 	}
 	if b.LEDESFirmID != nil {
 		if err := s.Store.SetSetting(c.UserContext(), a, store.SettingLEDESFirmID, strings.TrimSpace(*b.LEDESFirmID)); err != nil {
+			return err
+		}
+	}
+	if b.Require2FA != nil {
+		v := strings.ReplaceAll(strings.TrimSpace(*b.Require2FA), " ", "")
+		for _, r := range strings.Split(v, ",") {
+			if r != "" && r != "all" && !store.ValidRole(r) {
+				return errf(422, "invalid", "require_2fa_roles must list roles (timekeeper, billing, admin), \"all\" or be empty")
+			}
+		}
+		if err := s.Store.SetSetting(c.UserContext(), a, store.SettingRequire2FA, v); err != nil {
 			return err
 		}
 	}

@@ -34,6 +34,10 @@ func (s *Server) routes() {
 	api.Post("/session", s.apiLogin)
 	api.Delete("/session", s.apiLogout)
 	api.Get("/me", s.apiMe)
+	api.Get("/me/2fa", s.apiMFAStatus)
+	api.Post("/me/2fa", s.apiMFAStart)
+	api.Post("/me/2fa/confirm", s.apiMFAConfirm)
+	api.Delete("/me/2fa", s.apiMFADisable)
 
 	api.Get("/matters", s.apiListMatters)
 	api.Post("/matters", s.apiCreateMatter)
@@ -60,6 +64,7 @@ func (s *Server) routes() {
 	api.Get("/users", s.apiListUsers)
 	api.Post("/users", s.apiCreateUser)
 	api.Patch("/users/:username", s.apiPatchUser)
+	api.Delete("/users/:username/2fa", s.apiResetUserMFA)
 	api.Get("/tokens", s.apiListTokens)
 	api.Post("/tokens", s.apiCreateToken)
 	api.Delete("/tokens/:id", s.apiRevokeToken)

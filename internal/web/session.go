@@ -13,8 +13,10 @@ import (
 )
 
 type loginReq struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
+	Username     string `json:"username"`
+	Password     string `json:"password"`
+	OTP          string `json:"otp"`
+	RecoveryCode string `json:"recovery_code"`
 }
 
 // login checks a password with lockout/backoff and no user enumeration: an unknown user,
@@ -42,8 +44,9 @@ func (s *Server) login(c *fiber.Ctx, username, password string) (*store.User, er
 	return u, nil
 }
 
-// startSession creates a server-side session and sets the cookie.
-func (s *Server) startSession(c *fiber.Ctx, u *store.User) (*store.Session, error) {
+// startSession creates a server-side session and sets the cookie. mfa records that the
+// second factor was given.
+func (s *Server) startSession(c *fiber.Ctx, u *store.User, mfa ...bool) (*store.Session, error) {
 	id, err := auth.NewSecret()
 	if err != nil {
 		return nil, err
@@ -54,7 +57,7 @@ func (s *Server) startSession(c *fiber.Ctx, u *store.User) (*store.Session, erro
 	}
 	now := s.Now()
 	sess := &store.Session{IDHash: auth.HashToken(id), UserID: u.ID, CSRF: csrf, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.Config.Auth.SessionMax.Duration)}
+		ExpiresAt: now.Add(s.Config.Auth.SessionMax.Duration), MFA: len(mfa) > 0 && mfa[0]}
 	ua := c.Get(fiber.HeaderUserAgent)
 	if len(ua) > 200 {
 		ua = ua[:200]
@@ -80,12 +83,16 @@ func (s *Server) apiLogin(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	sess, err := s.startSession(c, u)
+	mfa, err := s.checkSecondFactor(c, u, req.OTP, req.RecoveryCode)
+	if err != nil {
+		return err
+	}
+	sess, err := s.startSession(c, u, mfa)
 	if err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"username": u.Username, "role": u.Role, "csrf_token": sess.CSRF, "expires_at": sess.ExpiresAt.UTC().Format(time.RFC3339),
-		"must_change_password": u.MustChangePassword})
+		"must_change_password": u.MustChangePassword, "mfa_enrolment_required": !mfa && s.mfaRequired(c, u.Role)})
 }
 
 func (s *Server) apiLogout(c *fiber.Ctx) error {

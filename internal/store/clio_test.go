@@ -1,0 +1,412 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"dictum/internal/entry"
+)
+
+var clioKey = [32]byte{9, 9, 9}
+
+func TestClioConnectionTokenSealed(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	if c, err := s.ClioConnection(ctx); err != nil || c.Connected {
+		t.Fatalf("fresh store: %+v %v", c, err)
+	}
+	if _, err := s.ClioToken(ctx, clioKey); !errors.Is(err, ErrClioNotConnected) {
+		t.Fatalf("token before connect: %v", err)
+	}
+	tok := &oauth2.Token{AccessToken: "ACCESS-SECRET-1234", RefreshToken: "REFRESH-SECRET-5678", TokenType: "bearer", Expiry: time.Now().Add(time.Hour).Round(time.Second)}
+	if err := s.ConnectClio(ctx, Actor{Name: "ada"}, clioKey, "us", tok); err != nil {
+		t.Fatal(err)
+	}
+	var blob []byte
+	if err := s.DB().QueryRow("SELECT token_blob FROM clio_connection WHERE id = 1").Scan(&blob); err != nil {
+		t.Fatal(err)
+	}
+	if len(blob) == 0 || bytes.Contains(blob, []byte("ACCESS-SECRET")) || bytes.Contains(blob, []byte("REFRESH-SECRET")) {
+		t.Fatalf("token_blob holds the token in clear (%d bytes)", len(blob))
+	}
+	got, err := s.ClioToken(ctx, clioKey)
+	if err != nil || got.AccessToken != tok.AccessToken || got.RefreshToken != tok.RefreshToken || !got.Expiry.Equal(tok.Expiry) {
+		t.Fatalf("token round trip: %+v %v", got, err)
+	}
+	if _, err := s.ClioToken(ctx, [32]byte{1}); err == nil {
+		t.Fatal("token opened with the wrong key")
+	}
+	c, err := s.ClioConnection(ctx)
+	if err != nil || !c.Connected || c.Region != "us" || c.ConnectedBy != "ada" || c.ConnectedAt == "" {
+		t.Fatalf("connection: %+v %v", c, err)
+	}
+	// A refresh replaces the token.
+	if err := s.SaveClioToken(ctx, clioKey, &oauth2.Token{AccessToken: "ACCESS-SECRET-2", RefreshToken: "REFRESH-SECRET-5678"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ClioToken(ctx, clioKey); got.AccessToken != "ACCESS-SECRET-2" {
+		t.Fatalf("refreshed token not saved: %+v", got)
+	}
+	existed, err := s.DisconnectClio(ctx, Actor{Name: "ada"})
+	if err != nil || !existed {
+		t.Fatalf("disconnect: %v %v", existed, err)
+	}
+	if _, err := s.ClioToken(ctx, clioKey); !errors.Is(err, ErrClioNotConnected) {
+		t.Fatalf("token after disconnect: %v", err)
+	}
+	if err := s.SaveClioToken(ctx, clioKey, tok); !errors.Is(err, ErrClioNotConnected) {
+		t.Fatalf("a refresh after disconnect must not reconnect: %v", err)
+	}
+	if existed, _ := s.DisconnectClio(ctx, Actor{Name: "ada"}); existed {
+		t.Fatal("second disconnect reports a connection")
+	}
+	evs, _ := s.AuditEvents(ctx, "clio", "connection", 10)
+	var actions []string
+	for _, e := range evs {
+		actions = append(actions, e.Action)
+	}
+	if strings.Join(actions, ",") != "clio.disconnect,clio.connect" {
+		t.Fatalf("audit: %v", actions)
+	}
+	assertNoSecretInAudit(t, s, "ACCESS-SECRET", "REFRESH-SECRET")
+}
+
+func assertNoSecretInAudit(t *testing.T, s *Store, secrets ...string) {
+	t.Helper()
+	rows, err := s.DB().Query("SELECT action || ' ' || detail FROM audit_events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var line string
+		rows.Scan(&line)
+		for _, sec := range secrets {
+			if strings.Contains(line, sec) {
+				t.Fatalf("audit event holds a secret: %s", line)
+			}
+		}
+	}
+}
+
+type ledgerWorld struct {
+	s                   *Store
+	alice, bob          *User
+	linked, unlinked    *Matter
+	draft, ok, noMatter string
+	noUser, deleted     string
+}
+
+func newLedgerWorld(t *testing.T) *ledgerWorld {
+	t.Helper()
+	ctx := context.Background()
+	s, _ := open(t)
+	w := &ledgerWorld{s: s}
+	w.alice = &User{Username: "alice", Role: RoleTimekeeper, PasswordHash: "x"}
+	w.bob = &User{Username: "bob", Role: RoleTimekeeper, PasswordHash: "x"}
+	for _, u := range []*User{w.alice, w.bob} {
+		if err := s.CreateUser(ctx, Actor{Name: "test"}, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.DB().Exec("UPDATE users SET clio_user_id = 201 WHERE id = ?", w.alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	cid := int64(101)
+	w.linked = &Matter{Number: "2024-0100", Client: "Acme", Name: "Acme v. Beta", ClioID: &cid}
+	w.unlinked = &Matter{Number: "2024-0412", Client: "Daniel Smith", Name: "Smith v. Jones"}
+	for _, m := range []*Matter{w.linked, w.unlinked} {
+		if err := s.CreateMatter(ctx, Actor{Name: "test"}, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk := func(u *User, matter string, approve bool) string {
+		e, err := s.CreateEntry(ctx, Actor{Name: u.Username}, NewEntry{UserID: u.ID, Fields: entry.Fields{
+			MatterID: matter, Date: "2026-11-18", Tenths: 3, Activity: "A103", Narrative: "Drafted motion.", Billable: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if approve {
+			p := Principal{UserID: u.ID, Username: u.Username, Role: u.Role}
+			if _, err := s.Approve(ctx, p, e.ID, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return e.ID
+	}
+	w.draft = mk(w.alice, w.linked.ID, false)
+	w.ok = mk(w.alice, w.linked.ID, true)
+	w.noMatter = mk(w.alice, w.unlinked.ID, true)
+	w.noUser = mk(w.bob, w.linked.ID, true)
+	w.deleted = mk(w.alice, w.linked.ID, true)
+	if _, err := s.DeleteEntry(ctx, Principal{UserID: w.alice.ID, Username: "alice", Role: RoleTimekeeper}, w.deleted); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func auditCount(t *testing.T, s *Store, action, id string) int {
+	t.Helper()
+	var n int
+	if err := s.DB().QueryRow("SELECT count(*) FROM audit_events WHERE action = ? AND object_id = ?", action, id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestClioLedgerStates(t *testing.T) {
+	ctx := context.Background()
+	w := newLedgerWorld(t)
+	s := w.s
+	l := s.ClioLedger(Actor{Name: "bill"})
+	items, err := l.Pending(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].EntryID != w.ok {
+		t.Fatalf("pending = %+v, want only %s (drafts, deleted and unlinked entries are not sendable)", items, w.ok)
+	}
+	it := items[0]
+	if it.ClioMatterID != 101 || it.ClioUserID != 201 || it.Hours != 3 || it.Activity != "A103" || !it.Billable || it.Intent || it.Date != "2026-11-18" {
+		t.Fatalf("item = %+v", it)
+	}
+	un, err := l.Unmapped(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]string{}
+	for _, u := range un {
+		reasons[u.EntryID] = u.Err.Error()
+	}
+	if len(un) != 2 ||
+		!strings.Contains(reasons[w.noMatter], "matter 2024-0412 is not linked to a Clio matter; run import") ||
+		!strings.Contains(reasons[w.noUser], "timekeeper bob is not linked to a Clio user") {
+		t.Fatalf("unmapped = %v", reasons)
+	}
+	if only, _ := s.ClioLedger(Actor{Name: "bill"}, w.noMatter).Pending(ctx); len(only) != 0 {
+		t.Fatalf("ledger limited to one unmapped id lists %+v", only)
+	}
+
+	// Intent, then a failure: the intent is kept, the entry stays pending, and it is listed.
+	if err := l.MarkIntent(ctx, w.ok); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MarkIntent(ctx, w.draft); !errors.Is(err, entry.ErrConflict) {
+		t.Fatalf("intent on a draft: %v", err)
+	}
+	if err := l.MarkFailed(ctx, w.ok, "clio: POST /api/v4/activities.json: HTTP 502"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.MarkFailed(ctx, w.ok, "clio: POST /api/v4/activities.json: HTTP 502"); err != nil {
+		t.Fatal(err)
+	}
+	if n := auditCount(t, s, "clio.failed", w.ok); n != 1 {
+		t.Fatalf("repeating the same failure wrote %d audit events, want 1", n)
+	}
+	items, _ = l.Pending(ctx)
+	if len(items) != 1 || !items[0].Intent {
+		t.Fatalf("after failure with intent: %+v (the intent must survive MarkFailed)", items)
+	}
+	errs, err := s.ClioErrors(ctx)
+	if err != nil || len(errs) != 1 || errs[0].EntryID != w.ok || !errs[0].MaybeInClio || !strings.Contains(errs[0].Message, "502") || errs[0].Matter != "2024-0100" {
+		t.Fatalf("errors = %+v %v", errs, err)
+	}
+	counts, _ := s.ClioCounts(ctx)
+	if counts != (ClioCounts{Pending: 2, Failed: 1, Synced: 0}) {
+		t.Fatalf("counts = %+v", counts)
+	}
+
+	if err := l.MarkSynced(ctx, w.ok, 9001); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := s.EntryByID(ctx, w.ok)
+	if e.Status != entry.Synced || e.ClioState == nil || *e.ClioState != "synced" || e.ClioError != nil {
+		t.Fatalf("synced entry = %+v", e)
+	}
+	if _, err := s.Reopen(ctx, Principal{UserID: w.alice.ID, Username: "alice", Role: RoleTimekeeper}, w.ok); !errors.Is(err, entry.ErrConflict) {
+		t.Fatalf("reopen of a synced entry: %v", err)
+	}
+	// A late failure report cannot undo a sync.
+	if err := l.MarkFailed(ctx, w.ok, "late"); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := s.EntryByID(ctx, w.ok); *e.ClioState != "synced" {
+		t.Fatalf("MarkFailed overwrote a synced entry: %v", *e.ClioState)
+	}
+	if items, _ := l.Pending(ctx); len(items) != 0 {
+		t.Fatalf("synced entry still pending: %+v", items)
+	}
+	for _, a := range []string{"clio.intent", "clio.failed", "clio.synced"} {
+		if auditCount(t, s, a, w.ok) != 1 {
+			t.Errorf("no %s audit event", a)
+		}
+	}
+	if bad, _, err := s.VerifyAudit(ctx); err != nil || bad != 0 {
+		t.Fatalf("audit chain broken at %d: %v", bad, err)
+	}
+}
+
+func TestImportClio(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	a := Actor{Name: "ada"}
+	for _, u := range []*User{
+		{Username: "alice", DisplayName: "Alice  Archer", Role: RoleTimekeeper},
+		{Username: "bob", Role: RoleTimekeeper},
+		{Username: "carol", DisplayName: "Carol King", Role: RoleTimekeeper},
+		{Username: "dave", DisplayName: "D Same", Role: RoleTimekeeper},
+		{Username: "dan", DisplayName: "D Same", Role: RoleTimekeeper},
+		{Username: "ada", DisplayName: "Ada Admin", Role: RoleAdmin},
+	} {
+		u.PasswordHash = "x"
+		if err := s.CreateUser(ctx, Actor{Name: "test"}, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	linked := int64(999)
+	for _, m := range []*Matter{
+		{Number: "2024-0412", Client: "Daniel Smith", Name: "Smith v. Jones"},
+		{Number: "2024-0500", Client: "Other", Name: "Other matter", ClioID: &linked},
+	} {
+		if err := s.CreateMatter(ctx, a, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := ClioImport{
+		Clients: []ClioClientIn{{ID: 501, Name: "Daniel Smith"}, {ID: 502, Name: "New Co"}},
+		Matters: []ClioMatterIn{
+			{ID: 101, Number: "2024-0412", Description: "Smith v. Jones", Status: "Open", ClientID: 501},
+			{ID: 102, Number: "2025-0001", Description: "New Co general", Status: "Pending", ClientID: 502, ClientName: "New Co"},
+			{ID: 103, Number: "2025-0002", Description: "Old closed", Status: "Closed", ClientID: 502},
+			{ID: 104, Number: "2024-0500", Description: "Clash", Status: "Open", ClientID: 502},
+			{ID: 105, Number: "2025-0003", Description: "", Status: "Open", ClientID: 503, ClientName: "Fresh Client"},
+		},
+		Users: []ClioUserIn{
+			{ID: 201, Name: "Alice Archer", Email: "aa@firm.example", Enabled: true},
+			{ID: 202, Name: "Robert B", Email: "bob@firm.example", Enabled: true},
+			{ID: 203, Name: "Carol King", Email: "ck@firm.example", Enabled: false},
+			{ID: 204, Name: "D Same", Enabled: true},
+		},
+	}
+	var before int
+	s.DB().QueryRow("SELECT count(*) FROM users").Scan(&before)
+	rep, err := s.ImportClio(ctx, a, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ClientsCreated != 2 || rep.ClientsLinked != 1 || rep.MattersCreated != 2 || rep.MattersLinked != 1 || rep.MattersSkipped != 1 {
+		t.Fatalf("report = %+v", rep)
+	}
+	problems := strings.Join(rep.Problems, "\n")
+	for _, want := range []string{"number 2024-0500, which is already linked to Clio matter 999", "matches more than one Dictum user"} {
+		if !strings.Contains(problems, want) {
+			t.Errorf("problems lack %q: %s", want, problems)
+		}
+	}
+	links := map[string]string{}
+	for _, u := range rep.Users {
+		links[u.Username] = u.By
+	}
+	if len(links) != 2 || links["alice"] != "name" || links["bob"] != "email" {
+		t.Fatalf("links = %v", links)
+	}
+	sort.Strings(rep.UsersUnlinked)
+	if strings.Join(rep.UsersUnlinked, ",") != "carol,dan,dave" {
+		t.Fatalf("unlinked = %v", rep.UsersUnlinked)
+	}
+	tests := []struct {
+		number, client, name, status string
+		clio                         int64
+	}{
+		{"2024-0412", "Daniel Smith", "Smith v. Jones", "open", 101},
+		{"2025-0001", "New Co", "New Co general", "open", 102},
+		{"2025-0003", "Fresh Client", "2025-0003", "open", 105},
+		{"2024-0500", "Other", "Other matter", "open", 999},
+	}
+	ms, _ := s.Matters(ctx, "", "")
+	byNumber := map[string]*Matter{}
+	for _, m := range ms {
+		byNumber[m.Number] = m
+	}
+	if len(ms) != 4 {
+		t.Fatalf("%d matters, want 4 (closed Clio matters are not imported)", len(ms))
+	}
+	for _, tc := range tests {
+		m := byNumber[tc.number]
+		if m == nil || m.Client != tc.client || m.Name != tc.name || m.Status != tc.status || m.ClioID == nil || *m.ClioID != tc.clio {
+			t.Errorf("matter %s = %+v", tc.number, m)
+		}
+	}
+	var clioUser int64
+	s.DB().QueryRow("SELECT clio_user_id FROM users WHERE username = 'alice'").Scan(&clioUser)
+	if clioUser != 201 {
+		t.Fatalf("alice clio_user_id = %d", clioUser)
+	}
+	var after int
+	s.DB().QueryRow("SELECT count(*) FROM users").Scan(&after)
+	if after != before {
+		t.Fatalf("import created logins: %d -> %d users", before, after)
+	}
+
+	// A second import changes nothing and keeps the links.
+	rep2, err := s.ImportClio(ctx, a, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep2.ClientsCreated+rep2.ClientsLinked+rep2.MattersCreated+rep2.MattersLinked != 0 || len(rep2.Users) != 2 || rep2.Users[0].By != "kept" {
+		t.Fatalf("second import = %+v", rep2)
+	}
+	if n := auditCount(t, s, "user.clio_link", "alice"); n != 1 {
+		t.Fatalf("alice linked %d times", n)
+	}
+	// A Clio user that disappears unlinks the Dictum user.
+	in.Users = in.Users[1:]
+	rep3, err := s.ImportClio(ctx, a, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cu *int64
+	s.DB().QueryRow("SELECT clio_user_id FROM users WHERE username = 'alice'").Scan(&cu)
+	if cu != nil || !strings.Contains(strings.Join(rep3.UsersUnlinked, ","), "alice") {
+		t.Fatalf("alice still linked to a removed Clio user: %v %+v", cu, rep3)
+	}
+}
+
+func TestClioLease(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "d.db"), Options{Key: testKey(3), Create: true, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	steps := []struct {
+		name string
+		do   func() error
+		want error
+	}{
+		{"first holder", func() error { return s.AcquireClioLease(ctx, "h1", time.Minute) }, nil},
+		{"second holder refused", func() error { return s.AcquireClioLease(ctx, "h2", time.Minute) }, ErrClioBusy},
+		{"renew by non-holder refused", func() error { return s.RenewClioLease(ctx, "h2", time.Minute) }, ErrClioBusy},
+		{"renew by holder", func() error { return s.RenewClioLease(ctx, "h1", time.Minute) }, nil},
+		{"release by non-holder is a no-op", func() error { return s.ReleaseClioLease(ctx, "h2") }, nil},
+		{"still held", func() error { return s.AcquireClioLease(ctx, "h2", time.Minute) }, ErrClioBusy},
+		{"expired lease taken over", func() error { now = now.Add(2 * time.Minute); return s.AcquireClioLease(ctx, "h2", time.Minute) }, nil},
+		{"old holder lost it", func() error { return s.RenewClioLease(ctx, "h1", time.Minute) }, ErrClioBusy},
+		{"release", func() error { return s.ReleaseClioLease(ctx, "h2") }, nil},
+		{"free again", func() error { return s.AcquireClioLease(ctx, "h3", time.Minute) }, nil},
+	}
+	for _, st := range steps {
+		if err := st.do(); !errors.Is(err, st.want) {
+			t.Fatalf("%s: err = %v, want %v", st.name, err, st.want)
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// MFA is a user's second-factor state.
+type MFA struct {
+	Secret        string   // TOTP secret (base32); "" when never enrolled
+	Enabled       bool     // confirmed with a valid code
+	LastStep      int64    // last accepted TOTP time step (replays are refused)
+	RecoveryCodes [][]byte // hashes of unused recovery codes
+}
+
+// SettingRequire2FA lists the roles that must use 2FA ("admin,billing", "all" or "").
+const SettingRequire2FA = "require_2fa_roles"
+
+// MFAFor reads a user's 2FA state.
+func (s *Store) MFAFor(ctx context.Context, userID int64) (*MFA, error) {
+	var m MFA
+	var secret []byte
+	var codes string
+	err := s.db.QueryRowContext(ctx, "SELECT totp_secret, totp_enabled, totp_last_step, recovery_codes FROM users WHERE id = ?", userID).
+		Scan(&secret, &m.Enabled, &m.LastStep, &codes)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read 2fa: %w", err)
+	}
+	m.Secret = string(secret)
+	var hexes []string
+	_ = json.Unmarshal([]byte(codes), &hexes)
+	for _, h := range hexes {
+		if b, err := hex.DecodeString(h); err == nil {
+			m.RecoveryCodes = append(m.RecoveryCodes, b)
+		}
+	}
+	return &m, nil
+}
+
+func encodeCodes(hashes [][]byte) string {
+	hexes := make([]string, 0, len(hashes))
+	for _, h := range hashes {
+		hexes = append(hexes, hex.EncodeToString(h))
+	}
+	b, _ := json.Marshal(hexes)
+	return string(b)
+}
+
+// StartTOTP stores a new, not yet confirmed secret (enrolment step 1).
+func (s *Store) StartTOTP(ctx context.Context, a Actor, userID int64, secret string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var enabled bool
+		if err := tx.QueryRowContext(ctx, "SELECT totp_enabled FROM users WHERE id = ?", userID).Scan(&enabled); err != nil {
+			return fmt.Errorf("start 2fa: %w", err)
+		}
+		if enabled {
+			return fmt.Errorf("%w: two-factor authentication is already on; turn it off first", ErrInvalid)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET totp_secret = ?, totp_last_step = 0, updated_at = ? WHERE id = ?", []byte(secret), s.ts(), userID); err != nil {
+			return fmt.Errorf("start 2fa: %w", err)
+		}
+		return s.appendAudit(ctx, tx, a, "2fa.enrol_start", "user", a.Name, nil)
+	})
+}
+
+// EnableTOTP turns 2FA on after a valid code (step 2), storing the recovery code hashes.
+func (s *Store) EnableTOTP(ctx context.Context, a Actor, userID, step int64, recovery [][]byte) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET totp_enabled = 1, totp_last_step = ?, recovery_codes = ?, updated_at = ? WHERE id = ?",
+			step, encodeCodes(recovery), s.ts(), userID); err != nil {
+			return fmt.Errorf("enable 2fa: %w", err)
+		}
+		return s.appendAudit(ctx, tx, a, "2fa.enable", "user", a.Name, nil)
+	})
+}
+
+// DisableTOTP turns 2FA off for a user (self, or an admin resetting a lost phone).
+func (s *Store) DisableTOTP(ctx context.Context, a Actor, userID int64, username string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET totp_enabled = 0, totp_secret = NULL, totp_last_step = 0, recovery_codes = '[]', updated_at = ? WHERE id = ?",
+			s.ts(), userID); err != nil {
+			return fmt.Errorf("disable 2fa: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", userID); err != nil {
+			return fmt.Errorf("disable 2fa: %w", err)
+		}
+		return s.appendAudit(ctx, tx, a, "2fa.disable", "user", username, nil)
+	})
+}
+
+// UseTOTPStep records an accepted code's step, refusing a step not after the last one
+// (a replay, even by a concurrent login). It reports whether the step was accepted.
+func (s *Store) UseTOTPStep(ctx context.Context, userID, step int64) (bool, error) {
+	res, err := s.db.ExecContext(ctx, "UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?", step, userID, step)
+	if err != nil {
+		return false, fmt.Errorf("record 2fa step: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// UseRecoveryCode removes a used recovery code hash (by index in MFA.RecoveryCodes).
+func (s *Store) UseRecoveryCode(ctx context.Context, a Actor, userID int64, m *MFA, index int) error {
+	rest := append(append([][]byte{}, m.RecoveryCodes[:index]...), m.RecoveryCodes[index+1:]...)
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE users SET recovery_codes = ? WHERE id = ? AND recovery_codes = ?", encodeCodes(rest), userID, encodeCodes(m.RecoveryCodes))
+		if err != nil {
+			return fmt.Errorf("use recovery code: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("%w: recovery codes changed; try again", ErrInvalid)
+		}
+		return s.appendAudit(ctx, tx, a, "2fa.recovery_code_used", "user", a.Name, map[string]any{"remaining": len(rest)})
+	})
+}
+
+// MarkSessionMFA records that a session passed the second factor.
+func (s *Store) MarkSessionMFA(ctx context.Context, h []byte) error {
+	_, err := s.db.ExecContext(ctx, "UPDATE sessions SET mfa = 1 WHERE id_hash = ?", h)
+	return err
+}

@@ -1,0 +1,197 @@
+package web
+
+import (
+	"encoding/base64"
+	"errors"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"dictum/internal/auth"
+	"dictum/internal/store"
+)
+
+// mfaRequired reports whether the firm requires 2FA for a role.
+func (s *Server) mfaRequired(c *fiber.Ctx, role string) bool {
+	v, err := s.Store.Setting(c.UserContext(), store.SettingRequire2FA)
+	if err != nil || v == "" {
+		return false
+	}
+	for _, r := range strings.Split(v, ",") {
+		if r = strings.TrimSpace(r); r == "all" || r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// mfaExempt are the routes a session that still owes its second factor may use: enough
+// to enrol and to log out.
+func mfaExempt(method, path string) bool {
+	switch {
+	case path == "/api/v1/me" || path == "/api/v1/session":
+		return true
+	case strings.HasPrefix(path, "/api/v1/me/2fa"):
+		return true
+	case path == "/logout" || path == "/2fa" || strings.HasPrefix(path, "/2fa/") || strings.HasPrefix(path, "/static/"):
+		return true
+	}
+	return false
+}
+
+// checkSecondFactor verifies a TOTP code or a recovery code for a user with 2FA on.
+// It returns mfa=false (and no error) for users without 2FA.
+func (s *Server) checkSecondFactor(c *fiber.Ctx, u *store.User, otp, recovery string) (bool, error) {
+	m, err := s.Store.MFAFor(c.UserContext(), u.ID)
+	if err != nil {
+		return false, err
+	}
+	if !m.Enabled {
+		return false, nil
+	}
+	ip := c.IP()
+	switch {
+	case otp != "":
+		step, ok := auth.VerifyTOTP(m.Secret, otp, s.Now(), m.LastStep)
+		if ok {
+			if fresh, err := s.Store.UseTOTPStep(c.UserContext(), u.ID, step); err != nil {
+				return false, err
+			} else if fresh {
+				s.limiter.loginOK(u.Username, ip)
+				return true, nil
+			}
+		}
+	case recovery != "":
+		if idx, ok := auth.UseRecoveryCode(recovery, m.RecoveryCodes); ok {
+			if err := s.Store.UseRecoveryCode(c.UserContext(), store.Actor{Name: u.Username, IP: ip}, u.ID, m, idx); err != nil {
+				return false, err
+			}
+			s.limiter.loginOK(u.Username, ip)
+			return true, nil
+		}
+	default:
+		return false, errf(401, "otp_required", "enter the 6-digit code from your authenticator app (or a recovery code)")
+	}
+	s.limiter.loginFailed(u.Username, ip)
+	_ = s.Store.Audit(c.UserContext(), store.Actor{Name: u.Username, IP: ip}, "login.2fa_fail", "user", u.Username, nil)
+	return false, errf(401, "bad_otp", "wrong or already used code")
+}
+
+func (s *Server) apiMFAStatus(c *fiber.Ctx) error {
+	p, err := need(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.Store.MFAFor(c.UserContext(), p.User.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"enabled": m.Enabled, "required": s.mfaRequired(c, p.User.Role), "recovery_codes_left": len(m.RecoveryCodes),
+		"session_verified": p.Session == nil || p.Session.MFA})
+}
+
+// apiMFAStart creates a secret and returns it with an otpauth URL and a QR code (PNG).
+func (s *Server) apiMFAStart(c *fiber.Ctx) error {
+	p, err := need(c)
+	if err != nil {
+		return err
+	}
+	issuer := "Dictum"
+	if name, _ := s.Store.Setting(c.UserContext(), store.SettingFirmName); name != "" {
+		issuer = "Dictum (" + name + ")"
+	}
+	secret, url, png, err := auth.NewTOTP(issuer, p.User.Username)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.StartTOTP(c.UserContext(), p.store(c.IP()).Actor(), p.User.ID, secret); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(fiber.Map{"secret": secret, "otpauth_url": url, "qr_png": "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)})
+}
+
+// apiMFAConfirm turns 2FA on with a first valid code and returns the recovery codes once.
+func (s *Server) apiMFAConfirm(c *fiber.Ctx) error {
+	p, err := need(c)
+	if err != nil {
+		return err
+	}
+	var b struct {
+		Code string `json:"code"`
+	}
+	if err := s.decodeJSON(c, &b); err != nil {
+		return err
+	}
+	m, err := s.Store.MFAFor(c.UserContext(), p.User.ID)
+	if err != nil {
+		return err
+	}
+	if m.Enabled {
+		return errf(409, "conflict", "two-factor authentication is already on")
+	}
+	if m.Secret == "" {
+		return errf(409, "conflict", "start enrolment first (POST /api/v1/me/2fa)")
+	}
+	step, ok := auth.VerifyTOTP(m.Secret, b.Code, s.Now(), m.LastStep)
+	if !ok {
+		return errf(422, "bad_otp", "that code is not valid; check the time on your phone and try the next code")
+	}
+	codes, hashes, err := auth.NewRecoveryCodes(10)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.EnableTOTP(c.UserContext(), p.store(c.IP()).Actor(), p.User.ID, step, hashes); err != nil {
+		return err
+	}
+	if p.Session != nil {
+		if err := s.Store.MarkSessionMFA(c.UserContext(), p.Session.IDHash); err != nil {
+			return err
+		}
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(fiber.Map{"enabled": true, "recovery_codes": codes})
+}
+
+// apiMFADisable turns the caller's 2FA off; it needs the password again.
+func (s *Server) apiMFADisable(c *fiber.Ctx) error {
+	p, err := need(c)
+	if err != nil {
+		return err
+	}
+	var b struct {
+		Password string `json:"password"`
+	}
+	if err := s.decodeJSON(c, &b); err != nil {
+		return err
+	}
+	if auth.Verify(b.Password, p.User.PasswordHash) != nil {
+		return errf(403, "forbidden", "wrong password")
+	}
+	if s.mfaRequired(c, p.User.Role) {
+		return errf(409, "conflict", "the firm requires two-factor authentication for your role")
+	}
+	if err := s.Store.DisableTOTP(c.UserContext(), p.store(c.IP()).Actor(), p.User.ID, p.User.Username); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// apiResetUserMFA lets an admin turn off a user's 2FA (lost phone); their sessions end.
+func (s *Server) apiResetUserMFA(c *fiber.Ctx) error {
+	p, err := needRole(c, store.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	u, err := s.Store.UserByName(c.UserContext(), c.Params("username"))
+	if errors.Is(err, store.ErrNotFound) {
+		return errf(404, "not_found", "not found")
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.Store.DisableTOTP(c.UserContext(), p.store(c.IP()).Actor(), u.ID, u.Username); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
