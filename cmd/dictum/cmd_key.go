@@ -100,6 +100,16 @@ func (e *cliEnv) rotate(ctx context.Context, keyPath, dbPath, blobDir string) in
 		return e.fail("%v", err)
 	}
 	defer st.Close()
+	// The Clio OAuth tokens are sealed with a key derived from the master key: re-seal them.
+	if tok, err := st.ClioToken(ctx, old.Derive(store.ClioTokenLabel)); err == nil {
+		if err := st.SaveClioToken(ctx, next.Derive(store.ClioTokenLabel), tok); err != nil {
+			return e.fail("re-seal the Clio token: %v (run `dictum key rotate` again to resume)", err)
+		}
+	} else if !errors.Is(err, store.ErrClioNotConnected) {
+		if _, nerr := st.ClioToken(ctx, next.Derive(store.ClioTokenLabel)); nerr != nil { // not already re-sealed before a crash
+			return e.fail("read the Clio token: %v", err)
+		}
+	}
 	blobs, err := blob.Open(blobDir, old.Blob())
 	if err != nil {
 		return e.fail("%v", err)

@@ -21,6 +21,8 @@ import (
 	"dictum/internal/buildinfo"
 	"dictum/internal/config"
 	"dictum/internal/draft"
+	"dictum/internal/jobs"
+	"dictum/internal/store"
 	"dictum/internal/tlsca"
 	"dictum/internal/transcribe"
 	"dictum/internal/vault"
@@ -233,6 +235,13 @@ func (e *cliEnv) cmdServe(args []string) int {
 	if err != nil {
 		return e.fail("%v", err)
 	}
+	srv.SetClio(&web.ClioDeps{TokenKey: keys.Derive(store.ClioTokenLabel)})
+	sched := jobs.New(log)
+	if cfg.Clio.ClientID != "" && cfg.Clio.SyncSchedule != "" {
+		if err := sched.Add(cfg.Clio.SyncSchedule, "clio.sync", srv.ClioScheduledSync); err != nil {
+			return e.fail("clio.sync_schedule: %v", err)
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return e.fail("listen on %s: %v", cfg.Server.Listen, err)
@@ -269,9 +278,15 @@ func (e *cliEnv) cmdServe(args []string) int {
 	url := scheme + "://" + ln.Addr().String()
 	log.Info("dictum serving", "version", buildinfo.Version, "url", url, "data", cfg.DataDir, "model", cfg.Trans.Model, "draft_engine", drafter.Name())
 	fmt.Fprintf(e.stderr, "dictum: serving on %s\n", url)
+	sched.Start()
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
 	err = srv.Serve(ctx, ln, cfg.Server.ShutdownWait.Duration)
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
+	stopCtx, cancelStop := context.WithTimeout(context.Background(), cfg.Server.ShutdownWait.Duration)
+	if err := sched.Stop(stopCtx); err != nil {
+		log.Warn("scheduled jobs did not finish in time", "err", err.Error())
+	}
+	cancelStop()
 	log.Info("shutting down: finishing running transcriptions")
 	queue.Stop(cfg.Server.ShutdownWait.Duration)
 	if err != nil && !errors.Is(err, context.Canceled) {

@@ -42,6 +42,9 @@ Speech and drafting
   transcribe  [--model M] FILE...   transcribe files locally and print timings
   draft       --matters FILE --today YYYY-MM-DD [--engine rules|ollama|azure] [TEXT]
 
+Clio
+  clio        status | sync | import | errors   (connect Clio in the web app first)
+
   version     print the version
 
 Every command takes --config FILE (default /etc/dictum/dictum.toml) and --data DIR
@@ -84,6 +87,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return env.cmdTranscribe(rest)
 	case "draft":
 		return env.cmdDraft(rest)
+	case "clio":
+		return env.cmdClio(rest)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "dictum %s\n", buildinfo.Version)
 		return 0

@@ -52,6 +52,9 @@ type State struct {
 	OwnerID   int64
 	Status    string // draft, approved, exported, synced
 	DeletedAt *time.Time
+	// Syncing: a push to Clio was started and its outcome is not known yet. Until a
+	// sync reconciles it, the entry may already exist in Clio, so it must not change.
+	Syncing bool
 }
 
 func (s State) owner(a Actor) bool { return s.OwnerID == a.UserID }
@@ -112,6 +115,9 @@ func CanReopen(a Actor, s State) error {
 	if s.DeletedAt != nil {
 		return fmt.Errorf("%w: the entry is deleted", ErrConflict)
 	}
+	if s.Syncing {
+		return fmt.Errorf("%w: the entry is being sent to Clio; run the Clio sync first", ErrConflict)
+	}
 	if s.Status != Approved {
 		if s.Status == Exported || s.Status == Synced {
 			return fmt.Errorf("%w: %s entries are locked and cannot be reopened", ErrConflict, s.Status)
@@ -134,6 +140,9 @@ func CanDelete(a Actor, s State) error {
 	}
 	if s.Status == Exported || s.Status == Synced {
 		return fmt.Errorf("%w: %s entries are locked and cannot be deleted", ErrConflict, s.Status)
+	}
+	if s.Syncing {
+		return fmt.Errorf("%w: the entry is being sent to Clio; run the Clio sync first", ErrConflict)
 	}
 	return nil
 }

@@ -44,6 +44,8 @@ func TestRules(t *testing.T) {
 		{"delete draft", CanDelete(owner, draft), nil},
 		{"delete exported", CanDelete(owner, exported), ErrConflict},
 		{"other delete", CanDelete(other, draft), ErrNotFound},
+		{"reopen while syncing", CanReopen(owner, State{OwnerID: 1, Status: Approved, Syncing: true}), ErrConflict},
+		{"delete while syncing", CanDelete(owner, State{OwnerID: 1, Status: Approved, Syncing: true}), ErrConflict},
 		{"restore recent", CanRestore(owner, deleted, now), nil},
 		{"admin restores", CanRestore(admin, deleted, now), nil},
 		{"restore after grace", CanRestore(owner, expired, now), ErrConflict},

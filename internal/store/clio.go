@@ -153,8 +153,8 @@ func (s *Store) DisconnectClio(ctx context.Context, a Actor) (bool, error) {
 	return existed, err
 }
 
-// RecordClioSync stores the outcome of a push (last_sync_at, last_error) and audits a
-// "clio.sync" summary.
+// RecordClioSync stores the outcome of a push (last_sync_at, last_error) and, when the
+// push touched any entry, audits a "clio.sync" summary.
 func (s *Store) RecordClioSync(ctx context.Context, a Actor, trigger string, synced, failed int, lastErr string) error {
 	if len(lastErr) > maxClioError {
 		lastErr = lastErr[:maxClioError]
@@ -162,6 +162,9 @@ func (s *Store) RecordClioSync(ctx context.Context, a Actor, trigger string, syn
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE clio_connection SET last_sync_at = ?, last_error = ? WHERE id = 1", s.ts(), lastErr); err != nil {
 			return fmt.Errorf("record clio sync: %w", err)
+		}
+		if synced+failed == 0 {
+			return nil // a scheduled run with nothing to do is not worth an audit event
 		}
 		return s.appendAudit(ctx, tx, a, "clio.sync", "clio", "connection", map[string]any{"trigger": trigger, "synced": synced, "failed": failed})
 	})

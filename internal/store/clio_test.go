@@ -410,3 +410,32 @@ func TestClioLease(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordClioSync(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	if err := s.ConnectClio(ctx, Actor{Name: "ada"}, clioKey, "eu", &oauth2.Token{AccessToken: "a", RefreshToken: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		synced, failed int
+		lastErr        string
+		audits         int // clio.sync events so far
+	}{
+		{0, 0, "", 0}, // nothing to do: no audit event
+		{2, 1, "1 entry failed", 1},
+		{0, 1, "1 entry failed", 2},
+	}
+	for i, tc := range tests {
+		if err := s.RecordClioSync(ctx, Actor{Name: "system"}, "schedule", tc.synced, tc.failed, tc.lastErr); err != nil {
+			t.Fatal(err)
+		}
+		c, _ := s.ClioConnection(ctx)
+		if c.LastSyncAt == "" || c.LastError != tc.lastErr || c.Region != "eu" {
+			t.Fatalf("step %d: connection %+v", i, c)
+		}
+		if n := auditCount(t, s, "clio.sync", "connection"); n != tc.audits {
+			t.Fatalf("step %d: %d clio.sync events, want %d", i, n, tc.audits)
+		}
+	}
+}

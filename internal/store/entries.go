@@ -94,7 +94,7 @@ func scanEntry(sc interface{ Scan(...any) error }) (*Entry, error) {
 }
 
 func (e *Entry) state() entry.State {
-	st := entry.State{OwnerID: e.UserID, Status: e.storedState}
+	st := entry.State{OwnerID: e.UserID, Status: e.storedState, Syncing: e.ClioState != nil && *e.ClioState == "intent"}
 	if e.DeletedAt != nil {
 		if t, err := time.Parse(time.RFC3339Nano, *e.DeletedAt); err == nil {
 			st.DeletedAt = &t

@@ -152,7 +152,7 @@ func (s *Store) SaveExport(ctx context.Context, a Actor, x *Export, tenths int, 
 		if mark && len(x.EntryIDs) > 0 {
 			n := 0
 			for _, id := range x.EntryIDs {
-				res, err := tx.ExecContext(ctx, "UPDATE entries SET status='exported', exported_at=?, export_id=?, updated_at=? WHERE id=? AND status='approved' AND deleted_at IS NULL",
+				res, err := tx.ExecContext(ctx, "UPDATE entries SET status='exported', exported_at=?, export_id=?, updated_at=? WHERE id=? AND status='approved' AND deleted_at IS NULL AND coalesce(clio_state,'') != 'intent'",
 					now, x.ID, now, id)
 				if err != nil {
 					return fmt.Errorf("mark exported: %w", err)
@@ -161,7 +161,7 @@ func (s *Store) SaveExport(ctx context.Context, a Actor, x *Export, tenths int, 
 				n += int(k)
 			}
 			if n != len(x.EntryIDs) {
-				return fmt.Errorf("%w: %d of %d entries are no longer approved; nothing was marked, try again", ErrChanged, len(x.EntryIDs)-n, len(x.EntryIDs))
+				return fmt.Errorf("%w: %d of %d entries are no longer approved (or are being sent to Clio); nothing was marked, try again", ErrChanged, len(x.EntryIDs)-n, len(x.EntryIDs))
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO exports(id, format, params, entry_ids, entry_count, tenths, marked, blob_id, size_bytes, filename, created_by, created_at)

@@ -24,6 +24,7 @@ import (
 // and users of every role with API tokens.
 type rig struct {
 	t      *testing.T
+	tb     testing.TB // construction-time failures (fuzz targets have no *testing.T yet)
 	srv    *Server
 	st     *store.Store
 	dir    string
@@ -32,7 +33,7 @@ type rig struct {
 	tokens map[string]string
 }
 
-func newRig(t *testing.T, mut ...func(*config.Config)) *rig {
+func newRig(t testing.TB, mut ...func(*config.Config)) *rig {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := config.Defaults()
@@ -53,7 +54,8 @@ func newRig(t *testing.T, mut ...func(*config.Config)) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, st: st, dir: dir, cfg: &cfg, now: time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC), tokens: map[string]string{}}
+	tt, _ := t.(*testing.T)
+	r := &rig{t: tt, tb: t, st: st, dir: dir, cfg: &cfg, now: time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC), tokens: map[string]string{}}
 	srv, err := New(Deps{Config: &cfg, Store: st, Blobs: blobs, Now: func() time.Time { return r.now }})
 	if err != nil {
 		t.Fatal(err)
@@ -68,15 +70,15 @@ func newRig(t *testing.T, mut ...func(*config.Config)) *rig {
 func (r *rig) addUser(name, role, password string) *store.User {
 	h, err := auth.Hash(password, auth.Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1})
 	if err != nil {
-		r.t.Fatal(err)
+		r.T().Fatal(err)
 	}
 	u := &store.User{Username: name, Role: role, PasswordHash: h}
 	if err := r.st.CreateUser(context.Background(), store.Actor{Name: "test"}, u); err != nil {
-		r.t.Fatal(err)
+		r.T().Fatal(err)
 	}
 	tok, hash, prefix, _ := auth.NewAPIToken()
 	if _, err := r.st.CreateToken(context.Background(), store.Actor{}, u.ID, "test", prefix, hash); err != nil {
-		r.t.Fatal(err)
+		r.T().Fatal(err)
 	}
 	r.tokens[name] = tok
 	return u
@@ -88,7 +90,7 @@ type resp struct {
 	Body   []byte
 }
 
-func (p resp) json(t *testing.T) map[string]any {
+func (p resp) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(p.Body, &m); err != nil {
@@ -97,7 +99,7 @@ func (p resp) json(t *testing.T) map[string]any {
 	return m
 }
 
-func (p resp) errCode(t *testing.T) string {
+func (p resp) errCode(t testing.TB) string {
 	m := p.json(t)
 	e, _ := m["error"].(map[string]any)
 	if e == nil {
@@ -112,7 +114,7 @@ func (p resp) errCode(t *testing.T) string {
 
 // do sends a request; as is a username (API token) or "" for anonymous.
 func (r *rig) do(method, path, as string, body any, hdr ...string) resp {
-	r.t.Helper()
+	r.T().Helper()
 	var rd io.Reader
 	ct := ""
 	switch b := body.(type) {
@@ -141,7 +143,7 @@ func (r *rig) do(method, path, as string, body any, hdr ...string) resp {
 	}
 	res, err := r.srv.App().Test(req, -1)
 	if err != nil {
-		r.t.Fatal(err)
+		r.T().Fatal(err)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
@@ -149,21 +151,21 @@ func (r *rig) do(method, path, as string, body any, hdr ...string) resp {
 }
 
 func (r *rig) matter(number, client, name string) string {
-	r.t.Helper()
+	r.T().Helper()
 	res := r.do("POST", "/api/v1/matters", "ada", map[string]any{"number": number, "client": client, "name": name})
 	if res.Status != 201 {
-		r.t.Fatalf("create matter: %d %s", res.Status, res.Body)
+		r.T().Fatalf("create matter: %d %s", res.Status, res.Body)
 	}
-	return res.json(r.t)["id"].(string)
+	return res.json(r.T())["id"].(string)
 }
 
 func (r *rig) entry(as string, fields map[string]any) map[string]any {
-	r.t.Helper()
+	r.T().Helper()
 	res := r.do("POST", "/api/v1/entries", as, fields)
 	if res.Status != 201 {
-		r.t.Fatalf("create entry: %d %s", res.Status, res.Body)
+		r.T().Fatalf("create entry: %d %s", res.Status, res.Body)
 	}
-	return res.json(r.t)
+	return res.json(r.T())
 }
 
 // tone returns a 16 kHz mono WAV of a sine tone.
@@ -178,4 +180,12 @@ func tone(seconds float64) []byte {
 		panic(err)
 	}
 	return b.Bytes()
+}
+
+// T is the test to report to: the current one, or the constructor's.
+func (r *rig) T() testing.TB {
+	if r.t != nil {
+		return r.t
+	}
+	return r.tb
 }

@@ -78,6 +78,7 @@ func (s *Server) routes() {
 	api.Get("/exports", s.apiListExports)
 	api.Get("/exports/:id/download", s.apiDownloadExport)
 
+	s.clioRoutes(api, app)
 	s.uiRoutes()
 	api.All("/*", func(c *fiber.Ctx) error {
 		return errf(404, "not_found", "no such API route: %s %s", c.Method(), c.Path())

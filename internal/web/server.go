@@ -50,6 +50,7 @@ type Server struct {
 	hashParam auth.Params
 	dummyHash string
 	limiter   *limiter
+	clio      *ClioService
 	once      sync.Once
 }
 
