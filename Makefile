@@ -12,8 +12,8 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 export CGO_ENABLED := 1
 export CGO_CFLAGS := -I$(SQLC)/usr/include/sqlcipher -DSQLITE_HAS_CODEC -I$(WH)/include -O2
-# libsqlcipher.a needs libcrypto; shared libs resolve regardless of link order.
-export CGO_LDFLAGS := -L$(SQLC)/lib -L$(WH)/lib -lcrypto -lz -lm
+# lib/libsqlite3.a is a linker script: SQLCipher's archive followed by -lcrypto -lz -lm.
+export CGO_LDFLAGS := -L$(SQLC)/lib -L$(WH)/lib
 export DICTUM_CACHE := $(CACHE)
 export DICTUM_WHISPER_PREFIX := $(WH)
 export DICTUM_SQLCIPHER_PREFIX := $(SQLC)

@@ -65,11 +65,16 @@ if [ ! -f "$SQLC/.done" ]; then
     echo "${DEB_SHA256[$pkg]}  $f" | sha256sum -c --quiet - || { log "checksum mismatch: $f"; exit 1; }
     dpkg-deb -x "$f" "$SQLC.tmp"
   done
-  # mattn/go-sqlite3 with -tags libsqlite3 links -lsqlite3: give it SQLCipher under that name.
-  mkdir -p "$SQLC.tmp/lib"
-  ln -sf ../usr/lib/x86_64-linux-gnu/libsqlcipher.a "$SQLC.tmp/lib/libsqlite3.a"
   touch "$SQLC.tmp/.done"
   rm -rf "$SQLC"; mv "$SQLC.tmp" "$SQLC"; rm -rf "$work"
+fi
+# mattn/go-sqlite3 with -tags libsqlite3 links -lsqlite3: give it SQLCipher under that
+# name, as a linker script that also pulls in libcrypto/libz right after the archive, so
+# the link works whatever order cgo puts the flags in.
+mkdir -p "$SQLC/lib"
+script="INPUT ( $SQLC/usr/lib/x86_64-linux-gnu/libsqlcipher.a -lcrypto -lz -lm )"
+if [ -L "$SQLC/lib/libsqlite3.a" ] || [ "$(cat "$SQLC/lib/libsqlite3.a" 2>/dev/null)" != "$script" ]; then
+  rm -f "$SQLC/lib/libsqlite3.a"; echo "$script" > "$SQLC/lib/libsqlite3.a"
 fi
 
 # ---- whisper.cpp from the pinned npm package --------------------------------

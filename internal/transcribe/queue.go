@@ -231,7 +231,8 @@ func (q *Queue) run(ctx context.Context, rec *store.Recording) error {
 		return permanent{fmt.Errorf("cannot decode the audio: %w", err)}
 	}
 	defer stream.Close()
-	opts := Options{Language: q.Config.Trans.Language, Threads: q.Config.Trans.Threads, InitialPrompt: q.prompt(ctx)}
+	opts := Options{Language: q.Config.Trans.Language, Threads: q.Config.Trans.Threads, InitialPrompt: q.prompt(ctx),
+		Duration: time.Duration(rec.DurationMs) * time.Millisecond}
 	var lastPct int
 	var mu sync.Mutex
 	opts.Progress = func(pct int) {
