@@ -1,12 +1,467 @@
 package web
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"dictum/assets"
+	"dictum/internal/store"
+)
+
+// ui holds the parsed templates and the static file index. Both derive only from the
+// embedded assets, so they are built once per process and shared read-only.
+type ui struct {
+	static *assets.Static
+	pages  map[string]*template.Template
+}
+
+var (
+	uiOnce sync.Once
+	uiKit  *ui
+	uiErr  error
+)
+
+func loadUI() (*ui, error) {
+	uiOnce.Do(func() {
+		st, err := assets.LoadStatic()
+		if err != nil {
+			uiErr = err
+			return
+		}
+		k := &ui{static: st, pages: map[string]*template.Template{}}
+		funcs := template.FuncMap{
+			"asset":      st.URL,
+			"hours":      func(h float64) string { return fmt.Sprintf("%.1f", h) },
+			"deref":      func(p *string) string { return derefStr(p) },
+			"statusText": statusText,
+			"pct":        func(p int) int { return max(0, min(100, p)) },
+			"eqs":        func(a *string, b string) bool { return a != nil && *a == b },
+			"upper":      strings.ToUpper,
+			"divms":      func(ms int64) float64 { return float64(ms) / 1000 },
+			"percent":    func(f *float64) float64 { return *f * 100 },
+			"roles":      func() []string { return []string{store.RoleTimekeeper, store.RoleBilling, store.RoleAdmin} },
+			"list":       func(v ...string) []string { return v },
+			"clients":    clientNames,
+			"when":       when,
+		}
+		tfs := assets.Templates()
+		base, err := template.New("base").Funcs(funcs).ParseFS(tfs, "_*.html")
+		if err != nil {
+			uiErr = err
+			return
+		}
+		names, err := fs.Glob(tfs, "[a-z]*.html")
+		if err != nil {
+			uiErr = err
+			return
+		}
+		for _, n := range names {
+			t, err := base.Clone()
+			if err == nil {
+				t, err = t.ParseFS(tfs, n)
+			}
+			if err != nil {
+				uiErr = fmt.Errorf("template %s: %w", n, err)
+				return
+			}
+			k.pages[strings.TrimSuffix(n, ".html")] = t
+		}
+		uiKit = k
+	})
+	return uiKit, uiErr
+}
+
+// when shows a stored RFC 3339 timestamp as a short local time ("Mon 23 Nov 16:30").
+func when(ts string) string {
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return ts
+	}
+	return t.Local().Format("Mon 2 Jan 15:04")
+}
+
+// clientNames lists the distinct clients of some matters, sorted.
+func clientNames(ms []*store.Matter) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range ms {
+		if !seen[m.Client] {
+			seen[m.Client] = true
+			out = append(out, m.Client)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func derefStr(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// statusText is what a recording or entry status means to a lawyer.
+func statusText(s string) string {
+	switch s {
+	case store.RecQueued:
+		return "Queued"
+	case store.RecTranscribing:
+		return "Transcribing"
+	case store.RecDrafting:
+		return "Drafting"
+	case store.RecDone:
+		return "Ready"
+	case store.RecFailed:
+		return "Failed"
+	case "draft":
+		return "Draft"
+	case "approved":
+		return "Approved"
+	case "exported":
+		return "Exported"
+	case "synced":
+		return "Synced to Clio"
+	case "deleted":
+		return "Deleted"
+	}
+	return s
+}
+
+// page is the data every template gets.
+type page struct {
+	Title   string
+	Page    string // body data-page: which script part runs
+	Nav     string // the active header link
+	User    *store.User
+	CSRF    string
+	Firm    string
+	Notice  string // a success message
+	Problem string // an error message
+	D       any    // page-specific data
+}
+
+func (p page) IsAdmin() bool { return p.User != nil && p.User.Role == store.RoleAdmin }
+func (p page) IsBilling() bool {
+	return p.User != nil && (p.User.Role == store.RoleBilling || p.User.Role == store.RoleAdmin)
+}
 
 // uiRoutes registers the server-rendered pages (see ui_*.go).
-func (s *Server) uiRoutes() {}
+func (s *Server) uiRoutes() {
+	if _, err := loadUI(); err != nil {
+		// Embedded assets are fixed at build time: a broken template is a programming error
+		// the unit tests catch; fail loudly rather than serve half a UI.
+		panic(fmt.Sprintf("web: load UI templates: %v", err))
+	}
+	app := s.app
+	app.Get("/static/:hash/*", s.uiStatic)
+	app.Get("/login", s.uiLoginPage)
+	app.Post("/login", s.uiLogin)
+	app.Post("/logout", s.uiLogout)
+	app.Get("/", s.uiHome)
+	app.Get("/record", s.uiRecord)
+	app.Get("/inbox", s.uiInbox)
+	app.Get("/inbox/entries/:id", s.uiInboxCard)
+	app.Get("/approved", s.uiApproved)
+	app.Get("/billing", s.uiBilling)
+	app.Get("/account", s.uiAccount)
+	app.Get("/2fa", s.uiTwoFA)
+	app.Post("/account/password", s.uiChangePassword)
+	app.Get("/admin", func(c *fiber.Ctx) error {
+		if _, err := s.pageUser(c, store.RoleAdmin); err != nil {
+			return err
+		}
+		return c.Redirect("/admin/users", fiber.StatusSeeOther)
+	})
+	app.Get("/admin/users", s.uiAdminUsers)
+	app.Post("/admin/users", s.uiAdminCreateUser)
+	app.Post("/admin/users/:username", s.uiAdminUpdateUser)
+	app.Get("/admin/matters", s.uiAdminMatters)
+	app.Post("/admin/matters", s.uiAdminCreateMatter)
+	app.Post("/admin/matters/import", s.uiAdminImportPreview)
+	app.Post("/admin/matters/import/confirm", s.uiAdminImportConfirm)
+	app.Get("/admin/matters/:id", s.uiAdminMatterEdit)
+	app.Post("/admin/matters/:id", s.uiAdminMatterSave)
+	app.Get("/admin/settings", s.uiAdminSettings)
+	app.Post("/admin/settings", s.uiAdminSaveSettings)
+}
 
-// renderError shows an error page to a browser.
+// errLoginRedirect marks a page request by an anonymous caller; renderError turns it into
+// a redirect to /login.
+var errLoginRedirect = &apiError{Status: 401, Code: "login", Message: "log in first"}
+
+// pageUser returns the logged-in caller of a page, a redirect to /login for anonymous
+// callers, or a 403 page when the caller lacks every one of the roles (none = any role).
+func (s *Server) pageUser(c *fiber.Ctx, roles ...string) (*principal, error) {
+	p, _ := c.Locals("p").(*principal)
+	if p == nil {
+		return nil, errLoginRedirect
+	}
+	if len(roles) == 0 {
+		return p, nil
+	}
+	for _, r := range roles {
+		if p.User.Role == r {
+			return p, nil
+		}
+	}
+	return nil, errf(403, "forbidden", "This page is for the %s role. You are logged in as %s (%s).",
+		strings.Join(roles, " or "), p.User.Username, p.User.Role)
+}
+
+// render writes a full page.
+func (s *Server) render(c *fiber.Ctx, status int, name string, pg page) error {
+	k, err := loadUI()
+	if err != nil {
+		return err
+	}
+	t := k.pages[name]
+	if t == nil {
+		return fmt.Errorf("no template %q", name)
+	}
+	if p, _ := c.Locals("p").(*principal); p != nil && pg.User == nil {
+		pg.User = p.User
+		if p.Session != nil {
+			pg.CSRF = p.Session.CSRF
+		}
+	}
+	if pg.Firm == "" {
+		pg.Firm = s.firmName(c)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "base", pg); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(status).Send(buf.Bytes())
+}
+
+// renderFragment writes one named template (no layout), for pieces the page script inserts.
+func (s *Server) renderFragment(c *fiber.Ctx, page, name string, data any) error {
+	k, err := loadUI()
+	if err != nil {
+		return err
+	}
+	t := k.pages[page]
+	if t == nil {
+		return fmt.Errorf("no template %q", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
+		return fmt.Errorf("render %s/%s: %w", page, name, err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Send(buf.Bytes())
+}
+
+func (s *Server) firmName(c *fiber.Ctx) string {
+	if v, err := s.Store.Setting(c.UserContext(), "firm_name"); err == nil && v != "" {
+		return v
+	}
+	return s.Config.Firm.Name
+}
+
+// renderError shows an error page to a browser (anonymous page requests go to /login).
 func (s *Server) renderError(c *fiber.Ctx, ae *apiError) error {
-	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
-	return c.Status(ae.Status).SendString(ae.Message)
+	if ae.Status == 401 && c.Method() == fiber.MethodGet {
+		return c.Redirect("/login?next="+url.QueryEscape(string(c.Request().URI().RequestURI())), fiber.StatusSeeOther)
+	}
+	title := "Something went wrong"
+	switch ae.Status {
+	case 401:
+		title = "Please log in"
+	case 403:
+		title = "Not allowed"
+	case 404:
+		title = "Not found"
+	case 413:
+		title = "Too large"
+	}
+	msg := ae.Message
+	if ae.Status == 404 && msg == "Cannot "+c.Method()+" "+c.Path() {
+		msg = "There is no page at " + c.Path() + "."
+	}
+	if ae.Code == "csrf" {
+		msg = "The form was stale (your session changed). Go back, reload the page and try again."
+	}
+	// Never let a broken template hide the original error.
+	if err := s.render(c, ae.Status, "error", page{Title: title, Page: "error", D: struct {
+		Status  int
+		Message string
+	}{ae.Status, msg}}); err != nil {
+		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+		return c.Status(ae.Status).SendString(ae.Message)
+	}
+	return nil
+}
+
+// uiStatic serves embedded static files at content-hashed URLs with a one-year cache.
+func (s *Server) uiStatic(c *fiber.Ctx) error {
+	k, err := loadUI()
+	if err != nil {
+		return err
+	}
+	f := k.static.Get(c.Params("*"))
+	if f == nil {
+		return fiber.ErrNotFound
+	}
+	if c.Params("hash") != f.Hash {
+		// An old page asking for an old version: send it to the current one (not cached).
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.Redirect(f.URL(), fiber.StatusFound)
+	}
+	c.Set(fiber.HeaderContentType, f.ContentType)
+	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
+	c.Set(fiber.HeaderETag, `"`+f.Hash+`"`)
+	if c.Get(fiber.HeaderIfNoneMatch) == `"`+f.Hash+`"` {
+		return c.SendStatus(fiber.StatusNotModified)
+	}
+	return c.Send(f.Data)
+}
+
+// sameOrigin refuses form posts that a browser marks as cross-site (login CSRF and friends;
+// logged-in posts are also covered by the CSRF token).
+func sameOrigin(c *fiber.Ctx) error {
+	if sfs := c.Get("Sec-Fetch-Site"); sfs == "cross-site" || sfs == "same-site" {
+		return errf(403, "forbidden", "cross-site form posts are refused")
+	}
+	if o := c.Get(fiber.HeaderOrigin); o != "" && o != "null" {
+		u, err := url.Parse(o)
+		if err != nil || u.Host != string(c.Request().Host()) {
+			return errf(403, "forbidden", "cross-origin form posts are refused")
+		}
+	}
+	return nil
+}
+
+// safeNext keeps a post-login redirect on this site.
+func safeNext(n string) string {
+	if n == "" || !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.HasPrefix(n, "/\\") ||
+		strings.HasPrefix(n, "/api/") || strings.HasPrefix(n, "/login") || strings.ContainsAny(n, "\r\n") {
+		return ""
+	}
+	return n
+}
+
+func homeFor(u *store.User) string {
+	if u.Role == store.RoleBilling {
+		return "/billing"
+	}
+	return "/record"
+}
+
+type loginData struct {
+	Username string
+	Next     string
+	NeedCode bool
+}
+
+// splitCode tells a 6-digit TOTP code from a recovery code typed into the same field.
+func splitCode(v string) (otp, recovery string) {
+	v = strings.ReplaceAll(strings.TrimSpace(v), " ", "")
+	if v == "" {
+		return "", ""
+	}
+	if len(v) == 6 && strings.Trim(v, "0123456789") == "" {
+		return v, ""
+	}
+	return "", v
+}
+
+func (s *Server) uiLoginPage(c *fiber.Ctx) error {
+	if p, _ := c.Locals("p").(*principal); p != nil {
+		if n := safeNext(c.Query("next")); n != "" {
+			return c.Redirect(n, fiber.StatusSeeOther)
+		}
+		return c.Redirect(homeFor(p.User), fiber.StatusSeeOther)
+	}
+	pg := page{Title: "Log in", Page: "login", D: loginData{Next: safeNext(c.Query("next"))}}
+	if c.Query("bye") == "1" {
+		pg.Notice = "You are logged out."
+	}
+	return s.render(c, 200, "login", pg)
+}
+
+func (s *Server) uiLogin(c *fiber.Ctx) error {
+	if err := sameOrigin(c); err != nil {
+		return err
+	}
+	user, pass := strings.TrimSpace(c.FormValue("username")), c.FormValue("password")
+	d := loginData{Username: user, Next: safeNext(c.FormValue("next"))}
+	if user == "" || pass == "" {
+		return s.render(c, 400, "login", page{Title: "Log in", Page: "login", Problem: "Enter your username and password.", D: d})
+	}
+	u, err := s.login(c, user, pass)
+	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			msg := ae.Message
+			if ae.Code == "bad_credentials" {
+				msg = "Wrong username or password."
+			} else if ae.Status == 429 {
+				msg = "Too many failed attempts. Wait a moment, then try again (" + ae.Message + ")."
+			}
+			return s.render(c, ae.Status, "login", page{Title: "Log in", Page: "login", Problem: msg, D: d})
+		}
+		return err
+	}
+	// A user with 2FA on also needs a code (or a recovery code) from the same form.
+	otp, recovery := splitCode(c.FormValue("code"))
+	mfa, err := s.checkSecondFactor(c, u, otp, recovery)
+	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) && (ae.Code == "otp_required" || ae.Code == "bad_otp") {
+			d.NeedCode = true
+			msg := "Your account uses two-factor authentication: enter your password again and the 6-digit code from your authenticator app."
+			if ae.Code == "bad_otp" {
+				msg = "That code is wrong or was already used. Enter your password and the current code again."
+			}
+			return s.render(c, 401, "login", page{Title: "Log in", Page: "login", Problem: msg, D: d})
+		}
+		return err
+	}
+	if _, err := s.startSession(c, u, mfa); err != nil {
+		return err
+	}
+	next := d.Next
+	if u.MustChangePassword {
+		next = "/account?must=1"
+	}
+	if next == "" {
+		next = homeFor(u)
+	}
+	return c.Redirect(next, fiber.StatusSeeOther)
+}
+
+func (s *Server) uiLogout(c *fiber.Ctx) error {
+	p, _ := c.Locals("p").(*principal)
+	if p != nil && p.Session != nil {
+		// authn has checked the CSRF token of this post.
+		if err := s.Store.DeleteSession(c.UserContext(), p.Session.IDHash); err != nil {
+			return err
+		}
+		_ = s.Store.Audit(c.UserContext(), store.Actor{Name: p.User.Username, IP: c.IP()}, "logout", "user", p.User.Username, nil)
+	}
+	c.ClearCookie(s.cookieName())
+	return c.Redirect("/login?bye=1", fiber.StatusSeeOther)
+}
+
+func (s *Server) uiHome(c *fiber.Ctx) error {
+	p, err := s.pageUser(c)
+	if err != nil {
+		return err
+	}
+	return c.Redirect(homeFor(p.User), fiber.StatusSeeOther)
 }

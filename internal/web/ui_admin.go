@@ -1,0 +1,476 @@
+package web
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"dictum/internal/auth"
+	"dictum/internal/store"
+)
+
+// ---- users -------------------------------------------------------------------
+
+type usersData struct {
+	Users    []*store.User
+	Me       string
+	NewUser  struct{ Username, Display, Role string }
+	Password string // a generated password, shown once
+	PwFor    string
+	MinLen   int
+	TwoFA    map[string]bool
+}
+
+func (s *Server) usersPage(c *fiber.Ctx, status int, pg page, d usersData) error {
+	users, err := s.Store.Users(c.UserContext())
+	if err != nil {
+		return err
+	}
+	p, _ := c.Locals("p").(*principal)
+	d.Users, d.Me, d.MinLen = users, p.User.Username, s.Config.Auth.MinPassword
+	d.TwoFA = map[string]bool{}
+	for _, u := range users {
+		if m, err := s.Store.MFAFor(c.UserContext(), u.ID); err == nil && m.Enabled {
+			d.TwoFA[u.Username] = true
+		}
+	}
+	if d.NewUser.Role == "" {
+		d.NewUser.Role = store.RoleTimekeeper
+	}
+	pg.Title, pg.Page, pg.Nav, pg.D = "Users", "admin", "admin", d
+	return s.render(c, status, "users", pg)
+}
+
+func (s *Server) uiAdminUsers(c *fiber.Ctx) error {
+	if _, err := s.pageUser(c, store.RoleAdmin); err != nil {
+		return err
+	}
+	pg := page{}
+	if m := c.Query("ok"); m != "" {
+		pg.Notice = noticeText(m)
+	}
+	return s.usersPage(c, 200, pg, usersData{})
+}
+
+// noticeText maps the short codes of post-redirect-get to messages (no user text in URLs).
+func noticeText(code string) string {
+	switch code {
+	case "user-saved":
+		return "The user is saved."
+	case "matter-created":
+		return "The matter is added."
+	case "matter-saved":
+		return "The matter is saved."
+	case "matter-closed":
+		return "The matter is closed. Its drafts keep it; new entries cannot pick it."
+	case "matter-reopened":
+		return "The matter is open again."
+	case "settings-saved":
+		return "Settings saved."
+	}
+	return ""
+}
+
+func (s *Server) uiAdminCreateUser(c *fiber.Ctx) error {
+	p, err := s.pageUser(c, store.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	var d usersData
+	d.NewUser.Username = strings.TrimSpace(c.FormValue("username"))
+	d.NewUser.Display = strings.TrimSpace(c.FormValue("display_name"))
+	d.NewUser.Role = c.FormValue("role")
+	password := c.FormValue("password")
+	fail := func(msg string) error { return s.usersPage(c, 422, page{Problem: msg}, d) }
+	if !validUsername(d.NewUser.Username) {
+		return fail("Username must be 1-64 letters, digits, dots, dashes, @ or underscores.")
+	}
+	if !store.ValidRole(d.NewUser.Role) {
+		return fail("Pick a role: timekeeper, billing or admin.")
+	}
+	generated := password == ""
+	if generated {
+		if password, err = auth.GeneratePassword(16); err != nil {
+			return err
+		}
+	} else if err := auth.CheckPolicy(password, s.Config.Auth.MinPassword); err != nil {
+		return fail("Password: " + err.Error() + ".")
+	}
+	hash, err := auth.Hash(password, s.hashParam)
+	if err != nil {
+		return err
+	}
+	u := &store.User{Username: d.NewUser.Username, DisplayName: d.NewUser.Display, Role: d.NewUser.Role, PasswordHash: hash, MustChangePassword: generated}
+	if err := s.Store.CreateUser(c.UserContext(), p.store(c.IP()).Actor(), u); err != nil {
+		ae := mapDomain(err)
+		if ae.Code == "exists" {
+			return fail("A user named " + u.Username + " already exists.")
+		}
+		return err
+	}
+	out := usersData{}
+	pg := page{Notice: "User " + u.Username + " is added."}
+	if generated {
+		out.Password, out.PwFor = password, u.Username
+	}
+	return s.usersPage(c, 201, pg, out)
+}
+
+func (s *Server) uiAdminUpdateUser(c *fiber.Ctx) error {
+	p, err := s.pageUser(c, store.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	name := c.Params("username")
+	target, err := s.Store.UserByName(c.UserContext(), name)
+	if err != nil {
+		return err
+	}
+	var patch store.UserPatch
+	var out usersData
+	switch c.FormValue("op") {
+	case "reset":
+		pw, err := auth.GeneratePassword(16)
+		if err != nil {
+			return err
+		}
+		h, err := auth.Hash(pw, s.hashParam)
+		if err != nil {
+			return err
+		}
+		mc := true
+		patch.PasswordHash, patch.MustChange = &h, &mc
+		out.Password, out.PwFor = pw, target.Username
+	case "reset2fa":
+		if target.Username == p.User.Username {
+			return s.usersPage(c, 409, page{Problem: "Manage your own two-factor authentication on the Two-factor page (Your account)."}, out)
+		}
+		if err := s.Store.DisableTOTP(c.UserContext(), p.store(c.IP()).Actor(), target.ID, target.Username); err != nil {
+			return err
+		}
+		return s.usersPage(c, 200, page{Notice: "Two-factor authentication is off for " + target.Username + "; their sessions were ended. They can set it up again."}, out)
+	case "disable", "enable":
+		v := c.FormValue("op") == "disable"
+		patch.Disabled = &v
+	case "save":
+		role := c.FormValue("role")
+		if !store.ValidRole(role) {
+			return s.usersPage(c, 422, page{Problem: "Pick a role: timekeeper, billing or admin."}, out)
+		}
+		dn := strings.TrimSpace(c.FormValue("display_name"))
+		patch.Role, patch.DisplayName = &role, &dn
+	default:
+		return errf(400, "bad_request", "unknown action")
+	}
+	if target.Username == p.User.Username && ((patch.Disabled != nil && *patch.Disabled) || (patch.Role != nil && *patch.Role != store.RoleAdmin)) {
+		return s.usersPage(c, 409, page{Problem: "You cannot disable yourself or remove your own admin role; ask another admin."}, out)
+	}
+	if _, err := s.Store.UpdateUser(c.UserContext(), p.store(c.IP()).Actor(), target.Username, patch); err != nil {
+		return err
+	}
+	if out.Password != "" {
+		return s.usersPage(c, 200, page{Notice: "A new one-time password is set for " + target.Username + "; their sessions were ended."}, out)
+	}
+	return c.Redirect("/admin/users?ok=user-saved", fiber.StatusSeeOther)
+}
+
+// ---- matters -----------------------------------------------------------------
+
+type mattersData struct {
+	List    []*store.Matter
+	Q       string
+	Status  string
+	New     store.Matter
+	Preview []importRow
+	CSV     string
+	Valid   int
+	Invalid int
+	Done    bool
+	IsAdmin bool
+}
+
+func (s *Server) mattersPage(c *fiber.Ctx, status int, pg page, d mattersData) error {
+	if d.Status == "" {
+		d.Status = "open"
+	}
+	st := d.Status
+	if st == "all" {
+		st = ""
+	}
+	list, err := s.Store.Matters(c.UserContext(), st, d.Q)
+	if err != nil {
+		return err
+	}
+	p, _ := c.Locals("p").(*principal)
+	d.List, d.IsAdmin = list, p.User.Role == store.RoleAdmin
+	pg.Title, pg.Page, pg.Nav, pg.D = "Matters", "admin", "matters", d
+	return s.render(c, status, "matters", pg)
+}
+
+func (s *Server) uiAdminMatters(c *fiber.Ctx) error {
+	if _, err := s.pageUser(c, store.RoleAdmin, store.RoleBilling); err != nil {
+		return err
+	}
+	d := mattersData{Q: strings.TrimSpace(c.Query("q")), Status: c.Query("status", "open")}
+	if d.Status != "open" && d.Status != "closed" && d.Status != "all" {
+		return errf(400, "bad_request", "status must be open, closed or all")
+	}
+	pg := page{}
+	if m := c.Query("ok"); m != "" {
+		pg.Notice = noticeText(m)
+	}
+	return s.mattersPage(c, 200, pg, d)
+}
+
+func matterFromForm(c *fiber.Ctx) store.Matter {
+	return store.Matter{Number: strings.TrimSpace(c.FormValue("number")), Client: strings.TrimSpace(c.FormValue("client")),
+		Name: strings.TrimSpace(c.FormValue("name")), Status: c.FormValue("status", "open"), Litigation: c.FormValue("litigation") == "on"}
+}
+
+func (s *Server) uiAdminCreateMatter(c *fiber.Ctx) error {
+	p, err := s.pageUser(c, store.RoleAdmin, store.RoleBilling)
+	if err != nil {
+		return err
+	}
+	m := matterFromForm(c)
+	if err := s.Store.CreateMatter(c.UserContext(), p.store(c.IP()).Actor(), &m); err != nil {
+		ae := mapDomain(err)
+		if ae.Status == 422 || ae.Status == 409 {
+			msg := ae.Message
+			if ae.Code == "exists" {
+				msg = "Matter number " + m.Number + " already exists."
+			}
+			return s.mattersPage(c, ae.Status, page{Problem: "Not added: " + msg}, mattersData{New: m})
+		}
+		return err
+	}
+	return c.Redirect("/admin/matters?ok=matter-created", fiber.StatusSeeOther)
+}
+
+func (s *Server) uiAdminMatterEdit(c *fiber.Ctx) error {
+	if _, err := s.pageUser(c, store.RoleAdmin, store.RoleBilling); err != nil {
+		return err
+	}
+	m, err := s.Store.MatterByID(c.UserContext(), c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return s.render(c, 200, "matter", page{Title: "Edit matter " + m.Number, Page: "admin", Nav: "matters", D: m})
+}
+
+func (s *Server) uiAdminMatterSave(c *fiber.Ctx) error {
+	p, err := s.pageUser(c, store.RoleAdmin, store.RoleBilling)
+	if err != nil {
+		return err
+	}
+	id := c.Params("id")
+	var patch store.MatterPatch
+	ok := "matter-saved"
+	switch c.FormValue("op") {
+	case "close", "reopen":
+		st := "closed"
+		ok = "matter-closed"
+		if c.FormValue("op") == "reopen" {
+			st, ok = "open", "matter-reopened"
+		}
+		patch.Status = &st
+	case "save":
+		m := matterFromForm(c)
+		patch = store.MatterPatch{Number: &m.Number, Client: &m.Client, Name: &m.Name, Status: &m.Status, Litigation: &m.Litigation}
+	default:
+		return errf(400, "bad_request", "unknown action")
+	}
+	if _, err := s.Store.UpdateMatter(c.UserContext(), p.store(c.IP()).Actor(), id, patch); err != nil {
+		ae := mapDomain(err)
+		if ae.Status == 422 || ae.Status == 409 {
+			m, gerr := s.Store.MatterByID(c.UserContext(), id)
+			if gerr != nil {
+				return gerr
+			}
+			return s.render(c, ae.Status, "matter", page{Title: "Edit matter " + m.Number, Page: "admin", Nav: "matters", Problem: "Not saved: " + ae.Message, D: m})
+		}
+		return err
+	}
+	return c.Redirect("/admin/matters?ok="+ok, fiber.StatusSeeOther)
+}
+
+func (s *Server) existingNumbers(c *fiber.Ctx) (map[string]bool, error) {
+	list, err := s.Store.Matters(c.UserContext(), "", "")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, m := range list {
+		out[strings.ToLower(m.Number)] = true
+	}
+	return out, nil
+}
+
+// uiAdminImportPreview parses an uploaded (or pasted) CSV and shows each row valid or not.
+func (s *Server) uiAdminImportPreview(c *fiber.Ctx) error {
+	if _, err := s.pageUser(c, store.RoleAdmin, store.RoleBilling); err != nil {
+		return err
+	}
+	var data []byte
+	if fh, err := c.FormFile("file"); err == nil && fh.Size > 0 {
+		if fh.Size > maxImportBytes {
+			return s.mattersPage(c, 413, page{Problem: fmt.Sprintf("The file is larger than %d KiB; split it.", maxImportBytes/1024)}, mattersData{})
+		}
+		f, err := fh.Open()
+		if err != nil {
+			return err
+		}
+		data, err = io.ReadAll(io.LimitReader(f, maxImportBytes+1))
+		f.Close()
+		if err != nil {
+			return err
+		}
+	} else {
+		data = []byte(c.FormValue("csv"))
+	}
+	existing, err := s.existingNumbers(c)
+	if err != nil {
+		return err
+	}
+	rows, perr := parseMatterCSV(data, existing)
+	d := mattersData{Preview: rows, CSV: string(data)}
+	for _, r := range rows {
+		if r.Err == "" {
+			d.Valid++
+		} else {
+			d.Invalid++
+		}
+	}
+	pg := page{}
+	if perr != nil {
+		pg.Problem = "The CSV cannot be read: " + perr.Error() + "."
+		d.Valid = 0 // never import half of a broken file
+	}
+	return s.mattersPage(c, 200, pg, d)
+}
+
+// uiAdminImportConfirm re-validates the previewed CSV and creates its valid rows.
+func (s *Server) uiAdminImportConfirm(c *fiber.Ctx) error {
+	p, err := s.pageUser(c, store.RoleAdmin, store.RoleBilling)
+	if err != nil {
+		return err
+	}
+	existing, err := s.existingNumbers(c)
+	if err != nil {
+		return err
+	}
+	rows, perr := parseMatterCSV([]byte(c.FormValue("csv")), existing)
+	if perr != nil {
+		return s.mattersPage(c, 422, page{Problem: "The CSV cannot be read: " + perr.Error() + ". Nothing was imported."}, mattersData{})
+	}
+	created, failed := 0, 0
+	for i := range rows {
+		r := &rows[i]
+		if r.Err != "" {
+			r.Result = "skipped: " + r.Err
+			failed++
+			continue
+		}
+		m := &store.Matter{Number: r.Number, Client: r.Client, Name: r.Name, Status: r.Status, Litigation: r.Litigation}
+		if err := s.Store.CreateMatter(c.UserContext(), p.store(c.IP()).Actor(), m); err != nil {
+			r.Result = "failed: " + mapDomain(err).Message
+			failed++
+			continue
+		}
+		r.Result = "created"
+		created++
+	}
+	d := mattersData{Preview: rows, Done: true, Valid: created, Invalid: failed}
+	pg := page{Notice: fmt.Sprintf("Imported %d matter(s); %d row(s) not imported.", created, failed)}
+	return s.mattersPage(c, 200, pg, d)
+}
+
+// ---- settings ------------------------------------------------------------------
+
+type settingsData struct {
+	FirmName  string
+	LEDESID   string
+	Rate      string
+	Require   map[string]bool
+	Timezone  string
+	Increment int
+	Engine    string
+	Model     string
+}
+
+func (s *Server) uiAdminSettings(c *fiber.Ctx) error {
+	if _, err := s.pageUser(c, store.RoleAdmin); err != nil {
+		return err
+	}
+	pg := page{Title: "Firm settings", Page: "admin", Nav: "settings"}
+	if m := c.Query("ok"); m != "" {
+		pg.Notice = noticeText(m)
+	}
+	all, err := s.Store.Settings(c.UserContext())
+	if err != nil {
+		return err
+	}
+	d := settingsData{FirmName: all[store.SettingFirmName], LEDESID: all[store.SettingLEDESFirmID], Require: map[string]bool{},
+		Timezone: s.Config.Firm.Timezone, Increment: s.Config.Draft.IncrementMinutes, Engine: s.Config.Draft.Engine, Model: s.Config.Trans.Model}
+	if v := all[store.SettingDefaultRate]; v != "" {
+		if cents, err := strconv.ParseInt(v, 10, 64); err == nil {
+			d.Rate = fmt.Sprintf("%.2f", float64(cents)/100)
+		}
+	}
+	for _, r := range strings.Split(all[store.SettingRequire2FA], ",") {
+		if r = strings.TrimSpace(r); r == "all" {
+			d.Require[store.RoleTimekeeper], d.Require[store.RoleBilling], d.Require[store.RoleAdmin] = true, true, true
+		} else if r != "" {
+			d.Require[r] = true
+		}
+	}
+	pg.D = d
+	return s.render(c, 200, "settings", pg)
+}
+
+func (s *Server) uiAdminSaveSettings(c *fiber.Ctx) error {
+	p, err := s.pageUser(c, store.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	name := strings.TrimSpace(c.FormValue("firm_name"))
+	if len(name) > 120 {
+		return errf(422, "invalid", "the firm name is longer than 120 characters")
+	}
+	ledes := strings.TrimSpace(c.FormValue("ledes_law_firm_id"))
+	if len(ledes) > 50 {
+		return errf(422, "invalid", "the LEDES law firm ID is longer than 50 characters")
+	}
+	rate := ""
+	if v := strings.TrimSpace(c.FormValue("default_rate")); v != "" {
+		f, err := strconv.ParseFloat(strings.ReplaceAll(v, ",", ""), 64)
+		if err != nil {
+			return errf(422, "invalid", "the default rate must be a number, like 350 or 412.50")
+		}
+		cents, err := rateCents(f)
+		if err != nil {
+			return err
+		}
+		rate = strconv.FormatInt(cents, 10)
+	}
+	var roles []string
+	for _, r := range []string{store.RoleTimekeeper, store.RoleBilling, store.RoleAdmin} {
+		if c.FormValue("require_2fa_"+r) == "on" {
+			roles = append(roles, r)
+		}
+	}
+	a := p.store(c.IP()).Actor()
+	for _, kv := range [][2]string{{store.SettingFirmName, name}, {store.SettingLEDESFirmID, ledes}, {store.SettingDefaultRate, rate},
+		{store.SettingRequire2FA, strings.Join(roles, ",")}} {
+		if old, err := s.Store.Setting(c.UserContext(), kv[0]); err == nil && old == kv[1] {
+			continue // unchanged: no audit noise
+		}
+		if err := s.Store.SetSetting(c.UserContext(), a, kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return c.Redirect("/admin/settings?ok=settings-saved", fiber.StatusSeeOther)
+}

@@ -1,0 +1,30 @@
+package web
+
+import (
+	"github.com/gofiber/fiber/v2"
+)
+
+type twoFAData struct {
+	Enabled       bool
+	Required      bool
+	Verified      bool
+	RecoveryLeft  int
+	RequiredByFor string
+}
+
+// uiTwoFA is the two-factor page: status, enrolment (QR code, confirm with a first code,
+// recovery codes shown once) and turning it off. The page script talks to /api/v1/me/2fa.
+// The middleware sends sessions that owe enrolment here.
+func (s *Server) uiTwoFA(c *fiber.Ctx) error {
+	p, err := s.pageUser(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.Store.MFAFor(c.UserContext(), p.User.ID)
+	if err != nil {
+		return err
+	}
+	d := twoFAData{Enabled: m.Enabled, Required: s.mfaRequired(c, p.User.Role), Verified: p.Session == nil || p.Session.MFA,
+		RecoveryLeft: len(m.RecoveryCodes)}
+	return s.render(c, 200, "twofa", page{Title: "Two-factor authentication", Page: "twofa", Nav: "account", D: d})
+}
