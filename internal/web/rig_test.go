@@ -31,6 +31,8 @@ type rig struct {
 	cfg    *config.Config
 	now    time.Time
 	tokens map[string]string
+	// authorization-matrix fixtures
+	fixtureID, mid string
 }
 
 func newRig(t testing.TB, mut ...func(*config.Config)) *rig {

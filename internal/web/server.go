@@ -138,8 +138,9 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 			s.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err.Error())
 		}
 	}
-	if ae.Status == fiber.StatusRequestEntityTooLarge || ae.Status == fiber.StatusUnsupportedMediaType {
-		// The rest of the body was not read: do not try to parse it as the next request.
+	if c.Request().Header.ContentLength() != 0 {
+		// The handler may have stopped reading the body (a refused upload): do not try to
+		// parse the rest of it as the next request on this connection.
 		c.Context().SetConnectionClose()
 	}
 	if !strings.HasPrefix(c.Path(), "/api/") && ae.Status != fiber.StatusTooManyRequests && acceptsHTML(c) {

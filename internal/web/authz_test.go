@@ -1,0 +1,271 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"dictum/internal/entry"
+	"dictum/internal/store"
+)
+
+// The authorization matrix: every route of the router, for an anonymous caller, the owner
+// (alice), another timekeeper (bob), billing (bill) and admin (ada). A route missing here
+// fails the test, so a new route cannot ship without a decision about who may call it.
+//
+// Expectations: "ok" = allowed (any status below 500 except 401/403/404), "401", "403",
+// "404", "login" = a page redirecting to /login, "public" = anyone (not 5xx), "stream" =
+// an SSE stream that stays open.
+
+type authzCase struct {
+	fixture string // "", "draft", "approved", "deleted", "recording", "matter", "export", "token"
+	body    func(r *rig, as string) (string, []byte)
+	want    [5]string // anon, alice, bob, bill, ada
+}
+
+var principals = [5]string{"", "alice", "bob", "bill", "ada"}
+
+func jsonBody(s string) func(*rig, string) (string, []byte) {
+	return func(*rig, string) (string, []byte) { return "application/json", []byte(s) }
+}
+
+var (
+	all         = [5]string{"401", "ok", "ok", "ok", "ok"}
+	owner       = [5]string{"401", "ok", "404", "ok", "ok"}
+	ownerOnly   = [5]string{"401", "ok", "404", "403", "403"}
+	billingOnly = [5]string{"401", "403", "403", "ok", "ok"}
+	admin       = [5]string{"401", "403", "403", "403", "ok"}
+	anyPage     = [5]string{"login", "ok", "ok", "ok", "ok"}
+	adminPage   = [5]string{"login", "403", "403", "403", "ok"}
+	billPage    = [5]string{"login", "403", "403", "ok", "ok"}
+	adminForm   = [5]string{"401", "403", "403", "403", "ok"}
+	billForm    = [5]string{"401", "403", "403", "ok", "ok"}
+	// A token-authenticated caller cannot change a password (that needs a login session).
+	passwordForm = [5]string{"401", "403", "403", "403", "403"}
+	public       = [5]string{"public", "public", "public", "public", "public"}
+	catchAll     = [5]string{"404", "404", "404", "404", "404"}
+)
+
+var authzMatrix = map[string]authzCase{
+	"GET /healthz":                       {want: public},
+	"GET /readyz":                        {want: public},
+	"GET /ca.crt":                        {want: public},
+	"GET /static/:hash/*":                {want: public},
+	"GET /login":                         {want: public},
+	"POST /login":                        {want: public, body: formBody("username=alice&password=wrong")},
+	"POST /logout":                       {want: [5]string{"public", "public", "public", "public", "public"}},
+	"GET /clio/callback":                 {want: public},
+	"GET /":                              {want: anyPage},
+	"GET /record":                        {want: anyPage},
+	"GET /inbox":                         {want: anyPage},
+	"GET /inbox/entries/:id":             {fixture: "draft", want: [5]string{"login", "ok", "404", "404", "404"}},
+	"GET /approved":                      {want: anyPage},
+	"GET /billing":                       {want: billPage},
+	"GET /account":                       {want: anyPage},
+	"GET /2fa":                           {want: anyPage},
+	"POST /account/password":             {want: passwordForm, body: formBody("current=x&new=y&confirm=y")},
+	"GET /admin":                         {want: adminPage},
+	"GET /admin/users":                   {want: adminPage},
+	"POST /admin/users":                  {want: adminForm, body: formBody("username=zed&role=timekeeper")},
+	"POST /admin/users/:username":        {want: adminForm, body: formBody("display_name=Bob")},
+	"GET /admin/matters":                 {want: billPage},
+	"POST /admin/matters":                {want: billForm, body: formBody("number=77&client=C&name=N")},
+	"POST /admin/matters/import":         {want: billForm, body: formBody("csv=number,client,name")},
+	"POST /admin/matters/import/confirm": {want: billForm, body: formBody("csv=number,client,name")},
+	"GET /admin/matters/:id":             {fixture: "matter", want: billPage},
+	"POST /admin/matters/:id":            {fixture: "matter", want: billForm, body: formBody("name=Renamed")},
+	"GET /admin/settings":                {want: adminPage},
+	"POST /admin/settings":               {want: adminForm, body: formBody("firm_name=Firm")},
+
+	"POST /api/v1/session":        {want: public, body: jsonBody(`{"username":"alice","password":"wrong"}`)},
+	"DELETE /api/v1/session":      {want: all},
+	"GET /api/v1/me":              {want: all},
+	"GET /api/v1/me/2fa":          {want: all},
+	"POST /api/v1/me/2fa":         {want: all},
+	"POST /api/v1/me/2fa/confirm": {want: all, body: jsonBody(`{"code":"000000"}`)},
+	"DELETE /api/v1/me/2fa": {want: all, body: func(_ *rig, as string) (string, []byte) {
+		return "application/json", []byte(`{"password":"password-` + as + `"}`)
+	}},
+	"GET /api/v1/matters":       {want: all},
+	"POST /api/v1/matters":      {want: billingOnly, body: jsonBody(`{"number":"88","client":"C","name":"N"}`)},
+	"GET /api/v1/matters/:id":   {fixture: "matter", want: all},
+	"PATCH /api/v1/matters/:id": {fixture: "matter", want: billingOnly, body: jsonBody(`{"name":"Renamed"}`)},
+	"GET /api/v1/entries":       {want: all},
+	"POST /api/v1/entries":      {want: all, body: jsonBody(`{"narrative":"Manual."}`)},
+	"POST /api/v1/entries/approve": {fixture: "draft", want: all, body: func(r *rig, _ string) (string, []byte) {
+		return "application/json", []byte(`{"ids":["` + r.fixtureID + `"]}`)
+	}},
+	"GET /api/v1/entries/:id":             {fixture: "draft", want: owner},
+	"PATCH /api/v1/entries/:id":           {fixture: "draft", want: ownerOnly, body: jsonBody(`{"narrative":"Edited."}`)},
+	"DELETE /api/v1/entries/:id":          {fixture: "draft", want: ownerOnly},
+	"POST /api/v1/entries/:id/approve":    {fixture: "draft", want: ownerOnly},
+	"POST /api/v1/entries/:id/reopen":     {fixture: "approved", want: owner},
+	"POST /api/v1/entries/:id/restore":    {fixture: "deleted", want: [5]string{"401", "ok", "404", "403", "ok"}},
+	"POST /api/v1/recordings":             {want: all, body: func(*rig, string) (string, []byte) { return "audio/wav", tone(1) }},
+	"GET /api/v1/recordings":              {want: all},
+	"GET /api/v1/recordings/:id":          {fixture: "recording", want: owner},
+	"GET /api/v1/recordings/:id/audio":    {fixture: "recording", want: owner},
+	"DELETE /api/v1/recordings/:id/audio": {fixture: "recording", want: ownerOnly},
+	"GET /api/v1/events":                  {want: [5]string{"401", "stream", "stream", "stream", "stream"}},
+	"GET /api/v1/users":                   {want: billingOnly},
+	"POST /api/v1/users":                  {want: admin, body: jsonBody(`{"username":"newbie","role":"timekeeper"}`)},
+	"PATCH /api/v1/users/:username":       {want: admin, body: jsonBody(`{"display_name":"Alice A."}`)},
+	"DELETE /api/v1/users/:username/2fa":  {want: admin},
+	"GET /api/v1/tokens":                  {want: all},
+	"POST /api/v1/tokens":                 {want: all, body: jsonBody(`{"name":"script"}`)},
+	"DELETE /api/v1/tokens/:id":           {fixture: "token", want: [5]string{"401", "ok", "404", "404", "ok"}},
+	"GET /api/v1/audit":                   {want: admin},
+	"GET /api/v1/settings":                {want: billingOnly},
+	"PATCH /api/v1/settings":              {want: admin, body: jsonBody(`{"firm_name":"Firm"}`)},
+	"GET /api/v1/exports/entries.csv":     {want: billingOnly},
+	"GET /api/v1/exports/entries.ledes":   {fixture: "matter", want: billingOnly},
+	"POST /api/v1/exports":                {want: billingOnly, body: jsonBody(`{"format":"csv"}`)},
+	"GET /api/v1/exports":                 {want: billingOnly},
+	"GET /api/v1/exports/:id/download":    {fixture: "export", want: billingOnly},
+	"GET /api/v1/clio":                    {want: billingOnly},
+	"DELETE /api/v1/clio":                 {want: admin},
+	"POST /api/v1/clio/connect":           {want: admin},
+	"POST /api/v1/clio/import":            {want: billingOnly},
+	"POST /api/v1/clio/sync":              {want: billingOnly},
+	"GET /api/v1/clio/errors":             {want: billingOnly},
+	"POST /api/v1/clio/retry":             {want: billingOnly, body: jsonBody(`{"ids":[]}`)},
+	"ANY /api/v1/*":                       {want: catchAll},
+}
+
+func formBody(s string) func(*rig, string) (string, []byte) {
+	return func(*rig, string) (string, []byte) { return "application/x-www-form-urlencoded", []byte(s) }
+}
+
+// fixture creates a fresh object for one check and returns the path with its id filled in.
+func (r *rig) fixture(kind, path string) string {
+	t := r.T()
+	ctx := context.Background()
+	alice, _ := r.st.UserByName(ctx, "alice")
+	pa := store.Principal{UserID: alice.ID, Username: "alice", Role: "timekeeper"}
+	id := ""
+	switch kind {
+	case "draft", "approved", "deleted":
+		m := r.matterID()
+		e, err := r.st.CreateEntry(ctx, pa.Actor(), store.NewEntry{UserID: alice.ID, Fields: entry.Fields{MatterID: m, Date: "2026-11-20", Tenths: 3, Activity: "A103", Narrative: "Drafted.", Billable: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = e.ID
+		if kind == "approved" {
+			if _, err := r.st.Approve(ctx, pa, id, r.now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if kind == "deleted" {
+			if _, err := r.st.DeleteEntry(ctx, pa, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	case "recording":
+		res := r.do("POST", "/api/v1/recordings", "alice", tone(1), "Content-Type", "audio/wav")
+		id = res.json(t)["id"].(string)
+	case "matter":
+		id = r.matterID()
+	case "export":
+		e := r.fixture("approved", ":id")
+		_ = e
+		res := r.do("POST", "/api/v1/exports", "bill", map[string]any{"format": "csv"})
+		id = res.json(t)["export"].(map[string]any)["id"].(string)
+	case "token":
+		res := r.do("POST", "/api/v1/tokens", "alice", map[string]any{"name": "x"})
+		id = fmt.Sprint(int64(res.json(t)["id"].(float64)))
+	}
+	r.fixtureID = id
+	p := strings.NewReplacer(":id", id, ":username", "alice", ":hash", "0", "*", "x").Replace(path)
+	if strings.HasSuffix(path, "entries.ledes") {
+		p += "?matter=" + id + "&from=2026-11-01&to=2026-11-30"
+	}
+	return p
+}
+
+func (r *rig) matterID() string {
+	if r.mid == "" {
+		r.mid = r.matter("M-1", "Client", "Matter")
+	}
+	return r.mid
+}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	r := newRig(t, func(c *configT) {
+		c.Limits.RequestsPerMin = 1 << 20
+		c.Limits.UploadsPerHour = 1 << 20
+		c.Clio.ClientID, c.Clio.RedirectURL, c.Clio.BaseURL = "cid", "https://dictum.test/clio/callback", "http://127.0.0.1:1"
+	})
+	r.srv.SetClio(&ClioDeps{TokenKey: [32]byte{1}})
+	seen := map[string]bool{}
+	for _, rt := range r.srv.Routes() {
+		key := rt.Method + " " + rt.Path
+		if rt.Path == "/api/v1/*" {
+			key = "ANY /api/v1/*"
+		}
+		tc, ok := authzMatrix[key]
+		if !ok {
+			t.Errorf("route %s has no entry in the authorization matrix: decide who may call it", key)
+			continue
+		}
+		seen[key] = true
+		for i, who := range principals {
+			path := r.fixture(tc.fixture, rt.Path)
+			ct, body := "", []byte(nil)
+			if tc.body != nil {
+				ct, body = tc.body(r, who)
+			}
+			got, loc := r.call(rt.Method, path, who, ct, body, tc.want[i] == "stream")
+			if !authzOK(tc.want[i], got, loc) {
+				t.Errorf("%s %s as %q: got %d (location %q), want %s", rt.Method, path, who, got, loc, tc.want[i])
+			}
+		}
+	}
+	for key := range authzMatrix {
+		if !seen[key] {
+			t.Errorf("matrix entry %q matches no route (stale?)", key)
+		}
+	}
+}
+
+func authzOK(want string, got int, loc string) bool {
+	switch want {
+	case "ok":
+		return got < 500 && got != 401 && got != 403 && got != 404
+	case "public":
+		return got < 500
+	case "stream":
+		return got == -1
+	case "login":
+		return (got == 302 || got == 303) && strings.HasPrefix(loc, "/login")
+	}
+	return fmt.Sprint(got) == want
+}
+
+// call sends one request; a stream that is still open after a moment reports -1.
+func (r *rig) call(method, path, as, ct string, body []byte, stream bool) (int, string) {
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	req.Header.Set("Accept", "text/html")
+	if as != "" {
+		req.Header.Set("Authorization", "Bearer "+r.tokens[as])
+	}
+	timeout := -1
+	if stream {
+		timeout = 300
+	}
+	res, err := r.srv.App().Test(req, timeout)
+	if err != nil {
+		if stream && strings.Contains(err.Error(), "timeout") {
+			return -1, ""
+		}
+		r.T().Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	return res.StatusCode, res.Header.Get("Location")
+}
