@@ -182,6 +182,11 @@ ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN recovery_codes TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE sessions ADD COLUMN mfa INTEGER NOT NULL DEFAULT 0;
 `,
+	// 4: idempotent uploads (a browser retrying after a lost answer gets the same recording).
+	`
+ALTER TABLE recordings ADD COLUMN idempotency_key TEXT;
+CREATE UNIQUE INDEX recordings_idem ON recordings(user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.

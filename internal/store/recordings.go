@@ -38,6 +38,7 @@ type Recording struct {
 	AudioDeletedAt *string `json:"audio_deleted_at"`
 	CreatedAt      string  `json:"created_at"`
 	UpdatedAt      string  `json:"updated_at"`
+	IdemKey        string  `json:"-"` // the client's Idempotency-Key, if it sent one
 }
 
 // HasAudio reports whether the audio is still kept.
@@ -77,8 +78,11 @@ func (s *Store) CreateRecording(ctx context.Context, a Actor, r *Recording, maxA
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		now := s.ts()
-		_, err := tx.ExecContext(ctx, `INSERT INTO recordings(id, user_id, blob_id, content_type, format, size_bytes, duration_ms, status, created_at, updated_at)
-			VALUES (?,?,?,?,?,?,?,'queued',?,?)`, r.ID, r.UserID, r.BlobID, r.ContentType, r.Format, r.SizeBytes, r.DurationMs, now, now)
+		_, err := tx.ExecContext(ctx, `INSERT INTO recordings(id, user_id, blob_id, content_type, format, size_bytes, duration_ms, status, created_at, updated_at, idempotency_key)
+			VALUES (?,?,?,?,?,?,?,'queued',?,?,?)`, r.ID, r.UserID, r.BlobID, r.ContentType, r.Format, r.SizeBytes, r.DurationMs, now, now, nullStr(r.IdemKey))
+		if isUnique(err) {
+			return fmt.Errorf("recording with idempotency key %q: %w", r.IdemKey, ErrExists)
+		}
 		if err != nil {
 			return fmt.Errorf("create recording: %w", err)
 		}
@@ -94,6 +98,11 @@ func (s *Store) CreateRecording(ctx context.Context, a Actor, r *Recording, maxA
 // RecordingByID reads a recording without access checks.
 func (s *Store) RecordingByID(ctx context.Context, id string) (*Recording, error) {
 	return scanRecording(s.db.QueryRowContext(ctx, "SELECT "+recCols+" FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.id = ?", id))
+}
+
+// RecordingByIdemKey finds a user's recording by the client's Idempotency-Key.
+func (s *Store) RecordingByIdemKey(ctx context.Context, userID int64, key string) (*Recording, error) {
+	return scanRecording(s.db.QueryRowContext(ctx, "SELECT "+recCols+" FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.user_id = ? AND r.idempotency_key = ?", userID, key))
 }
 
 // RecordingFor reads a recording the principal may see (owner, billing, admin); others get ErrNotFound.

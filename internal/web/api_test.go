@@ -404,3 +404,24 @@ func TestMultipartUpload(t *testing.T) {
 		t.Fatalf("multipart: %d", res.StatusCode)
 	}
 }
+
+func TestUploadIdempotencyKey(t *testing.T) {
+	r := newRig(t)
+	wav := tone(1)
+	first := r.do("POST", "/api/v1/recordings", "alice", wav, "Content-Type", "audio/wav", "Idempotency-Key", "rec-42")
+	again := r.do("POST", "/api/v1/recordings", "alice", wav, "Content-Type", "audio/wav", "Idempotency-Key", "rec-42")
+	if first.Status != 202 || again.Status != 200 || first.json(t)["id"] != again.json(t)["id"] {
+		t.Fatalf("retry: %d %s / %d %s", first.Status, first.Body, again.Status, again.Body)
+	}
+	// Another user's key space is separate.
+	other := r.do("POST", "/api/v1/recordings", "bob", wav, "Content-Type", "audio/wav", "Idempotency-Key", "rec-42")
+	if other.Status != 202 || other.json(t)["id"] == first.json(t)["id"] {
+		t.Fatalf("bob: %d %s", other.Status, other.Body)
+	}
+	if list := r.do("GET", "/api/v1/recordings", "alice", nil).json(t); len(list["recordings"].([]any)) != 1 {
+		t.Fatalf("alice has %d recordings", len(list["recordings"].([]any)))
+	}
+	if n := blobCount(t, r.dir); n != 2 {
+		t.Fatalf("%d blobs, want 2 (the retry must not keep a copy)", n)
+	}
+}

@@ -67,6 +67,16 @@ func (s *Server) apiUpload(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	idem := strings.TrimSpace(c.Get("Idempotency-Key"))
+	if len(idem) > 128 {
+		return errf(400, "bad_request", "Idempotency-Key is longer than 128 characters")
+	}
+	if idem != "" {
+		if r, err := s.Store.RecordingByIdemKey(c.UserContext(), p.User.ID, idem); err == nil {
+			c.Context().SetConnectionClose() // the body was not read
+			return alreadyUploaded(c, r)
+		}
+	}
 	if ok, retry := s.limiter.allowUpload(p.User.Username); !ok {
 		return tooMany(c, retry)
 	}
@@ -123,9 +133,14 @@ func (s *Server) apiUpload(c *fiber.Ctx) error {
 		return fmt.Errorf("store audio: %w", err)
 	}
 	committed = true
-	rec := &store.Recording{UserID: p.User.ID, BlobID: &id, ContentType: ct, Format: string(stream.Format()), SizeBytes: size, DurationMs: dur.Milliseconds()}
+	rec := &store.Recording{UserID: p.User.ID, BlobID: &id, ContentType: ct, Format: string(stream.Format()), SizeBytes: size, DurationMs: dur.Milliseconds(), IdemKey: idem}
 	if err := s.Store.CreateRecording(c.UserContext(), p.store(c.IP()).Actor(), rec, s.Config.Trans.MaxAttempts); err != nil {
 		_ = s.Blobs.Delete(id)
+		if errors.Is(err, store.ErrExists) && idem != "" { // the same upload raced in twice
+			if r, err2 := s.Store.RecordingByIdemKey(c.UserContext(), p.User.ID, idem); err2 == nil {
+				return alreadyUploaded(c, r)
+			}
+		}
 		return err
 	}
 	if s.Kick != nil {
@@ -134,6 +149,11 @@ func (s *Server) apiUpload(c *fiber.Ctx) error {
 	s.Events.Publish(p.User.ID, Event{Type: "recording", ID: rec.ID, Status: rec.Status})
 	c.Location("/api/v1/recordings/" + rec.ID)
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"id": rec.ID, "status": rec.Status, "duration_ms": rec.DurationMs, "format": rec.Format})
+}
+
+// alreadyUploaded answers a retried upload with the recording the server already has.
+func alreadyUploaded(c *fiber.Ctx, r *store.Recording) error {
+	return c.Status(fiber.StatusOK).JSON(fiber.Map{"id": r.ID, "status": r.Status, "duration_ms": r.DurationMs, "format": r.Format, "duplicate": true})
 }
 
 func (s *Server) audioError(err error, lw *limitedWriter) error {

@@ -217,12 +217,14 @@ const Pending = {
   },
 };
 
-// uploadBlob sends audio with XMLHttpRequest (for upload progress).
-function uploadBlob(blob, type, onProgress) {
+// uploadBlob sends audio with XMLHttpRequest (for upload progress). key makes a retry of
+// an upload whose answer was lost return the recording the server already has.
+function uploadBlob(blob, type, onProgress, key) {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', '/api/v1/recordings');
     xhr.setRequestHeader('X-CSRF-Token', CSRF);
+    if (key) xhr.setRequestHeader('Idempotency-Key', String(key));
     xhr.setRequestHeader('Content-Type', type || 'application/octet-stream');
     xhr.setRequestHeader('Accept', 'application/json');
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
@@ -289,10 +291,10 @@ function initRecord() {
     const prog = $('progress', row);
     prog.setAttribute('aria-label', 'Upload progress of ' + item.name);
     uploadList.prepend(row);
-    const res = await uploadBlob(item.blob, item.type, (f) => { prog.value = Math.round(f * 100); });
+    const res = await uploadBlob(item.blob, item.type, (f) => { prog.value = Math.round(f * 100); }, item.id);
     row.remove();
     if (!uploadList.children.length) uploads.hidden = true;
-    if (res.status === 202 && res.json) {
+    if ((res.status === 202 || res.status === 200) && res.json) {
       await Pending.del(item.id).catch(() => {});
       addRecent(res.json.id, res.json.status);
       state.textContent = 'Uploaded. Dictum is transcribing it; the draft will appear in your inbox.';
