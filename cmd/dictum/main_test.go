@@ -235,14 +235,7 @@ func freePort(t *testing.T) string {
 // server starts `dictum serve` as a child process.
 func server(t *testing.T, data, addr string, env ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--data", data, "--listen", addr)
-	cmd.Env = append(append(os.Environ(), "DICTUM_TEST_MAIN=1", "DICTUM_AUTH_ARGON2_MEMORY_KIB=8192"), env...)
-	logf, _ := os.Create(filepath.Join(t.TempDir(), "serve.log"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	cmd, logf := startProc(t, data, addr, env...)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if res, err := http.Get("http://" + addr + "/readyz"); err == nil {
@@ -256,6 +249,20 @@ func server(t *testing.T, data, addr string, env ...string) *exec.Cmd {
 	b, _ := os.ReadFile(logf.Name())
 	t.Fatalf("server did not become ready: %s", b)
 	return nil
+}
+
+// startProc starts `dictum serve` without waiting for it; its log goes to the returned file.
+func startProc(t *testing.T, data, addr string, env ...string) (*exec.Cmd, *os.File) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "serve", "--data", data, "--listen", addr)
+	cmd.Env = append(append(os.Environ(), "DICTUM_TEST_MAIN=1", "DICTUM_AUTH_ARGON2_MEMORY_KIB=8192"), env...)
+	logf, _ := os.Create(filepath.Join(t.TempDir(), "serve.log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, logf
 }
 
 func api(t *testing.T, method, url, token string, body io.Reader, ct string) (int, map[string]any) {
