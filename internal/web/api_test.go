@@ -425,3 +425,22 @@ func TestUploadIdempotencyKey(t *testing.T) {
 		t.Fatalf("%d blobs, want 2 (the retry must not keep a copy)", n)
 	}
 }
+
+func TestDataFlowFollowsConfig(t *testing.T) {
+	r := newRig(t)
+	d := r.do("GET", "/api/v1/dataflow", "ada", nil).json(t)
+	if d["nothing_leaves"] != true {
+		t.Fatalf("default config: %v", d)
+	}
+	r2 := newRig(t, func(c *configT) {
+		c.Draft.Engine, c.Draft.Azure.Endpoint, c.Draft.Azure.Deployment = "azure", "https://firm-openai.openai.azure.com", "gpt-firm"
+	})
+	res := r2.do("GET", "/api/v1/dataflow", "ada", nil)
+	if res.json(t)["nothing_leaves"] != false || !strings.Contains(string(res.Body), "firm-openai.openai.azure.com") || !strings.Contains(string(res.Body), "transcript text") {
+		t.Fatalf("azure config: %s", res.Body)
+	}
+	page := r2.do("GET", "/admin/dataflow", "ada", nil, "Accept", "text/html")
+	if page.Status != 200 || !strings.Contains(string(page.Body), "firm-openai.openai.azure.com") {
+		t.Fatalf("page: %d", page.Status)
+	}
+}

@@ -77,6 +77,8 @@ var authzMatrix = map[string]authzCase{
 	"POST /admin/matters/import/confirm": {want: billForm, body: formBody("csv=number,client,name")},
 	"GET /admin/matters/:id":             {fixture: "matter", want: billPage},
 	"POST /admin/matters/:id":            {fixture: "matter", want: billForm, body: formBody("name=Renamed")},
+	"GET /admin/dataflow":                {want: adminPage},
+	"GET /api/v1/dataflow":               {want: admin},
 	"GET /admin/settings":                {want: adminPage},
 	"POST /admin/settings":               {want: adminForm, body: formBody("firm_name=Firm")},
 

@@ -69,6 +69,7 @@ func (s *Server) routes() {
 	api.Post("/tokens", s.apiCreateToken)
 	api.Delete("/tokens/:id", s.apiRevokeToken)
 	api.Get("/audit", s.apiAudit)
+	api.Get("/dataflow", s.apiDataFlow)
 	api.Get("/settings", s.apiGetSettings)
 	api.Patch("/settings", s.apiPatchSettings)
 
@@ -78,6 +79,7 @@ func (s *Server) routes() {
 	api.Get("/exports", s.apiListExports)
 	api.Get("/exports/:id/download", s.apiDownloadExport)
 
+	app.Get("/admin/dataflow", s.uiDataFlow)
 	s.clioRoutes(api, app)
 	s.uiRoutes()
 	api.All("/*", func(c *fiber.Ctx) error {

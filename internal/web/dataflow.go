@@ -1,0 +1,112 @@
+package web
+
+import (
+	"net/url"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"dictum/internal/store"
+)
+
+// Component is a part of Dictum and whether it runs in this configuration.
+type Component struct {
+	Name    string `json:"name"`
+	Running bool   `json:"running"`
+	Detail  string `json:"detail"`
+}
+
+// Flow is an external host that receives data, what it gets and when.
+type Flow struct {
+	Host    string `json:"host"`
+	Purpose string `json:"purpose"`
+	Data    string `json:"data"`
+	When    string `json:"when"`
+}
+
+// DataFlow describes, from the live configuration, what runs and what leaves the server.
+type DataFlow struct {
+	Components    []Component `json:"components"`
+	Flows         []Flow      `json:"flows"`
+	NothingLeaves bool        `json:"nothing_leaves"`
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return raw
+	}
+	return u.Host
+}
+
+func (s *Server) dataFlow(c *fiber.Ctx) DataFlow {
+	cfg := s.Config
+	tlsMode := "off (loopback or behind a TLS proxy)"
+	if s.TLS {
+		tlsMode = "on"
+	}
+	d := DataFlow{Components: []Component{
+		{"Web app and API", true, "listening on " + cfg.Server.Listen + "; TLS " + tlsMode},
+		{"Encrypted store", true, "SQLCipher database and AES-256-GCM blobs in " + cfg.DataDir},
+		{"Speech recognition (whisper.cpp)", true, "on this server, model " + cfg.Trans.Model + ", " + itoa(cfg.Trans.Workers) + " worker(s) x " + itoa(cfg.Trans.Threads) + " thread(s)"},
+		{"Drafting", true, "engine " + cfg.Draft.Engine},
+		{"Clio sync", cfg.Clio.ClientID != "", "region " + cfg.Clio.Region + scheduleText(cfg.Clio.SyncSchedule)},
+	}}
+	switch cfg.Draft.Engine {
+	case "ollama":
+		d.Flows = append(d.Flows, Flow{hostOf(cfg.Draft.Ollama.Host), "Drafting (Ollama, model " + cfg.Draft.Ollama.Model + ")",
+			"transcript text, today's date, open matters (id, number, client, name)", "for every finished transcript"})
+	case "azure":
+		d.Flows = append(d.Flows, Flow{hostOf(cfg.Draft.Azure.Endpoint), "Drafting (Azure OpenAI deployment " + cfg.Draft.Azure.Deployment + ")",
+			"transcript text, today's date, open matters (id, number, client, name)", "for every finished transcript"})
+	}
+	if cfg.Clio.ClientID != "" {
+		host := cfg.Clio.BaseURL
+		if host == "" {
+			host = map[string]string{"us": "app.clio.com", "ca": "ca.app.clio.com", "eu": "eu.app.clio.com", "au": "au.app.clio.com"}[cfg.Clio.Region]
+		}
+		connected := "not connected yet"
+		if conn, err := s.Store.ClioConnection(c.UserContext()); err == nil && conn != nil && conn.Connected {
+			connected = "connected"
+		}
+		d.Flows = append(d.Flows, Flow{hostOf(host), "Clio (" + connected + ")",
+			"approved entries only: date, hours, narrative, Clio matter and user ids; reads clients, matters and users",
+			"when billing presses Sync, runs `dictum clio sync`" + scheduleText(cfg.Clio.SyncSchedule)})
+	}
+	if s.TLS && cfg.Server.TLS == "acme" {
+		dir := cfg.ACME.Directory
+		if dir == "" {
+			dir = "acme-v02.api.letsencrypt.org"
+		}
+		d.Flows = append(d.Flows, Flow{hostOf(dir), "TLS certificates (ACME)", "the server's host names and a certificate request (no client data)", "at start and before expiry"},
+			Flow{cfg.ACME.DNSProvider, "DNS-01 challenge", "a TXT record for the host names", "when a certificate is issued or renewed"})
+	}
+	d.Flows = append(d.Flows, Flow{hostOf(cfg.Trans.ModelBaseURL), "Speech model download", "an HTTP request for a model file (no client data)",
+		"only when an admin runs `dictum model pull`"})
+	d.NothingLeaves = cfg.Draft.Engine == "rules" && cfg.Clio.ClientID == "" && !(s.TLS && cfg.Server.TLS == "acme")
+	return d
+}
+
+func scheduleText(spec string) string {
+	if spec == "" {
+		return ""
+	}
+	return ", and on the schedule " + spec
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// apiDataFlow is the data-flow description for scripts and audits (admin).
+func (s *Server) apiDataFlow(c *fiber.Ctx) error {
+	if _, err := needRole(c, store.RoleAdmin); err != nil {
+		return err
+	}
+	return c.JSON(s.dataFlow(c))
+}
+
+func (s *Server) uiDataFlow(c *fiber.Ctx) error {
+	if _, err := s.pageUser(c, store.RoleAdmin); err != nil {
+		return err
+	}
+	return s.render(c, 200, "dataflow", page{Title: "Data flow", Page: "admin", Nav: "dataflow", D: s.dataFlow(c)})
+}
