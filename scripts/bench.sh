@@ -21,6 +21,14 @@ echo "$raw" | awk '
     for (i in ops) { o=ops[i]; pl=sum[o "/plain"]/n[o "/plain"]; sc=sum[o "/sqlcipher"]/n[o "/sqlcipher"];
       if (pl > 0) printf("%-7s plain %8.0f ns/op   sqlcipher %8.0f ns/op   ratio %.2fx\n", o, pl, sc, sc/pl) } }' | tee -a "$out"
 say
+say "## Drafting: rules engine (target >= 10,000 drafts/s per core)"
+go test $TAGS -run '^$' -bench 'BenchmarkRulesDraft' -benchmem -count=3 ./internal/draft/ 2>&1 | tee -a "$out" | awk '
+  /^BenchmarkRulesDraft/ { n++; ns+=$3; allocs=$(NF-1) }
+  END { if (n) printf("rules: %.1f us/draft = %.0f drafts/s per core (GOMAXPROCS=1 equivalent), %s allocs/draft\n", ns/n/1000, 1e9/(ns/n), allocs) }' | tee -a "$out"
+say
+say "## Audio decode + resample to 16 kHz mono (x realtime, peak heap): 10-minute files"
+go test $TAGS -run '^$' -bench 'BenchmarkDecode' -benchtime 1x ./internal/audio/ 2>&1 | grep -E '^Benchmark|x-realtime' | tee -a "$out"
+say
 for extra in scripts/bench-*.sh; do
   [ -x "$extra" ] || continue
   say "## $(basename "$extra")"

@@ -89,6 +89,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return env.cmdDraft(rest)
 	case "clio":
 		return env.cmdClio(rest)
+	case "bench-seed": // hidden: benchmarks and demos
+		return env.cmdBenchSeed(rest)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "dictum %s\n", buildinfo.Version)
 		return 0
