@@ -101,6 +101,13 @@ func TestLoginThrottle(t *testing.T) {
 	if res := r.do("POST", "/api/v1/session", "", map[string]any{"username": "alice", "password": "password-alice"}); res.Status != 429 {
 		t.Fatalf("throttled login let through: %d", res.Status)
 	}
+	lock := r.do("GET", "/api/v1/lockouts", "ada", nil)
+	if lock.Status != 200 || !strings.Contains(string(lock.Body), `"key":"alice"`) || !strings.Contains(string(lock.Body), "locked_until") {
+		t.Fatalf("lockouts: %d %s", lock.Status, lock.Body)
+	}
+	if ev := r.do("GET", "/api/v1/audit", "ada", nil); !strings.Contains(string(ev.Body), "login.throttled") || !strings.Contains(string(ev.Body), "login.fail") {
+		t.Fatalf("throttling not audited: %s", ev.Body)
+	}
 	r.now = r.now.Add(20 * time.Minute)
 	if res := r.do("POST", "/api/v1/session", "", map[string]any{"username": "alice", "password": "password-alice"}); res.Status != 200 {
 		t.Fatalf("after backoff: %d %s", res.Status, res.Body)
@@ -442,5 +449,46 @@ func TestDataFlowFollowsConfig(t *testing.T) {
 	page := r2.do("GET", "/admin/dataflow", "ada", nil, "Accept", "text/html")
 	if page.Status != 200 || !strings.Contains(string(page.Body), "firm-openai.openai.azure.com") {
 		t.Fatalf("page: %d", page.Status)
+	}
+}
+
+func TestAPIRateLimit(t *testing.T) {
+	r := newRig(t, func(c *configT) { c.Limits.RequestsPerMin = 5 })
+	var last resp
+	for i := 0; i < 10; i++ {
+		if last = r.do("GET", "/api/v1/me", "alice", nil); last.Status == 429 {
+			break
+		}
+	}
+	if last.Status != 429 || last.Header.Get("Retry-After") == "" || last.errCode(t) != "rate_limited" {
+		t.Fatalf("no 429: %d %v %s", last.Status, last.Header, last.Body)
+	}
+	// Per user: another user is not affected.
+	if res := r.do("GET", "/api/v1/me", "bob", nil); res.Status != 200 {
+		t.Fatalf("bob limited by alice's traffic: %d", res.Status)
+	}
+	r.now = r.now.Add(time.Minute)
+	if res := r.do("GET", "/api/v1/me", "alice", nil); res.Status != 200 {
+		t.Fatalf("after a minute: %d", res.Status)
+	}
+}
+
+// Every page and API route answers with the security headers.
+func TestSecurityHeadersOnEveryRoute(t *testing.T) {
+	r := newRig(t)
+	for _, rt := range r.srv.Routes() {
+		if rt.Method != "GET" || strings.Contains(rt.Path, "events") {
+			continue
+		}
+		path := strings.NewReplacer(":id", "x", ":username", "alice", ":hash", "0", "*", "x").Replace(rt.Path)
+		for _, as := range []string{"", "ada"} {
+			res := r.do("GET", path, as, nil, "Accept", "text/html")
+			csp := res.Header.Get("Content-Security-Policy")
+			if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "frame-ancestors 'none'") ||
+				res.Header.Get("X-Content-Type-Options") != "nosniff" || res.Header.Get("Referrer-Policy") == "" ||
+				!strings.Contains(res.Header.Get("Permissions-Policy"), "microphone=(self)") {
+				t.Errorf("GET %s as %q (%d): headers %v", path, as, res.Status, res.Header)
+			}
+		}
 	}
 }

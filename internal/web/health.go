@@ -2,9 +2,15 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/pem"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"dictum/internal/tlsca"
 )
 
 func (s *Server) healthz(c *fiber.Ctx) error {
@@ -44,4 +50,18 @@ func (s *Server) caCert(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "application/x-x509-ca-cert")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="dictum-firm-root.crt"`)
 	return c.Send(s.CARoot)
+}
+
+// caPage explains how to install the firm root, with its fingerprint to compare.
+func (s *Server) caPage(c *fiber.Ctx) error {
+	d := struct{ Fingerprint, Instructions string }{Instructions: tlsca.InstallInstructions}
+	if blk, _ := pem.Decode(s.CARoot); blk != nil {
+		sum := sha256.Sum256(blk.Bytes)
+		parts := make([]string, len(sum))
+		for i, b := range sum {
+			parts[i] = fmt.Sprintf("%02X", b)
+		}
+		d.Fingerprint = strings.Join(parts, ":")
+	}
+	return s.render(c, 200, "ca", page{Title: "Trust this server", Nav: "ca", D: d})
 }

@@ -47,3 +47,8 @@ func (l *limiter) loginOK(user, ip string) {
 	l.acct.Succeed(acctKey(user))
 	l.ip.Succeed(ip)
 }
+
+// lockouts lists the accounts and client IPs with failed logins (admin view).
+func (l *limiter) lockouts() (accounts, ips []ratelimit.Entry) {
+	return l.acct.Locked(), l.ip.Locked()
+}

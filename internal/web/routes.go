@@ -1,7 +1,11 @@
 package web
 
 import (
+	"fmt"
+	"runtime/debug"
+
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
 )
 
 // Route is one entry of the route table (the authorization-matrix test walks it).
@@ -25,9 +29,14 @@ func (s *Server) Routes() []Route {
 func (s *Server) routes() {
 	app := s.app
 	app.Use(s.securityHeaders)
+	// Last line of defence: a bug that panics answers 500 and is logged; the server lives on.
+	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
+		s.Log.Error("panic in handler", "method", c.Method(), "path", c.Path(), "panic", fmt.Sprint(e), "stack", string(debug.Stack()))
+	}}))
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	app.Get("/ca.crt", s.caCert)
+	app.Get("/ca", s.caPage)
 	app.Use(s.authn)
 
 	api := app.Group("/api/v1")
@@ -69,6 +78,7 @@ func (s *Server) routes() {
 	api.Post("/tokens", s.apiCreateToken)
 	api.Delete("/tokens/:id", s.apiRevokeToken)
 	api.Get("/audit", s.apiAudit)
+	api.Get("/lockouts", s.apiLockouts)
 	api.Get("/dataflow", s.apiDataFlow)
 	api.Get("/settings", s.apiGetSettings)
 	api.Patch("/settings", s.apiPatchSettings)

@@ -61,7 +61,6 @@ func parseMatterCSV(data []byte, existing map[string]bool) ([]importRow, error) 
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -69,6 +68,7 @@ func parseMatterCSV(data []byte, existing map[string]bool) ([]importRow, error) 
 			}
 			return rows, err
 		}
+		line, _ := r.FieldPos(0) // valid only after a successful Read
 		for i := range rec {
 			rec[i] = strings.TrimSpace(rec[i])
 		}

@@ -2,10 +2,12 @@ package web
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"dictum/internal/auth"
+	"dictum/internal/ratelimit"
 	"dictum/internal/store"
 )
 
@@ -213,4 +215,24 @@ func (s *Server) apiAudit(c *fiber.Ctx) error {
 		evs = []store.Event{}
 	}
 	return c.JSON(fiber.Map{"events": evs})
+}
+
+// apiLockouts shows admins the accounts and IPs with failed logins and how long they wait.
+func (s *Server) apiLockouts(c *fiber.Ctx) error {
+	if _, err := needRole(c, store.RoleAdmin); err != nil {
+		return err
+	}
+	acct, ips := s.limiter.lockouts()
+	conv := func(es []ratelimit.Entry) []fiber.Map {
+		out := []fiber.Map{}
+		for _, e := range es {
+			m := fiber.Map{"key": e.Key, "failures": e.Failures, "locked_until": nil}
+			if e.LockedUntil.After(s.Now()) {
+				m["locked_until"] = e.LockedUntil.UTC().Format(time.RFC3339)
+			}
+			out = append(out, m)
+		}
+		return out
+	}
+	return c.JSON(fiber.Map{"accounts": conv(acct), "ips": conv(ips)})
 }
