@@ -2,6 +2,10 @@ package web
 
 import (
 	"bytes"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -490,5 +494,84 @@ func TestSecurityHeadersOnEveryRoute(t *testing.T) {
 				t.Errorf("GET %s as %q (%d): headers %v", path, as, res.Status, res.Header)
 			}
 		}
+	}
+}
+
+// While an upload is still arriving, nothing under the data dir or TMPDIR holds its audio
+// in plaintext (the blob is encrypted as it streams in). A real listener is used so the
+// body really arrives in pieces.
+func TestNoPlaintextWhileUploading(t *testing.T) {
+	for _, multi := range []bool{false, true} {
+		t.Run(fmt.Sprintf("multipart=%v", multi), func(t *testing.T) { noPlaintextWhileUploading(t, multi) })
+	}
+}
+
+func noPlaintextWhileUploading(t *testing.T, multi bool) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	r := newRig(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go r.srv.App().Listener(ln)
+	t.Cleanup(func() { r.srv.App().Shutdown() })
+	audioBytes := tone(60) // larger than the in-memory body limit, so it streams
+	wav, ct := audioBytes, "audio/wav"
+	if multi {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		fw, _ := mw.CreateFormFile("file", "dictation.wav")
+		fw.Write(audioBytes)
+		mw.Close()
+		wav, ct = b.Bytes(), mw.FormDataContentType()
+	}
+	pr, pw := io.Pipe()
+	defer pw.CloseWithError(io.ErrUnexpectedEOF) // a failing check must not leave the upload hanging
+	req, _ := http.NewRequest("POST", "http://"+ln.Addr().String()+"/api/v1/recordings", pr)
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Authorization", "Bearer "+r.tokens["alice"])
+	req.ContentLength = int64(len(wav))
+	done := make(chan int, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- -1
+			return
+		}
+		res.Body.Close()
+		done <- res.StatusCode
+	}()
+	half := len(wav) * 3 / 4
+	wrote := make(chan error, 1)
+	go func() { _, err := pw.Write(wav[:half]); wrote <- err }() // the server may read it all before answering
+	probe := audioBytes[half/2 : half/2+64] // audio the server has already received
+	sawPartial := false
+	for i := 0; i < 100 && !sawPartial; i++ {
+		for p, b := range allFiles(t, r.dir, tmp) {
+			if bytes.Contains(b, probe) {
+				t.Fatalf("plaintext audio in %s during the upload", p)
+			}
+			if strings.Contains(p, "blobs") && len(b) > 64<<10 {
+				sawPartial = true
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !sawPartial {
+		t.Fatal("no partial blob appeared: the check did not observe the upload in flight")
+	}
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	pw.Write(wav[half:])
+	pw.Close()
+	select {
+	case st := <-done:
+		if st != 202 {
+			t.Fatalf("upload: %d", st)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("upload never answered")
 	}
 }

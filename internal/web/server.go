@@ -77,14 +77,20 @@ func New(d Deps) (*Server, error) {
 		AppName:               "dictum",
 		DisableStartupMessage: true,
 		ServerHeader:          "",
-		// Bodies above this are streamed to the handler (uploads); JSON handlers bound themselves.
-		BodyLimit:         int(d.Config.Limits.MaxUploadMB*1024*1024) + 1<<20,
+		// Bodies up to BodyLimit are read into memory before the handler runs; larger ones
+		// are streamed to it. Keep it small so uploads stream straight into an encrypted
+		// blob (the upload handler enforces limits.max_upload_mb itself, mid-stream; JSON
+		// handlers bound their bodies with limits.max_json_kb).
+		BodyLimit:         1 << 20,
 		StreamRequestBody: true,
-		ReadTimeout:       10 * time.Minute,
-		WriteTimeout:      10 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorHandler:      s.errorHandler,
-		ProxyHeader:       "",
+		// fasthttp would otherwise pre-read multipart forms and spill large file parts
+		// to plaintext temp files: the upload handler parses multipart as a stream instead.
+		DisablePreParseMultipartForm: true,
+		ReadTimeout:                  10 * time.Minute,
+		WriteTimeout:                 10 * time.Minute,
+		IdleTimeout:                  2 * time.Minute,
+		ErrorHandler:                 s.errorHandler,
+		ProxyHeader:                  "",
 	})
 	s.routes()
 	return s, nil
