@@ -20,12 +20,8 @@ func (e *cliEnv) cmdBenchSeed(args []string) int {
 	if *n < 1 || *drafts < 0 || *drafts > *n {
 		return e.fail("bench-seed: need entries >= 1 and 0 <= drafts <= entries")
 	}
-	cfg, err := e.config()
-	if err != nil {
-		return e.fail("%v", err)
-	}
 	ctx := context.Background()
-	_, st, err := e.open(ctx, cfg)
+	_, st, err := e.openStore(ctx)
 	if err != nil {
 		return e.fail("%v", err)
 	}

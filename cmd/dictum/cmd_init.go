@@ -72,21 +72,12 @@ func (e *cliEnv) cmdInit(args []string) int {
 	}
 	_ = os.Chmod(cfg.DataDir, 0o700)
 	keyPath := cfg.MasterKeyPath()
-	keys, err := vault.Load(keyPath)
-	switch {
-	case err == nil:
-		fmt.Fprintf(e.stderr, "dictum: using the existing master key %s\n", keyPath)
-	case errors.Is(err, vault.ErrKeyMissing):
-		m, gerr := vault.GenerateMaster()
-		if gerr != nil {
-			return e.fail("%v", gerr)
-		}
-		if werr := vault.Write(keyPath, m); werr != nil {
-			return e.fail("%v", werr)
-		}
-		keys = vault.NewKeys(m)
-	default:
+	keys, created, err := vault.LoadOrCreate(keyPath)
+	if err != nil {
 		return e.fail("%v", err)
+	}
+	if !created {
+		fmt.Fprintf(e.stderr, "dictum: using the existing master key %s\n", keyPath)
 	}
 	k := keys.DB()
 	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Key: &k, Create: true})

@@ -70,21 +70,12 @@ func (e *cliEnv) rotate(ctx context.Context, keyPath, dbPath, blobDir string) in
 		return e.fail("%v", err)
 	}
 	nextPath := keyPath + ".next"
-	next, err := vault.Load(nextPath)
-	switch {
-	case err == nil:
-		fmt.Fprintf(e.stderr, "dictum: resuming an interrupted rotation with %s\n", nextPath)
-	case errors.Is(err, vault.ErrKeyMissing):
-		m, gerr := vault.GenerateMaster()
-		if gerr != nil {
-			return e.fail("%v", gerr)
-		}
-		if werr := vault.Write(nextPath, m); werr != nil {
-			return e.fail("%v", werr)
-		}
-		next = vault.NewKeys(m)
-	default:
+	next, created, err := vault.LoadOrCreate(nextPath)
+	if err != nil {
 		return e.fail("%v", err)
+	}
+	if !created {
+		fmt.Fprintf(e.stderr, "dictum: resuming an interrupted rotation with %s\n", nextPath)
 	}
 	oldDB, newDB := old.DB(), next.DB()
 	st, err := store.Open(ctx, dbPath, store.Options{Key: &oldDB})

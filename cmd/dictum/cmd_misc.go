@@ -68,12 +68,8 @@ func (e *cliEnv) cmdAudit(args []string) int {
 	if _, err := parse(fs, args); err != nil {
 		return 2
 	}
-	cfg, err := e.config()
-	if err != nil {
-		return e.fail("%v", err)
-	}
 	ctx := context.Background()
-	_, st, err := e.open(ctx, cfg)
+	_, st, err := e.openStore(ctx)
 	if err != nil {
 		return e.fail("%v", err)
 	}

@@ -32,12 +32,8 @@ func (e *cliEnv) cmdUser(args []string) int {
 	if *username == "" && len(pos) > 0 {
 		*username = pos[0]
 	}
-	cfg, err := e.config()
-	if err != nil {
-		return e.fail("%v", err)
-	}
 	ctx := context.Background()
-	_, st, err := e.open(ctx, cfg)
+	cfg, st, err := e.openStore(ctx)
 	if err != nil {
 		return e.fail("%v", err)
 	}
@@ -139,12 +135,8 @@ func (e *cliEnv) cmdToken(args []string) int {
 	if err != nil {
 		return 2
 	}
-	cfg, err := e.config()
-	if err != nil {
-		return e.fail("%v", err)
-	}
 	ctx := context.Background()
-	_, st, err := e.open(ctx, cfg)
+	_, st, err := e.openStore(ctx)
 	if err != nil {
 		return e.fail("%v", err)
 	}
@@ -212,12 +204,8 @@ func (e *cliEnv) cmdSessions(args []string) int {
 	if *all == (*username != "") {
 		return e.fail("sessions revoke: give exactly one of --all or --user NAME")
 	}
-	cfg, err := e.config()
-	if err != nil {
-		return e.fail("%v", err)
-	}
 	ctx := context.Background()
-	_, st, err := e.open(ctx, cfg)
+	_, st, err := e.openStore(ctx)
 	if err != nil {
 		return e.fail("%v", err)
 	}

@@ -182,6 +182,17 @@ func (e *cliEnv) open(ctx context.Context, cfg *config.Config) (*vault.Keys, *st
 	return keys, st, nil
 }
 
+// openStore loads the configuration and opens the database (the common start of most
+// admin commands).
+func (e *cliEnv) openStore(ctx context.Context) (*config.Config, *store.Store, error) {
+	cfg, err := e.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	_, st, err := e.open(ctx, cfg)
+	return cfg, st, err
+}
+
 // cliActor names the operator for the audit log.
 func cliActor() store.Actor {
 	name := "cli"

@@ -207,19 +207,7 @@ type EntryFilter struct {
 func (s *Store) Entries(ctx context.Context, f EntryFilter) ([]*Entry, error) {
 	q, args := entryQuery(f)
 	rows, err := s.db.QueryContext(ctx, "SELECT "+entryCols+" FROM entries e JOIN users u ON u.id = e.user_id WHERE "+q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list entries: %w", err)
-	}
-	defer rows.Close()
-	out := []*Entry{}
-	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list entries", func(r *sql.Rows) (*Entry, error) { return scanEntry(r) })
 }
 
 func entryQuery(f EntryFilter) (string, []any) {

@@ -181,19 +181,7 @@ func (s *Store) Exports(ctx context.Context, limit int) ([]*Export, error) {
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, format, params, entry_ids, entry_count, tenths, marked, blob_id, size_bytes, filename, created_by, created_at
 		FROM exports ORDER BY created_at DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list exports: %w", err)
-	}
-	defer rows.Close()
-	out := []*Export{}
-	for rows.Next() {
-		x, err := scanExport(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list exports", func(r *sql.Rows) (*Export, error) { return scanExport(r) })
 }
 
 // ExportByID reads one kept export.

@@ -183,17 +183,5 @@ func (s *Store) Matters(ctx context.Context, status, q string) ([]*Matter, error
 		args = append(args, like, like, like)
 	}
 	rows, err := s.db.QueryContext(ctx, query+" ORDER BY c.name, m.number", args...)
-	if err != nil {
-		return nil, fmt.Errorf("list matters: %w", err)
-	}
-	defer rows.Close()
-	var out []*Matter
-	for rows.Next() {
-		m, err := scanMatter(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list matters", func(r *sql.Rows) (*Matter, error) { return scanMatter(r) })
 }

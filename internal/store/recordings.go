@@ -130,19 +130,7 @@ func (s *Store) Recordings(ctx context.Context, userID int64, limit int) ([]*Rec
 	}
 	args = append(args, limit)
 	rows, err := s.db.QueryContext(ctx, q+" ORDER BY r.created_at DESC LIMIT ?", args...)
-	if err != nil {
-		return nil, fmt.Errorf("list recordings: %w", err)
-	}
-	defer rows.Close()
-	out := []*Recording{}
-	for rows.Next() {
-		r, err := scanRecording(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list recordings", func(r *sql.Rows) (*Recording, error) { return scanRecording(r) })
 }
 
 // SetRecordingStatus updates status, a human-readable detail and progress.

@@ -270,4 +270,21 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 func (s *Store) ts() string { return s.now().UTC().Format(time.RFC3339Nano) }
 
+// collect runs a query and scans every row with scan (one loop for every list method).
+func collect[T any](rows *sql.Rows, err error, what string, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

@@ -95,19 +95,7 @@ func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
 // Users lists all users by name.
 func (s *Store) Users(ctx context.Context) ([]*User, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT "+userCols+" FROM users ORDER BY username")
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	var out []*User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return collect(rows, err, "list users", func(r *sql.Rows) (*User, error) { return scanUser(r) })
 }
 
 // CountUsers counts users (init uses it to know whether a first admin exists).

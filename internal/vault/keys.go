@@ -174,3 +174,22 @@ func (k *Keys) Derive(label string) [KeySize]byte { return k.derive(label) }
 
 // TLS is the key that seals the firm root CA key and certmagic's stored certificates.
 func (k *Keys) TLS() [KeySize]byte { return k.derive("dictum/v1/tls") }
+
+// LoadOrCreate loads the master key at path, or creates a new one there when the file does
+// not exist. created reports which happened.
+func LoadOrCreate(path string) (keys *Keys, created bool, err error) {
+	keys, err = Load(path)
+	if !errors.Is(err, ErrKeyMissing) {
+		return keys, false, err
+	}
+	m, err := GenerateMaster()
+	if err != nil {
+		return nil, false, err
+	}
+	if err := Write(path, m); err != nil {
+		return nil, false, err
+	}
+	k := NewKeys(m)
+	k.Path = path
+	return k, true, nil
+}

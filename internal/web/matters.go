@@ -21,9 +21,6 @@ func (s *Server) apiListMatters(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if list == nil {
-		list = []*store.Matter{}
-	}
 	return c.JSON(fiber.Map{"matters": list})
 }
 

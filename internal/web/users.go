@@ -19,9 +19,6 @@ func (s *Server) apiListUsers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if list == nil {
-		list = []*store.User{}
-	}
 	return c.JSON(fiber.Map{"users": list})
 }
 
