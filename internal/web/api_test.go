@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -545,7 +546,7 @@ func noPlaintextWhileUploading(t *testing.T, multi bool) {
 	half := len(wav) * 3 / 4
 	wrote := make(chan error, 1)
 	go func() { _, err := pw.Write(wav[:half]); wrote <- err }() // the server may read it all before answering
-	probe := audioBytes[half/2 : half/2+64] // audio the server has already received
+	probe := audioBytes[half/2 : half/2+64]                      // audio the server has already received
 	sawPartial := false
 	for i := 0; i < 100 && !sawPartial; i++ {
 		for p, b := range allFiles(t, r.dir, tmp) {
@@ -573,5 +574,44 @@ func noPlaintextWhileUploading(t *testing.T, multi bool) {
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("upload never answered")
+	}
+}
+
+// A full disk (here: the database may not grow) fails the request with a clear message
+// and leaves the store consistent: earlier data is intact and writes work again once
+// there is room.
+func TestDiskFull(t *testing.T) {
+	r := newRig(t)
+	before := r.entry("alice", map[string]any{"narrative": "Written before the disk filled."})
+	db := r.st.DB()
+	db.SetMaxOpenConns(1) // the page limit below is per connection
+	var pages int
+	if err := db.QueryRow("PRAGMA page_count").Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", pages)); err != nil {
+		t.Fatal(err)
+	}
+	var res resp
+	for i := 0; i < 200; i++ { // fill what is left of the last pages
+		res = r.do("POST", "/api/v1/entries", "alice", map[string]any{"narrative": strings.Repeat("Long narrative. ", 200)})
+		if res.Status != 201 {
+			break
+		}
+	}
+	if res.Status != 507 || res.errCode(t) != "disk_full" || !strings.Contains(string(res.Body), "nothing was saved") {
+		t.Fatalf("disk full: %d %s", res.Status, res.Body)
+	}
+	if got := r.do("GET", "/api/v1/entries/"+before["id"].(string), "alice", nil); got.Status != 200 {
+		t.Fatalf("earlier entry unreadable: %d", got.Status)
+	}
+	if _, err := db.Exec("PRAGMA max_page_count = 1073741823"); err != nil {
+		t.Fatal(err)
+	}
+	if res := r.do("POST", "/api/v1/entries", "alice", map[string]any{"narrative": "After space was freed."}); res.Status != 201 {
+		t.Fatalf("after freeing space: %d %s", res.Status, res.Body)
+	}
+	if bad, _, err := r.st.VerifyAudit(context.Background()); err != nil || bad != 0 {
+		t.Fatalf("audit chain after disk full: bad=%d err=%v", bad, err)
 	}
 }
