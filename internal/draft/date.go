@@ -377,17 +377,7 @@ var vaguePhrases = [][]string{
 func vagueDate(toks []token) string {
 	for i := range toks {
 		for _, p := range vaguePhrases {
-			if i+len(p) > len(toks) {
-				continue
-			}
-			ok := true
-			for k, w := range p {
-				if toks[i+k].w != w || toks[i+k].used != useNone {
-					ok = false
-					break
-				}
-			}
-			if ok {
+			if phraseAt(toks, i, p) {
 				return strings.Join(p, " ")
 			}
 		}

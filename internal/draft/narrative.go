@@ -42,17 +42,7 @@ func markNonBillable(toks []token) bool {
 	found := false
 	for i := range toks {
 		for _, p := range nonBillable {
-			if i+len(p) > len(toks) {
-				continue
-			}
-			ok := true
-			for k, w := range p {
-				if toks[i+k].w != w || toks[i+k].used != useNone {
-					ok = false
-					break
-				}
-			}
-			if ok {
+			if phraseAt(toks, i, p) {
 				found = true
 				for k := range p {
 					toks[i+k].used = useBillable

@@ -270,3 +270,16 @@ func editDistance1(a, b string) bool {
 		return a[i:] == b[i+1:]
 	}
 }
+
+// phraseAt reports whether the words of phrase stand, unused, at toks[i:].
+func phraseAt(toks []token, i int, phrase []string) bool {
+	if i+len(phrase) > len(toks) {
+		return false
+	}
+	for k, w := range phrase {
+		if toks[i+k].w != w || toks[i+k].used != useNone {
+			return false
+		}
+	}
+	return true
+}

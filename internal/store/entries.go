@@ -226,18 +226,7 @@ func entryQuery(f EntryFilter) (string, []any) {
 		where = append(where, "e.deleted_at IS NULL AND e.status = ?")
 		args = append(args, f.Status)
 	}
-	if f.From != "" {
-		where = append(where, "e.date >= ?")
-		args = append(args, f.From)
-	}
-	if f.To != "" {
-		where = append(where, "e.date <= ?")
-		args = append(args, f.To)
-	}
-	if f.MatterID != "" {
-		where = append(where, "e.matter_id = ?")
-		args = append(args, f.MatterID)
-	}
+	where, args = dateMatterFilter(where, args, f.From, f.To, f.MatterID)
 	limit := f.Limit
 	if limit <= 0 || limit > 5000 {
 		limit = 500
@@ -245,6 +234,24 @@ func entryQuery(f EntryFilter) (string, []any) {
 	q := strings.Join(where, " AND ") + " ORDER BY e.date DESC, e.created_at DESC LIMIT ? OFFSET ?"
 	args = append(args, limit, f.Offset)
 	return q, args
+}
+
+// dateMatterFilter adds the conditions shared by entry lists and exports: an inclusive
+// date range and a matter ("" = no condition).
+func dateMatterFilter(where []string, args []any, from, to, matterID string) ([]string, []any) {
+	if from != "" {
+		where = append(where, "e.date >= ?")
+		args = append(args, from)
+	}
+	if to != "" {
+		where = append(where, "e.date <= ?")
+		args = append(args, to)
+	}
+	if matterID != "" {
+		where = append(where, "e.matter_id = ?")
+		args = append(args, matterID)
+	}
+	return where, args
 }
 
 // EntryPatch changes fields of a draft; nil fields stay. Empty strings clear matter/task/activity.

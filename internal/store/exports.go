@@ -40,21 +40,10 @@ func (f ExportFilter) where() (string, []any) {
 	for _, s := range st {
 		args = append(args, s)
 	}
-	if f.From != "" {
-		w = append(w, "e.date >= ?")
-		args = append(args, f.From)
-	}
-	if f.To != "" {
-		w = append(w, "e.date <= ?")
-		args = append(args, f.To)
-	}
+	w, args = dateMatterFilter(w, args, f.From, f.To, f.MatterID)
 	if f.Timekeeper != "" {
 		w = append(w, "u.username = ?")
 		args = append(args, f.Timekeeper)
-	}
-	if f.MatterID != "" {
-		w = append(w, "e.matter_id = ?")
-		args = append(args, f.MatterID)
 	}
 	return strings.Join(w, " AND "), args
 }
