@@ -8,6 +8,8 @@ WH := $(CACHE)/whisper-$(WHISPER_VERSION)
 DATA ?= $(CURDIR)/.run/data
 LISTEN ?= 127.0.0.1:8080
 GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
+# Scripts run by make (bench, fuzz, browser tests) find the same Go toolchain.
+export PATH := $(dir $(GO)):$(PATH)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 export CGO_ENABLED := 1
@@ -35,7 +37,7 @@ run: build
 	@bash scripts/run.sh bin/dictum "$(DATA)" "$(LISTEN)"
 
 vet: deps
-	@test -z "$$(gofmt -l cmd internal)" || { echo "gofmt needed:"; gofmt -l cmd internal; exit 1; }
+	@out=$$($(dir $(GO))gofmt -l cmd internal assets) || exit 1; test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 	$(GO) vet $(GOFLAGS_TAGS) ./...
 
 unit: deps
