@@ -54,17 +54,24 @@ func (s *Store) CompleteJob(ctx context.Context, id int64) error {
 // FailJob records a failure: the job is queued again after backoff, or marked failed once
 // it has used its attempts. It reports whether the failure was final.
 func (s *Store) FailJob(ctx context.Context, j *Job, reason string, backoff time.Duration) (final bool, err error) {
-	final = j.Attempts >= j.MaxAttempts
-	if final {
-		_, err = s.db.ExecContext(ctx, "UPDATE jobs SET status='failed', last_error=?, finished_at=? WHERE id=?", reason, s.ts(), j.ID)
-	} else {
-		_, err = s.db.ExecContext(ctx, "UPDATE jobs SET status='queued', last_error=?, run_after=? WHERE id=?", reason,
-			s.now().Add(backoff).UTC().Format(time.RFC3339Nano), j.ID)
+	if j.Attempts >= j.MaxAttempts {
+		return true, s.FailJobNow(ctx, j.ID, reason)
 	}
+	_, err = s.db.ExecContext(ctx, "UPDATE jobs SET status='queued', last_error=?, run_after=? WHERE id=?", reason,
+		s.now().Add(backoff).UTC().Format(time.RFC3339Nano), j.ID)
 	if err != nil {
-		return final, fmt.Errorf("fail job %d: %w", j.ID, err)
+		return false, fmt.Errorf("fail job %d: %w", j.ID, err)
 	}
-	return final, nil
+	return false, nil
+}
+
+// FailJobNow marks a job failed for good (an error that retrying cannot fix).
+func (s *Store) FailJobNow(ctx context.Context, id int64, reason string) error {
+	_, err := s.db.ExecContext(ctx, "UPDATE jobs SET status='failed', last_error=?, finished_at=? WHERE id=?", reason, s.ts(), id)
+	if err != nil {
+		return fmt.Errorf("fail job %d: %w", id, err)
+	}
+	return nil
 }
 
 // DeferJob puts a job back without spending an attempt (e.g. the model is missing).

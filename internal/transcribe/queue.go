@@ -157,7 +157,7 @@ func (q *Queue) process(job *store.Job) {
 	rec, err := q.Store.RecordingByID(ctx, job.Ref)
 	if err != nil {
 		q.Log.Error("job for a missing recording", "job", job.ID, "err", err)
-		_, _ = q.Store.FailJob(ctx, &store.Job{ID: job.ID, Attempts: job.MaxAttempts, MaxAttempts: job.MaxAttempts}, "recording missing", 0)
+		_ = q.Store.FailJobNow(ctx, job.ID, "recording missing")
 		return
 	}
 	err = q.run(ctx, rec)
@@ -190,7 +190,7 @@ func (q *Queue) process(job *store.Job) {
 	if !final {
 		final, _ = q.Store.FailJob(context.Background(), job, reason, time.Duration(job.Attempts*job.Attempts)*10*time.Second)
 	} else {
-		_, _ = q.Store.FailJob(context.Background(), &store.Job{ID: job.ID, Attempts: job.MaxAttempts, MaxAttempts: job.MaxAttempts}, reason, 0)
+		_ = q.Store.FailJobNow(context.Background(), job.ID, reason)
 	}
 	q.Log.Warn("transcription failed", "recording", rec.ID, "attempt", job.Attempts, "final", final, "err", reason)
 	if final {

@@ -1,0 +1,222 @@
+package transcribe
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"dictum/internal/audio"
+	"dictum/internal/blob"
+	"dictum/internal/config"
+	"dictum/internal/draft"
+	"dictum/internal/store"
+)
+
+// fakeEngine returns scripted results: errs are returned first, then text.
+type fakeEngine struct {
+	mu    sync.Mutex
+	errs  []error
+	text  string
+	calls int
+}
+
+func (f *fakeEngine) Transcribe(ctx context.Context, samples []float32, opts Options) (Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if len(f.errs) > 0 {
+		err := f.errs[0]
+		f.errs = f.errs[1:]
+		return Result{}, err
+	}
+	if len(samples) == 0 {
+		return Result{}, ErrNoAudio
+	}
+	return Result{Text: f.text, Segments: []Segment{{End: time.Second, Text: f.text}}, AudioSeconds: float64(len(samples)) / SampleRate}, nil
+}
+
+type queueWorld struct {
+	q     *Queue
+	st    *store.Store
+	now   time.Time
+	user  *store.User
+	blobs *blob.Store
+	load  func() (Transcriber, error)
+	seen  []Progress
+}
+
+func newQueueWorld(t *testing.T, load func() (Transcriber, error)) *queueWorld {
+	t.Helper()
+	w := &queueWorld{now: time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC), load: load}
+	dir := t.TempDir()
+	var key [32]byte
+	key[3] = 9
+	st, err := store.Open(context.Background(), filepath.Join(dir, "db"), store.Options{Key: &key, Create: true, Now: func() time.Time { return w.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	blobs, err := blob.Open(filepath.Join(dir, "blobs"), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Defaults()
+	cfg.DataDir, cfg.Firm.Timezone, cfg.Trans.MaxAttempts = dir, "UTC", 3
+	w.user = &store.User{Username: "alice", Role: store.RoleTimekeeper, PasswordHash: "x"}
+	if err := st.CreateUser(context.Background(), store.Actor{}, w.user); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateMatter(context.Background(), store.Actor{}, &store.Matter{Number: "2024-0412", Client: "Daniel Smith", Name: "Smith v. Jones"}); err != nil {
+		t.Fatal(err)
+	}
+	w.st, w.blobs = st, blobs
+	w.q = NewQueue(QueueDeps{Config: &cfg, Store: st, Blobs: blobs, Drafter: draft.NewRules(draft.Config{}), Load: func() (Transcriber, error) { return w.load() },
+		Notify: func(p Progress) { w.seen = append(w.seen, p) }})
+	return w
+}
+
+// upload stores a recording with real (encrypted) audio and queues its job.
+func (w *queueWorld) upload(t *testing.T) string {
+	t.Helper()
+	samples := make([]float32, 16000)
+	for i := range samples {
+		samples[i] = float32(i%100) / 200
+	}
+	var b bytes.Buffer
+	audio.EncodeWAV16(&b, samples)
+	bw, err := w.blobs.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bw.Write(b.Bytes())
+	id, size, err := bw.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &store.Recording{UserID: w.user.ID, BlobID: &id, ContentType: "audio/wav", Format: "wav", SizeBytes: size, DurationMs: 1000}
+	if err := w.st.CreateRecording(context.Background(), store.Actor{}, r, 3); err != nil {
+		t.Fatal(err)
+	}
+	return r.ID
+}
+
+// step claims and runs the next runnable job; false when none is runnable.
+func (w *queueWorld) step(t *testing.T) bool {
+	j, err := w.st.ClaimJob(context.Background(), store.JobTranscribe)
+	if errors.Is(err, store.ErrNotFound) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.q.process(j)
+	return true
+}
+
+func (w *queueWorld) rec(t *testing.T, id string) *store.Recording {
+	r, err := w.st.RecordingByID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestQueueDraftsATranscript(t *testing.T) {
+	eng := &fakeEngine{text: "Point three hours on Smith versus Jones, drafting the motion to compel."}
+	w := newQueueWorld(t, func() (Transcriber, error) { return eng, nil })
+	id := w.upload(t)
+	if !w.step(t) {
+		t.Fatal("no job")
+	}
+	r := w.rec(t, id)
+	if r.Status != store.RecDone || r.EntryID == nil || r.Transcript == nil {
+		t.Fatalf("recording: %+v", r)
+	}
+	e, err := w.st.EntryByID(context.Background(), *r.EntryID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.MatterID == nil || e.Tenths != 3 || e.Engine != "rules" || e.Date != "2026-11-20" || e.RecordingID == nil {
+		t.Fatalf("draft: %+v", e)
+	}
+	if last := w.seen[len(w.seen)-1]; last.Status != store.RecDone || last.EntryID != e.ID {
+		t.Fatalf("progress events: %+v", w.seen)
+	}
+}
+
+func TestQueueWaitsForAMissingModel(t *testing.T) {
+	var eng Transcriber
+	w := newQueueWorld(t, func() (Transcriber, error) {
+		if eng == nil {
+			return nil, fmt.Errorf("%w: base.en is not installed", ErrModelMissing)
+		}
+		return eng, nil
+	})
+	id := w.upload(t)
+	for i := 0; i < 5; i++ { // many tries while the model is missing
+		w.step(t)
+		w.now = w.now.Add(time.Minute)
+	}
+	r := w.rec(t, id)
+	if r.Status != store.RecQueued || !strings.Contains(r.StatusDetail, "model") {
+		t.Fatalf("while missing: %+v", r)
+	}
+	eng = &fakeEngine{text: "Reviewed the file, one hour."}
+	if !w.step(t) {
+		t.Fatal("job not runnable once the model exists")
+	}
+	if r := w.rec(t, id); r.Status != store.RecDone {
+		t.Fatalf("after the model arrived (attempts must not have been used up): %+v", r)
+	}
+}
+
+func TestQueueRetriesThenFails(t *testing.T) {
+	boom := errors.New("whisper: out of memory")
+	eng := &fakeEngine{errs: []error{boom, boom}, text: "Drafted a letter, point two."}
+	w := newQueueWorld(t, func() (Transcriber, error) { return eng, nil })
+	id := w.upload(t)
+	for i := 0; i < 3; i++ {
+		w.step(t)
+		w.now = w.now.Add(10 * time.Minute) // past the backoff
+	}
+	if r := w.rec(t, id); r.Status != store.RecDone || eng.calls != 3 {
+		t.Fatalf("two failures then success: %+v calls=%d", r, eng.calls)
+	}
+	eng2 := &fakeEngine{errs: []error{boom, boom, boom, boom}}
+	w2 := newQueueWorld(t, func() (Transcriber, error) { return eng2, nil })
+	id2 := w2.upload(t)
+	for i := 0; i < 5; i++ {
+		w2.step(t)
+		w2.now = w2.now.Add(10 * time.Minute)
+	}
+	r := w2.rec(t, id2)
+	if r.Status != store.RecFailed || r.Error == nil || !strings.Contains(*r.Error, "out of memory") || eng2.calls != 3 {
+		t.Fatalf("after max attempts: %+v calls=%d", r, eng2.calls)
+	}
+}
+
+func TestQueueBadAudioFailsAtOnce(t *testing.T) {
+	eng := &fakeEngine{text: "x"}
+	w := newQueueWorld(t, func() (Transcriber, error) { return eng, nil })
+	bw, _ := w.blobs.Create()
+	bw.Write([]byte("this is not audio at all, just text pretending"))
+	bid, size, _ := bw.Commit()
+	r := &store.Recording{UserID: w.user.ID, BlobID: &bid, ContentType: "audio/wav", SizeBytes: size}
+	if err := w.st.CreateRecording(context.Background(), store.Actor{}, r, 3); err != nil {
+		t.Fatal(err)
+	}
+	w.step(t)
+	got := w.rec(t, r.ID)
+	if got.Status != store.RecFailed || got.Error == nil || !strings.Contains(*got.Error, "decode") || eng.calls != 0 {
+		t.Fatalf("bad audio: %+v calls=%d", got, eng.calls)
+	}
+	if w.step(t) {
+		t.Fatal("a permanently failed job ran again")
+	}
+}
