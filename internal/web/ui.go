@@ -348,9 +348,15 @@ func sameOrigin(c *fiber.Ctx) error {
 
 // safeNext keeps a post-login redirect on this site.
 func safeNext(n string) string {
-	if n == "" || !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") || strings.HasPrefix(n, "/\\") ||
-		strings.HasPrefix(n, "/api/") || strings.HasPrefix(n, "/login") || strings.ContainsAny(n, "\r\n") {
+	if n == "" || !strings.HasPrefix(n, "/") || strings.HasPrefix(n, "//") ||
+		strings.HasPrefix(n, "/api/") || strings.HasPrefix(n, "/login") {
 		return ""
+	}
+	// Browsers drop tabs and newlines and read "\" as "/" in URLs: "/\t/evil" is "//evil".
+	for _, r := range n {
+		if r < 0x20 || r == 0x7f || r == '\\' || r == ' ' {
+			return ""
+		}
 	}
 	return n
 }

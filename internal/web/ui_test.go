@@ -549,3 +549,15 @@ func TestUIAdminSettingsAndReset2FA(t *testing.T) {
 		t.Fatal("2FA still on")
 	}
 }
+
+func TestSafeNext(t *testing.T) {
+	for in, want := range map[string]string{
+		"/inbox": "/inbox", "/approved?from=2026-11-01": "/approved?from=2026-11-01",
+		"": "", "https://evil.example/": "", "//evil.example": "", "/\\evil.example": "", "/\t/evil.example": "",
+		"/\n/evil.example": "", "/api/v1/me": "", "/login": "", "inbox": "", "/in box": "",
+	} {
+		if got := safeNext(in); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
