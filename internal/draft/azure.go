@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -47,16 +46,7 @@ func newAzure(cfg Config, rules *Rules) (Drafter, error) {
 	}
 	// the recording transport reports status and Retry-After even when an
 	// error body is not Azure's JSON (a gateway's HTML page)
-	hc := &http.Client{}
-	if ac.HTTPClient != nil {
-		c := *ac.HTTPClient
-		hc = &c
-	}
-	rt := hc.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	hc.Transport = recordingTransport{base: rt}
+	hc := recordingClient(ac.HTTPClient)
 	opts = append(opts, option.WithHTTPClient(hc))
 	client := openai.NewClient(opts...)
 	deployment := strings.TrimSpace(ac.Deployment)

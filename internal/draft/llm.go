@@ -413,3 +413,19 @@ func parseAnswer(content string, req Request) (Draft, error) {
 	}
 	return d, nil
 }
+
+// recordingClient copies the caller's HTTP client (or a plain one) with its transport
+// wrapped by recordingTransport, so status and Retry-After are seen whatever the body.
+func recordingClient(base *http.Client) *http.Client {
+	hc := &http.Client{}
+	if base != nil {
+		c := *base
+		hc = &c
+	}
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	hc.Transport = recordingTransport{base: rt}
+	return hc
+}

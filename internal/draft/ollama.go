@@ -68,16 +68,7 @@ func newOllama(cfg Config, rules *Rules) (Drafter, error) {
 	if strings.TrimSpace(oc.Model) == "" {
 		return nil, errors.New("draft: ollama model is empty")
 	}
-	hc := &http.Client{}
-	if oc.HTTPClient != nil {
-		c := *oc.HTTPClient
-		hc = &c
-	}
-	rt := hc.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	hc.Transport = recordingTransport{base: rt}
+	hc := recordingClient(oc.HTTPClient)
 	client := api.NewClient(base, hc)
 	numPredict := oc.NumPredict
 	if numPredict <= 0 {
