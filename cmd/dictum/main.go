@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"dictum/internal/identity"
 	"errors"
 	"flag"
 	"fmt"
@@ -194,12 +195,12 @@ func (e *cliEnv) openStore(ctx context.Context) (*config.Config, *store.Store, e
 }
 
 // cliActor names the operator for the audit log.
-func cliActor() store.Actor {
+func cliActor() identity.Actor {
 	name := "cli"
 	if u, err := user.Current(); err == nil {
 		name = "cli:" + u.Username
 	}
-	return store.Actor{Name: name}
+	return identity.Actor{Username: name}
 }
 
 // readSecretFile reads a password from a file ("-" = stdin), trimming one trailing newline.

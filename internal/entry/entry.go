@@ -6,6 +6,7 @@
 package entry
 
 import (
+	"dictum/internal/identity"
 	"errors"
 	"fmt"
 	"strings"
@@ -41,12 +42,6 @@ var (
 	ErrInvalid = errors.New("invalid entry")
 )
 
-// Actor is who acts.
-type Actor struct {
-	UserID int64
-	Role   string // timekeeper, billing, admin
-}
-
 // State is what the rules need to know about an entry.
 type State struct {
 	OwnerID   int64
@@ -57,20 +52,18 @@ type State struct {
 	Syncing bool
 }
 
-func (s State) owner(a Actor) bool { return s.OwnerID == a.UserID }
-
-func privileged(a Actor) bool { return a.Role == "billing" || a.Role == "admin" }
+func (s State) owner(a identity.Actor) bool { return s.OwnerID == a.UserID }
 
 // CanView: the owner, billing and admin.
-func CanView(a Actor, s State) error {
-	if s.owner(a) || privileged(a) {
+func CanView(a identity.Actor, s State) error {
+	if s.owner(a) || a.Privileged() {
 		return nil
 	}
 	return ErrNotFound
 }
 
 // CanEdit: only the owner, only drafts that are not deleted.
-func CanEdit(a Actor, s State) error {
+func CanEdit(a identity.Actor, s State) error {
 	if err := CanView(a, s); err != nil {
 		return err
 	}
@@ -91,7 +84,7 @@ func CanEdit(a Actor, s State) error {
 }
 
 // CanApprove: only the owner, only drafts; the entry must be complete (see Complete).
-func CanApprove(a Actor, s State) error {
+func CanApprove(a identity.Actor, s State) error {
 	if err := CanView(a, s); err != nil {
 		return err
 	}
@@ -108,7 +101,7 @@ func CanApprove(a Actor, s State) error {
 }
 
 // CanReopen: owner, billing or admin; only approved entries not yet exported or synced.
-func CanReopen(a Actor, s State) error {
+func CanReopen(a identity.Actor, s State) error {
 	if err := CanView(a, s); err != nil {
 		return err
 	}
@@ -128,7 +121,7 @@ func CanReopen(a Actor, s State) error {
 }
 
 // CanDelete: only the owner; not exported/synced entries; not already deleted.
-func CanDelete(a Actor, s State) error {
+func CanDelete(a identity.Actor, s State) error {
 	if err := CanView(a, s); err != nil {
 		return err
 	}
@@ -148,7 +141,7 @@ func CanDelete(a Actor, s State) error {
 }
 
 // CanRestore: the owner or an admin, within the grace period.
-func CanRestore(a Actor, s State, now time.Time) error {
+func CanRestore(a identity.Actor, s State, now time.Time) error {
 	if err := CanView(a, s); err != nil {
 		return err
 	}

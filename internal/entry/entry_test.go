@@ -1,6 +1,7 @@
 package entry
 
 import (
+	"dictum/internal/identity"
 	"errors"
 	"testing"
 	"time"
@@ -10,10 +11,10 @@ func TestRules(t *testing.T) {
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	recent := now.Add(-24 * time.Hour)
 	old := now.Add(-31 * 24 * time.Hour)
-	owner := Actor{UserID: 1, Role: "timekeeper"}
-	other := Actor{UserID: 2, Role: "timekeeper"}
-	billing := Actor{UserID: 3, Role: "billing"}
-	admin := Actor{UserID: 4, Role: "admin"}
+	owner := identity.Actor{UserID: 1, Role: "timekeeper"}
+	other := identity.Actor{UserID: 2, Role: "timekeeper"}
+	billing := identity.Actor{UserID: 3, Role: "billing"}
+	admin := identity.Actor{UserID: 4, Role: "admin"}
 	draft := State{OwnerID: 1, Status: Draft}
 	approved := State{OwnerID: 1, Status: Approved}
 	exported := State{OwnerID: 1, Status: Exported}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"dictum/internal/identity"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,16 +22,10 @@ type Event struct {
 	IP         string         `json:"ip,omitempty"`
 }
 
-// Actor identifies who did something, for the audit log.
-type Actor struct {
-	Name string // username, or "system", or "cli:<user>"
-	IP   string
-}
-
 // appendAudit writes an event in the caller's transaction, chained to the previous one:
 // hash = SHA-256(prev_hash || canonical JSON of the event). The transaction is BEGIN
 // IMMEDIATE, so appends are serialised and the chain has no forks.
-func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, a Actor, action, objType, objID string, detail map[string]any) error {
+func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, a identity.Actor, action, objType, objID string, detail map[string]any) error {
 	if detail == nil {
 		detail = map[string]any{}
 	}
@@ -44,9 +39,9 @@ func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, a Actor, action, ob
 		return fmt.Errorf("audit: read chain head: %w", err)
 	}
 	at := s.ts()
-	h := chainHash(prev, at, a.Name, action, objType, objID, string(d), a.IP)
+	h := chainHash(prev, at, a.Username, action, objType, objID, string(d), a.IP)
 	_, err = tx.ExecContext(ctx, `INSERT INTO audit_events(at, actor, action, object_type, object_id, detail, ip, prev_hash, hash)
-		VALUES (?,?,?,?,?,?,?,?,?)`, at, a.Name, action, objType, objID, string(d), a.IP, prev, h)
+		VALUES (?,?,?,?,?,?,?,?,?)`, at, a.Username, action, objType, objID, string(d), a.IP, prev, h)
 	if err != nil {
 		return fmt.Errorf("audit: append: %w", err)
 	}
@@ -65,7 +60,7 @@ func chainHash(prev []byte, fields ...string) []byte {
 }
 
 // Audit records an event on its own (for actions with no other state change, e.g. login).
-func (s *Store) Audit(ctx context.Context, a Actor, action, objType, objID string, detail map[string]any) error {
+func (s *Store) Audit(ctx context.Context, a identity.Actor, action, objType, objID string, detail map[string]any) error {
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.appendAudit(ctx, tx, a, action, objType, objID, detail) })
 }
 

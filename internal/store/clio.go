@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"dictum/internal/identity"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -79,7 +80,7 @@ func sealToken(key [32]byte, tok *oauth2.Token) ([]byte, error) {
 
 // ConnectClio stores a new token (sealed with key) for region and audits "clio.connect".
 // It replaces an earlier connection but keeps the last sync time.
-func (s *Store) ConnectClio(ctx context.Context, a Actor, key [32]byte, region string, tok *oauth2.Token) error {
+func (s *Store) ConnectClio(ctx context.Context, a identity.Actor, key [32]byte, region string, tok *oauth2.Token) error {
 	sealed, err := sealToken(key, tok)
 	if err != nil {
 		return err
@@ -88,7 +89,7 @@ func (s *Store) ConnectClio(ctx context.Context, a Actor, key [32]byte, region s
 		now := s.ts()
 		_, err := tx.ExecContext(ctx, `INSERT INTO clio_connection(id, region, token_blob, connected_by, connected_at, last_error) VALUES (1,?,?,?,?,'')
 			ON CONFLICT(id) DO UPDATE SET region=excluded.region, token_blob=excluded.token_blob, connected_by=excluded.connected_by,
-			connected_at=excluded.connected_at, last_error=''`, region, sealed, a.Name, now)
+			connected_at=excluded.connected_at, last_error=''`, region, sealed, a.Username, now)
 		if err != nil {
 			return fmt.Errorf("save clio connection: %w", err)
 		}
@@ -136,7 +137,7 @@ func (s *Store) ClioToken(ctx context.Context, key [32]byte) (*oauth2.Token, err
 
 // DisconnectClio forgets the token and audits "clio.disconnect". Sync state of entries
 // (synced ids, recorded intents) is kept. It reports whether a connection existed.
-func (s *Store) DisconnectClio(ctx context.Context, a Actor) (bool, error) {
+func (s *Store) DisconnectClio(ctx context.Context, a identity.Actor) (bool, error) {
 	existed := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE clio_connection SET token_blob = NULL WHERE id = 1 AND token_blob IS NOT NULL")
@@ -155,7 +156,7 @@ func (s *Store) DisconnectClio(ctx context.Context, a Actor) (bool, error) {
 
 // RecordClioSync stores the outcome of a push (last_sync_at, last_error) and, when the
 // push touched any entry, audits a "clio.sync" summary.
-func (s *Store) RecordClioSync(ctx context.Context, a Actor, trigger string, synced, failed int, lastErr string) error {
+func (s *Store) RecordClioSync(ctx context.Context, a identity.Actor, trigger string, synced, failed int, lastErr string) error {
 	if len(lastErr) > maxClioError {
 		lastErr = lastErr[:maxClioError]
 	}
@@ -306,7 +307,7 @@ func (s *Store) ClioErrors(ctx context.Context) ([]ClioSyncError, error) {
 // every change is audited in the same transaction.
 type ClioLedger struct {
 	s     *Store
-	actor Actor
+	actor identity.Actor
 	only  map[string]bool
 }
 
@@ -314,7 +315,7 @@ var _ clio.Ledger = (*ClioLedger)(nil)
 
 // ClioLedger returns a ledger acting as a (for the audit log). With ids, only those
 // entries are pending (a retry of chosen entries).
-func (s *Store) ClioLedger(a Actor, ids ...string) *ClioLedger {
+func (s *Store) ClioLedger(a identity.Actor, ids ...string) *ClioLedger {
 	l := &ClioLedger{s: s, actor: a}
 	if len(ids) > 0 {
 		l.only = make(map[string]bool, len(ids))
@@ -542,7 +543,7 @@ type ClioImportReport struct {
 // users to Clio users (by email = username, or by name = display name; one-to-one only).
 // It never creates Dictum logins. One transaction, audited as "clio.import" plus
 // "matter.create" / "user.clio_link" for each change.
-func (s *Store) ImportClio(ctx context.Context, a Actor, in ClioImport) (*ClioImportReport, error) {
+func (s *Store) ImportClio(ctx context.Context, a identity.Actor, in ClioImport) (*ClioImportReport, error) {
 	var rep *ClioImportReport
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		rep = &ClioImportReport{Users: []ClioUserLink{}, UsersUnlinked: []string{}, Problems: []string{}}
@@ -609,7 +610,7 @@ func (s *Store) upsertClioClient(ctx context.Context, tx *sql.Tx, rep *ClioImpor
 	return id, nil
 }
 
-func (s *Store) upsertClioMatter(ctx context.Context, tx *sql.Tx, a Actor, rep *ClioImportReport, m ClioMatterIn) error {
+func (s *Store) upsertClioMatter(ctx context.Context, tx *sql.Tx, a identity.Actor, rep *ClioImportReport, m ClioMatterIn) error {
 	number := strings.TrimSpace(m.Number)
 	var id string
 	err := tx.QueryRowContext(ctx, "SELECT id FROM matters WHERE clio_id = ?", m.ID).Scan(&id)
@@ -681,7 +682,7 @@ func (s *Store) upsertClioMatter(ctx context.Context, tx *sql.Tx, a Actor, rep *
 
 func normName(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), " ")) }
 
-func (s *Store) linkClioUsers(ctx context.Context, tx *sql.Tx, a Actor, rep *ClioImportReport, clioUsers []ClioUserIn) error {
+func (s *Store) linkClioUsers(ctx context.Context, tx *sql.Tx, a identity.Actor, rep *ClioImportReport, clioUsers []ClioUserIn) error {
 	type local struct {
 		id                      int64
 		username, display, role string

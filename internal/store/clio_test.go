@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"dictum/internal/identity"
 	"errors"
 	"path/filepath"
 	"sort"
@@ -27,7 +28,7 @@ func TestClioConnectionTokenSealed(t *testing.T) {
 		t.Fatalf("token before connect: %v", err)
 	}
 	tok := &oauth2.Token{AccessToken: "ACCESS-SECRET-1234", RefreshToken: "REFRESH-SECRET-5678", TokenType: "bearer", Expiry: time.Now().Add(time.Hour).Round(time.Second)}
-	if err := s.ConnectClio(ctx, Actor{Name: "ada"}, clioKey, "us", tok); err != nil {
+	if err := s.ConnectClio(ctx, identity.Actor{Username: "ada"}, clioKey, "us", tok); err != nil {
 		t.Fatal(err)
 	}
 	var blob []byte
@@ -55,7 +56,7 @@ func TestClioConnectionTokenSealed(t *testing.T) {
 	if got, _ := s.ClioToken(ctx, clioKey); got.AccessToken != "ACCESS-SECRET-2" {
 		t.Fatalf("refreshed token not saved: %+v", got)
 	}
-	existed, err := s.DisconnectClio(ctx, Actor{Name: "ada"})
+	existed, err := s.DisconnectClio(ctx, identity.Actor{Username: "ada"})
 	if err != nil || !existed {
 		t.Fatalf("disconnect: %v %v", existed, err)
 	}
@@ -65,7 +66,7 @@ func TestClioConnectionTokenSealed(t *testing.T) {
 	if err := s.SaveClioToken(ctx, clioKey, tok); !errors.Is(err, ErrClioNotConnected) {
 		t.Fatalf("a refresh after disconnect must not reconnect: %v", err)
 	}
-	if existed, _ := s.DisconnectClio(ctx, Actor{Name: "ada"}); existed {
+	if existed, _ := s.DisconnectClio(ctx, identity.Actor{Username: "ada"}); existed {
 		t.Fatal("second disconnect reports a connection")
 	}
 	evs, _ := s.AuditEvents(ctx, "clio", "connection", 10)
@@ -113,7 +114,7 @@ func newLedgerWorld(t *testing.T) *ledgerWorld {
 	w.alice = &User{Username: "alice", Role: RoleTimekeeper, PasswordHash: "x"}
 	w.bob = &User{Username: "bob", Role: RoleTimekeeper, PasswordHash: "x"}
 	for _, u := range []*User{w.alice, w.bob} {
-		if err := s.CreateUser(ctx, Actor{Name: "test"}, u); err != nil {
+		if err := s.CreateUser(ctx, identity.Actor{Username: "test"}, u); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -124,18 +125,18 @@ func newLedgerWorld(t *testing.T) *ledgerWorld {
 	w.linked = &Matter{Number: "2024-0100", Client: "Acme", Name: "Acme v. Beta", ClioID: &cid}
 	w.unlinked = &Matter{Number: "2024-0412", Client: "Daniel Smith", Name: "Smith v. Jones"}
 	for _, m := range []*Matter{w.linked, w.unlinked} {
-		if err := s.CreateMatter(ctx, Actor{Name: "test"}, m); err != nil {
+		if err := s.CreateMatter(ctx, identity.Actor{Username: "test"}, m); err != nil {
 			t.Fatal(err)
 		}
 	}
 	mk := func(u *User, matter string, approve bool) string {
-		e, err := s.CreateEntry(ctx, Actor{Name: u.Username}, NewEntry{UserID: u.ID, Fields: entry.Fields{
+		e, err := s.CreateEntry(ctx, identity.Actor{Username: u.Username}, NewEntry{UserID: u.ID, Fields: entry.Fields{
 			MatterID: matter, Date: "2026-11-18", Tenths: 3, Activity: "A103", Narrative: "Drafted motion.", Billable: true}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if approve {
-			p := Principal{UserID: u.ID, Username: u.Username, Role: u.Role}
+			p := identity.Actor{UserID: u.ID, Username: u.Username, Role: u.Role}
 			if _, err := s.Approve(ctx, p, e.ID, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)); err != nil {
 				t.Fatal(err)
 			}
@@ -147,7 +148,7 @@ func newLedgerWorld(t *testing.T) *ledgerWorld {
 	w.noMatter = mk(w.alice, w.unlinked.ID, true)
 	w.noUser = mk(w.bob, w.linked.ID, true)
 	w.deleted = mk(w.alice, w.linked.ID, true)
-	if _, err := s.DeleteEntry(ctx, Principal{UserID: w.alice.ID, Username: "alice", Role: RoleTimekeeper}, w.deleted); err != nil {
+	if _, err := s.DeleteEntry(ctx, identity.Actor{UserID: w.alice.ID, Username: "alice", Role: RoleTimekeeper}, w.deleted); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -166,7 +167,7 @@ func TestClioLedgerStates(t *testing.T) {
 	ctx := context.Background()
 	w := newLedgerWorld(t)
 	s := w.s
-	l := s.ClioLedger(Actor{Name: "bill"})
+	l := s.ClioLedger(identity.Actor{Username: "bill"})
 	items, err := l.Pending(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +192,7 @@ func TestClioLedgerStates(t *testing.T) {
 		!strings.Contains(reasons[w.noUser], "timekeeper bob is not linked to a Clio user") {
 		t.Fatalf("unmapped = %v", reasons)
 	}
-	if only, _ := s.ClioLedger(Actor{Name: "bill"}, w.noMatter).Pending(ctx); len(only) != 0 {
+	if only, _ := s.ClioLedger(identity.Actor{Username: "bill"}, w.noMatter).Pending(ctx); len(only) != 0 {
 		t.Fatalf("ledger limited to one unmapped id lists %+v", only)
 	}
 
@@ -231,7 +232,7 @@ func TestClioLedgerStates(t *testing.T) {
 	if e.Status != entry.Synced || e.ClioState == nil || *e.ClioState != "synced" || e.ClioError != nil {
 		t.Fatalf("synced entry = %+v", e)
 	}
-	if _, err := s.Reopen(ctx, Principal{UserID: w.alice.ID, Username: "alice", Role: RoleTimekeeper}, w.ok); !errors.Is(err, entry.ErrConflict) {
+	if _, err := s.Reopen(ctx, identity.Actor{UserID: w.alice.ID, Username: "alice", Role: RoleTimekeeper}, w.ok); !errors.Is(err, entry.ErrConflict) {
 		t.Fatalf("reopen of a synced entry: %v", err)
 	}
 	// A late failure report cannot undo a sync.
@@ -257,7 +258,7 @@ func TestClioLedgerStates(t *testing.T) {
 func TestImportClio(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)
-	a := Actor{Name: "ada"}
+	a := identity.Actor{Username: "ada"}
 	for _, u := range []*User{
 		{Username: "alice", DisplayName: "Alice  Archer", Role: RoleTimekeeper},
 		{Username: "bob", Role: RoleTimekeeper},
@@ -267,7 +268,7 @@ func TestImportClio(t *testing.T) {
 		{Username: "ada", DisplayName: "Ada Admin", Role: RoleAdmin},
 	} {
 		u.PasswordHash = "x"
-		if err := s.CreateUser(ctx, Actor{Name: "test"}, u); err != nil {
+		if err := s.CreateUser(ctx, identity.Actor{Username: "test"}, u); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -414,7 +415,7 @@ func TestClioLease(t *testing.T) {
 func TestRecordClioSync(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)
-	if err := s.ConnectClio(ctx, Actor{Name: "ada"}, clioKey, "eu", &oauth2.Token{AccessToken: "a", RefreshToken: "r"}); err != nil {
+	if err := s.ConnectClio(ctx, identity.Actor{Username: "ada"}, clioKey, "eu", &oauth2.Token{AccessToken: "a", RefreshToken: "r"}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -427,7 +428,7 @@ func TestRecordClioSync(t *testing.T) {
 		{0, 1, "1 entry failed", 2},
 	}
 	for i, tc := range tests {
-		if err := s.RecordClioSync(ctx, Actor{Name: "system"}, "schedule", tc.synced, tc.failed, tc.lastErr); err != nil {
+		if err := s.RecordClioSync(ctx, identity.System(), "schedule", tc.synced, tc.failed, tc.lastErr); err != nil {
 			t.Fatal(err)
 		}
 		c, _ := s.ClioConnection(ctx)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"dictum/internal/identity"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,19 +12,6 @@ import (
 
 	"dictum/internal/entry"
 )
-
-// Principal is an authenticated user acting on entries.
-type Principal struct {
-	UserID   int64
-	Username string
-	Role     string
-	IP       string
-}
-
-// Actor is the principal for the audit log.
-func (p Principal) Actor() Actor { return Actor{Name: p.Username, IP: p.IP} }
-
-func (p Principal) domain() entry.Actor { return entry.Actor{UserID: p.UserID, Role: p.Role} }
 
 // Entry is a time entry.
 type Entry struct {
@@ -129,7 +117,7 @@ type NewEntry struct {
 }
 
 // CreateEntry inserts a draft.
-func (s *Store) CreateEntry(ctx context.Context, a Actor, n NewEntry) (*Entry, error) {
+func (s *Store) CreateEntry(ctx context.Context, a identity.Actor, n NewEntry) (*Entry, error) {
 	id := NewID("ent")
 	if err := s.tx(ctx, func(tx *sql.Tx) error { return s.createEntryTx(ctx, tx, a, id, n) }); err != nil {
 		return nil, err
@@ -137,7 +125,7 @@ func (s *Store) CreateEntry(ctx context.Context, a Actor, n NewEntry) (*Entry, e
 	return s.EntryByID(ctx, id)
 }
 
-func (s *Store) createEntryTx(ctx context.Context, tx *sql.Tx, a Actor, id string, n NewEntry) error {
+func (s *Store) createEntryTx(ctx context.Context, tx *sql.Tx, a identity.Actor, id string, n NewEntry) error {
 	if err := entry.CheckFields(n.Fields); err != nil {
 		return err
 	}
@@ -182,12 +170,12 @@ func (s *Store) EntryByID(ctx context.Context, id string) (*Entry, error) {
 }
 
 // EntryFor reads an entry the principal may view; others get entry.ErrNotFound.
-func (s *Store) EntryFor(ctx context.Context, p Principal, id string) (*Entry, error) {
+func (s *Store) EntryFor(ctx context.Context, p identity.Actor, id string) (*Entry, error) {
 	e, err := s.EntryByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := entry.CanView(p.domain(), e.state()); err != nil {
+	if err := entry.CanView(p, e.state()); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -266,21 +254,21 @@ type EntryPatch struct {
 }
 
 // mutate loads an entry in a transaction, checks a rule, applies a change and audits it.
-func (s *Store) mutate(ctx context.Context, p Principal, id string, check func(entry.Actor, entry.State) error,
+func (s *Store) mutate(ctx context.Context, p identity.Actor, id string, check func(identity.Actor, entry.State) error,
 	apply func(tx *sql.Tx, e *Entry) (action string, detail map[string]any, err error)) (*Entry, error) {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		e, err := scanEntry(tx.QueryRowContext(ctx, "SELECT "+entryCols+" FROM entries e JOIN users u ON u.id = e.user_id WHERE e.id = ?", id))
 		if err != nil {
 			return err
 		}
-		if err := check(p.domain(), e.state()); err != nil {
+		if err := check(p, e.state()); err != nil {
 			return err
 		}
 		action, detail, err := apply(tx, e)
 		if err != nil {
 			return err
 		}
-		return s.appendAudit(ctx, tx, p.Actor(), action, "entry", id, detail)
+		return s.appendAudit(ctx, tx, p, action, "entry", id, detail)
 	})
 	if err != nil {
 		return nil, err
@@ -289,7 +277,7 @@ func (s *Store) mutate(ctx context.Context, p Principal, id string, check func(e
 }
 
 // UpdateEntry edits a draft.
-func (s *Store) UpdateEntry(ctx context.Context, p Principal, id string, patch EntryPatch) (*Entry, error) {
+func (s *Store) UpdateEntry(ctx context.Context, p identity.Actor, id string, patch EntryPatch) (*Entry, error) {
 	return s.mutate(ctx, p, id, entry.CanEdit, func(tx *sql.Tx, e *Entry) (string, map[string]any, error) {
 		f := e.Fields()
 		changed := []string{}
@@ -337,7 +325,7 @@ func (s *Store) UpdateEntry(ctx context.Context, p Principal, id string, patch E
 }
 
 // Approve approves a complete draft.
-func (s *Store) Approve(ctx context.Context, p Principal, id string, today time.Time) (*Entry, error) {
+func (s *Store) Approve(ctx context.Context, p identity.Actor, id string, today time.Time) (*Entry, error) {
 	return s.mutate(ctx, p, id, entry.CanApprove, func(tx *sql.Tx, e *Entry) (string, map[string]any, error) {
 		if err := entry.Complete(e.Fields(), today); err != nil {
 			return "", nil, err
@@ -357,7 +345,7 @@ func (s *Store) Approve(ctx context.Context, p Principal, id string, today time.
 }
 
 // Reopen returns an approved entry to draft.
-func (s *Store) Reopen(ctx context.Context, p Principal, id string) (*Entry, error) {
+func (s *Store) Reopen(ctx context.Context, p identity.Actor, id string) (*Entry, error) {
 	return s.mutate(ctx, p, id, entry.CanReopen, func(tx *sql.Tx, e *Entry) (string, map[string]any, error) {
 		if _, err := tx.ExecContext(ctx, "UPDATE entries SET status='draft', approved_at=NULL, updated_at=? WHERE id=?", s.ts(), e.ID); err != nil {
 			return "", nil, fmt.Errorf("reopen entry: %w", err)
@@ -367,7 +355,7 @@ func (s *Store) Reopen(ctx context.Context, p Principal, id string) (*Entry, err
 }
 
 // DeleteEntry soft-deletes an entry.
-func (s *Store) DeleteEntry(ctx context.Context, p Principal, id string) (*Entry, error) {
+func (s *Store) DeleteEntry(ctx context.Context, p identity.Actor, id string) (*Entry, error) {
 	return s.mutate(ctx, p, id, entry.CanDelete, func(tx *sql.Tx, e *Entry) (string, map[string]any, error) {
 		now := s.ts()
 		if _, err := tx.ExecContext(ctx, "UPDATE entries SET deleted_at=?, updated_at=? WHERE id=?", now, now, e.ID); err != nil {
@@ -378,9 +366,9 @@ func (s *Store) DeleteEntry(ctx context.Context, p Principal, id string) (*Entry
 }
 
 // RestoreEntry undoes a soft delete within the grace period.
-func (s *Store) RestoreEntry(ctx context.Context, p Principal, id string) (*Entry, error) {
+func (s *Store) RestoreEntry(ctx context.Context, p identity.Actor, id string) (*Entry, error) {
 	now := s.now()
-	return s.mutate(ctx, p, id, func(a entry.Actor, st entry.State) error { return entry.CanRestore(a, st, now) },
+	return s.mutate(ctx, p, id, func(a identity.Actor, st entry.State) error { return entry.CanRestore(a, st, now) },
 		func(tx *sql.Tx, e *Entry) (string, map[string]any, error) {
 			if _, err := tx.ExecContext(ctx, "UPDATE entries SET deleted_at=NULL, updated_at=? WHERE id=?", s.ts(), e.ID); err != nil {
 				return "", nil, fmt.Errorf("restore entry: %w", err)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"dictum/internal/identity"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -131,7 +132,7 @@ var ErrChanged = errors.New("entries changed while exporting")
 
 // SaveExport records a kept export and, when mark is set, marks its entries exported
 // (locked) in the same transaction: every entry must still be approved, or nothing changes.
-func (s *Store) SaveExport(ctx context.Context, a Actor, x *Export, tenths int, mark bool) error {
+func (s *Store) SaveExport(ctx context.Context, a identity.Actor, x *Export, tenths int, mark bool) error {
 	if x.ID == "" {
 		x.ID = NewID("exp")
 	}
@@ -154,11 +155,11 @@ func (s *Store) SaveExport(ctx context.Context, a Actor, x *Export, tenths int, 
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO exports(id, format, params, entry_ids, entry_count, tenths, marked, blob_id, size_bytes, filename, created_by, created_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, x.ID, x.Format, string(x.Params), string(ids), len(x.EntryIDs), tenths, mark, x.BlobID, x.SizeBytes, x.Filename, a.Name, now)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, x.ID, x.Format, string(x.Params), string(ids), len(x.EntryIDs), tenths, mark, x.BlobID, x.SizeBytes, x.Filename, a.Username, now)
 		if err != nil {
 			return fmt.Errorf("save export: %w", err)
 		}
-		x.Marked, x.CreatedAt, x.CreatedBy, x.EntryCount, x.Hours = mark, now, a.Name, len(x.EntryIDs), float64(tenths)/10
+		x.Marked, x.CreatedAt, x.CreatedBy, x.EntryCount, x.Hours = mark, now, a.Username, len(x.EntryIDs), float64(tenths)/10
 		return s.appendAudit(ctx, tx, a, "export.create", "export", x.ID, map[string]any{"format": x.Format, "marked": mark, "entry_ids": x.EntryIDs})
 	})
 }
@@ -197,12 +198,12 @@ func scanExport(sc interface{ Scan(...any) error }) (*Export, error) {
 }
 
 // AuditExportPreview records that a preview was downloaded (it marks nothing).
-func (s *Store) AuditExportPreview(ctx context.Context, a Actor, format string, ids []string) error {
+func (s *Store) AuditExportPreview(ctx context.Context, a identity.Actor, format string, ids []string) error {
 	return s.Audit(ctx, a, "export.preview", "export", format, map[string]any{"entry_ids": ids})
 }
 
 // NextInvoiceNumber returns a firm-unique invoice number (DCT-000001, ...).
-func (s *Store) NextInvoiceNumber(ctx context.Context, a Actor) (string, error) {
+func (s *Store) NextInvoiceNumber(ctx context.Context, a identity.Actor) (string, error) {
 	var out string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var n int

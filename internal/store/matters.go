@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"dictum/internal/identity"
 	"errors"
 	"fmt"
 	"strings"
@@ -62,7 +63,7 @@ func (s *Store) clientID(ctx context.Context, tx *sql.Tx, name string) (string, 
 }
 
 // CreateMatter adds a matter (creating its client by name when new). An empty ID is generated.
-func (s *Store) CreateMatter(ctx context.Context, a Actor, m *Matter) error {
+func (s *Store) CreateMatter(ctx context.Context, a identity.Actor, m *Matter) error {
 	m.Number, m.Client, m.Name = strings.TrimSpace(m.Number), strings.TrimSpace(m.Client), strings.TrimSpace(m.Name)
 	var missing []string
 	if m.Number == "" {
@@ -113,7 +114,7 @@ type MatterPatch struct {
 }
 
 // UpdateMatter applies a patch.
-func (s *Store) UpdateMatter(ctx context.Context, a Actor, id string, p MatterPatch) (*Matter, error) {
+func (s *Store) UpdateMatter(ctx context.Context, a identity.Actor, id string, p MatterPatch) (*Matter, error) {
 	var out *Matter
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		m, err := scanMatter(tx.QueryRowContext(ctx, "SELECT "+matterCols+" FROM matters m JOIN clients c ON c.id = m.client_id WHERE m.id = ?", id))

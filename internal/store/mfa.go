@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"dictum/internal/identity"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -54,7 +55,7 @@ func encodeCodes(hashes [][]byte) string {
 }
 
 // StartTOTP stores a new, not yet confirmed secret (enrolment step 1).
-func (s *Store) StartTOTP(ctx context.Context, a Actor, userID int64, secret string) error {
+func (s *Store) StartTOTP(ctx context.Context, a identity.Actor, userID int64, secret string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var enabled bool
 		if err := tx.QueryRowContext(ctx, "SELECT totp_enabled FROM users WHERE id = ?", userID).Scan(&enabled); err != nil {
@@ -66,23 +67,23 @@ func (s *Store) StartTOTP(ctx context.Context, a Actor, userID int64, secret str
 		if _, err := tx.ExecContext(ctx, "UPDATE users SET totp_secret = ?, totp_last_step = 0, updated_at = ? WHERE id = ?", []byte(secret), s.ts(), userID); err != nil {
 			return fmt.Errorf("start 2fa: %w", err)
 		}
-		return s.appendAudit(ctx, tx, a, "2fa.enrol_start", "user", a.Name, nil)
+		return s.appendAudit(ctx, tx, a, "2fa.enrol_start", "user", a.Username, nil)
 	})
 }
 
 // EnableTOTP turns 2FA on after a valid code (step 2), storing the recovery code hashes.
-func (s *Store) EnableTOTP(ctx context.Context, a Actor, userID, step int64, recovery [][]byte) error {
+func (s *Store) EnableTOTP(ctx context.Context, a identity.Actor, userID, step int64, recovery [][]byte) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE users SET totp_enabled = 1, totp_last_step = ?, recovery_codes = ?, updated_at = ? WHERE id = ?",
 			step, encodeCodes(recovery), s.ts(), userID); err != nil {
 			return fmt.Errorf("enable 2fa: %w", err)
 		}
-		return s.appendAudit(ctx, tx, a, "2fa.enable", "user", a.Name, nil)
+		return s.appendAudit(ctx, tx, a, "2fa.enable", "user", a.Username, nil)
 	})
 }
 
 // DisableTOTP turns 2FA off for a user (self, or an admin resetting a lost phone).
-func (s *Store) DisableTOTP(ctx context.Context, a Actor, userID int64, username string) error {
+func (s *Store) DisableTOTP(ctx context.Context, a identity.Actor, userID int64, username string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE users SET totp_enabled = 0, totp_secret = NULL, totp_last_step = 0, recovery_codes = '[]', updated_at = ? WHERE id = ?",
 			s.ts(), userID); err != nil {
@@ -107,7 +108,7 @@ func (s *Store) UseTOTPStep(ctx context.Context, userID, step int64) (bool, erro
 }
 
 // UseRecoveryCode removes a used recovery code hash (by index in MFA.RecoveryCodes).
-func (s *Store) UseRecoveryCode(ctx context.Context, a Actor, userID int64, m *MFA, index int) error {
+func (s *Store) UseRecoveryCode(ctx context.Context, a identity.Actor, userID int64, m *MFA, index int) error {
 	rest := append(append([][]byte{}, m.RecoveryCodes[:index]...), m.RecoveryCodes[index+1:]...)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE users SET recovery_codes = ? WHERE id = ? AND recovery_codes = ?", encodeCodes(rest), userID, encodeCodes(m.RecoveryCodes))
@@ -117,7 +118,7 @@ func (s *Store) UseRecoveryCode(ctx context.Context, a Actor, userID int64, m *M
 		if n, _ := res.RowsAffected(); n != 1 {
 			return fmt.Errorf("%w: recovery codes changed; try again", ErrInvalid)
 		}
-		return s.appendAudit(ctx, tx, a, "2fa.recovery_code_used", "user", a.Name, map[string]any{"remaining": len(rest)})
+		return s.appendAudit(ctx, tx, a, "2fa.recovery_code_used", "user", a.Username, map[string]any{"remaining": len(rest)})
 	})
 }
 

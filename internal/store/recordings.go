@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"dictum/internal/identity"
 	"errors"
 	"fmt"
 
@@ -72,7 +73,7 @@ func scanRecording(sc interface{ Scan(...any) error }) (*Recording, error) {
 const JobTranscribe = "transcribe"
 
 // CreateRecording stores a recording row for a committed blob and queues its job, in one transaction.
-func (s *Store) CreateRecording(ctx context.Context, a Actor, r *Recording, maxAttempts int) error {
+func (s *Store) CreateRecording(ctx context.Context, a identity.Actor, r *Recording, maxAttempts int) error {
 	if r.ID == "" {
 		r.ID = NewID("rec")
 	}
@@ -106,12 +107,12 @@ func (s *Store) RecordingByIdemKey(ctx context.Context, userID int64, key string
 }
 
 // RecordingFor reads a recording the principal may see (owner, billing, admin); others get ErrNotFound.
-func (s *Store) RecordingFor(ctx context.Context, p Principal, id string) (*Recording, error) {
+func (s *Store) RecordingFor(ctx context.Context, p identity.Actor, id string) (*Recording, error) {
 	r, err := s.RecordingByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if entry.CanView(p.domain(), entry.State{OwnerID: r.UserID}) != nil {
+	if entry.CanView(p, entry.State{OwnerID: r.UserID}) != nil {
 		return nil, ErrNotFound
 	}
 	return r, nil
@@ -165,7 +166,7 @@ func (s *Store) FinishRecording(ctx context.Context, recID string, n NewEntry) (
 			return nil
 		}
 		n.RecordingID = recID
-		if err := s.createEntryTx(ctx, tx, Actor{Name: "system"}, id, n); err != nil {
+		if err := s.createEntryTx(ctx, tx, identity.System(), id, n); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE recordings SET entry_id=?, status='done', status_detail='', progress=100, error=NULL, updated_at=? WHERE id=?", id, s.ts(), recID); err != nil {
@@ -182,13 +183,13 @@ func (s *Store) FailRecording(ctx context.Context, id, reason string) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE recordings SET status='failed', error=?, status_detail='', updated_at=? WHERE id=?", reason, s.ts(), id); err != nil {
 			return fmt.Errorf("fail recording %s: %w", id, err)
 		}
-		return s.appendAudit(ctx, tx, Actor{Name: "system"}, "recording.fail", "recording", id, map[string]any{"reason": reason})
+		return s.appendAudit(ctx, tx, identity.System(), "recording.fail", "recording", id, map[string]any{"reason": reason})
 	})
 }
 
 // DeleteRecordingAudio forgets a recording's audio (owner only); the transcript and entry remain.
 // It returns the blob id for the caller to remove from the blob store.
-func (s *Store) DeleteRecordingAudio(ctx context.Context, p Principal, id string) (string, error) {
+func (s *Store) DeleteRecordingAudio(ctx context.Context, p identity.Actor, id string) (string, error) {
 	var blobID string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		r, err := scanRecording(tx.QueryRowContext(ctx, "SELECT "+recCols+" FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.id = ?", id))
@@ -196,7 +197,7 @@ func (s *Store) DeleteRecordingAudio(ctx context.Context, p Principal, id string
 			return err
 		}
 		if r.UserID != p.UserID {
-			if entry.CanView(p.domain(), entry.State{OwnerID: r.UserID}) != nil {
+			if entry.CanView(p, entry.State{OwnerID: r.UserID}) != nil {
 				return ErrNotFound
 			}
 			return fmt.Errorf("%w: only the recording's owner deletes its audio", entry.ErrForbidden)
@@ -218,7 +219,7 @@ func (s *Store) DeleteRecordingAudio(ctx context.Context, p Principal, id string
 				return fmt.Errorf("delete audio: %w", err)
 			}
 		}
-		return s.appendAudit(ctx, tx, p.Actor(), "recording.audio_delete", "recording", id, nil)
+		return s.appendAudit(ctx, tx, p, "recording.audio_delete", "recording", id, nil)
 	})
 	return blobID, err
 }

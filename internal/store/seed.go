@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"dictum/internal/identity"
 	"fmt"
 	"time"
 )
@@ -10,7 +11,7 @@ import (
 // SeedEntries bulk-inserts n synthetic entries for a user (benchmarks and demos): the
 // newest `drafts` are drafts, the rest approved, spread over the matters and the past
 // year. It writes one audit event for the batch.
-func (s *Store) SeedEntries(ctx context.Context, a Actor, userID int64, matterIDs []string, n, drafts int) error {
+func (s *Store) SeedEntries(ctx context.Context, a identity.Actor, userID int64, matterIDs []string, n, drafts int) error {
 	if len(matterIDs) == 0 {
 		return fmt.Errorf("%w: seeding needs at least one matter", ErrInvalid)
 	}

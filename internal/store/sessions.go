@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"dictum/internal/identity"
 	"errors"
 	"fmt"
 	"time"
@@ -61,7 +62,7 @@ func (s *Store) DeleteSession(ctx context.Context, h []byte) error {
 }
 
 // RevokeSessions ends every session (all users when username is ""), audited.
-func (s *Store) RevokeSessions(ctx context.Context, a Actor, username string) (int64, error) {
+func (s *Store) RevokeSessions(ctx context.Context, a identity.Actor, username string) (int64, error) {
 	var n int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var res sql.Result

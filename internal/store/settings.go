@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"dictum/internal/identity"
 	"errors"
 	"fmt"
 )
@@ -21,7 +22,7 @@ func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 }
 
 // SetSetting writes a firm setting, audited.
-func (s *Store) SetSetting(ctx context.Context, a Actor, key, value string) error {
+func (s *Store) SetSetting(ctx context.Context, a identity.Actor, key, value string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO firm_settings(key, value) VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value); err != nil {
 			return fmt.Errorf("write setting %s: %w", key, err)

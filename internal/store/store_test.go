@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"dictum/internal/identity"
 	"encoding/hex"
 	"errors"
 	"os"
@@ -54,14 +55,14 @@ func TestEncryptedAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := &User{Username: "alice", Role: RoleTimekeeper, PasswordHash: "x"}
-	if err := s.CreateUser(ctx, Actor{Name: "test"}, u); err != nil {
+	if err := s.CreateUser(ctx, identity.Actor{Username: "test"}, u); err != nil {
 		t.Fatal(err)
 	}
 	m := &Matter{Number: "2026-1", Client: "Client " + marker, Name: "Matter " + marker}
-	if err := s.CreateMatter(ctx, Actor{Name: "test"}, m); err != nil {
+	if err := s.CreateMatter(ctx, identity.Actor{Username: "test"}, m); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateEntry(ctx, Actor{Name: "alice"}, NewEntry{UserID: u.ID, Fields: entry.Fields{Date: "2026-11-20", Tenths: 3, Narrative: marker, MatterID: m.ID}}); err != nil {
+	if _, err := s.CreateEntry(ctx, identity.Actor{Username: "alice"}, NewEntry{UserID: u.ID, Fields: entry.Fields{Date: "2026-11-20", Tenths: 3, Narrative: marker, MatterID: m.ID}}); err != nil {
 		t.Fatal(err)
 	}
 	// Before the checkpoint, the rows are in the -wal file: it must not show them either.
@@ -161,7 +162,7 @@ func TestSQLCipherCLIInterop(t *testing.T) {
 	}
 	ctx := context.Background()
 	s, p := open(t)
-	if err := s.CreateUser(ctx, Actor{Name: "t"}, &User{Username: "interop-user", Role: RoleAdmin, PasswordHash: "h"}); err != nil {
+	if err := s.CreateUser(ctx, identity.Actor{Username: "t"}, &User{Username: "interop-user", Role: RoleAdmin, PasswordHash: "h"}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -216,7 +217,7 @@ func TestAuditChain(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)
 	for i := 0; i < 5; i++ {
-		if err := s.Audit(ctx, Actor{Name: "a"}, "test.event", "x", "1", map[string]any{"i": i}); err != nil {
+		if err := s.Audit(ctx, identity.Actor{Username: "a"}, "test.event", "x", "1", map[string]any{"i": i}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -237,17 +238,17 @@ func TestEntryLifecycle(t *testing.T) {
 	alice := &User{Username: "alice", Role: RoleTimekeeper, PasswordHash: "x"}
 	bob := &User{Username: "bob", Role: RoleTimekeeper, PasswordHash: "x"}
 	for _, u := range []*User{alice, bob} {
-		if err := s.CreateUser(ctx, Actor{Name: "t"}, u); err != nil {
+		if err := s.CreateUser(ctx, identity.Actor{Username: "t"}, u); err != nil {
 			t.Fatal(err)
 		}
 	}
 	m := &Matter{Number: "1", Client: "C", Name: "N"}
-	if err := s.CreateMatter(ctx, Actor{}, m); err != nil {
+	if err := s.CreateMatter(ctx, identity.Actor{}, m); err != nil {
 		t.Fatal(err)
 	}
-	pa := Principal{UserID: alice.ID, Username: "alice", Role: RoleTimekeeper}
-	pb := Principal{UserID: bob.ID, Username: "bob", Role: RoleTimekeeper}
-	e, err := s.CreateEntry(ctx, pa.Actor(), NewEntry{UserID: alice.ID, Fields: entry.Fields{Date: "2026-11-20", Billable: true}})
+	pa := identity.Actor{UserID: alice.ID, Username: "alice", Role: RoleTimekeeper}
+	pb := identity.Actor{UserID: bob.ID, Username: "bob", Role: RoleTimekeeper}
+	e, err := s.CreateEntry(ctx, pa, NewEntry{UserID: alice.ID, Fields: entry.Fields{Date: "2026-11-20", Billable: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,10 +302,10 @@ func TestJobs(t *testing.T) {
 	ctx := context.Background()
 	s, _ := open(t)
 	u := &User{Username: "u", Role: RoleTimekeeper, PasswordHash: "x"}
-	s.CreateUser(ctx, Actor{}, u)
+	s.CreateUser(ctx, identity.Actor{}, u)
 	blob := "b1"
 	r := &Recording{UserID: u.ID, BlobID: &blob, Format: "wav"}
-	if err := s.CreateRecording(ctx, Actor{}, r, 2); err != nil {
+	if err := s.CreateRecording(ctx, identity.Actor{}, r, 2); err != nil {
 		t.Fatal(err)
 	}
 	j, err := s.ClaimJob(ctx, JobTranscribe)
@@ -342,11 +343,11 @@ func BenchmarkStore(b *testing.B) {
 			b.Fatal(err)
 		}
 		u := &User{Username: "bench", Role: RoleTimekeeper, PasswordHash: "x"}
-		s.CreateUser(ctx, Actor{}, u)
+		s.CreateUser(ctx, identity.Actor{}, u)
 		var ids []string
 		b.Run("insert/"+name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				e, err := s.CreateEntry(ctx, Actor{Name: "bench"}, NewEntry{UserID: u.ID, Fields: entry.Fields{Date: "2026-11-20", Tenths: 3, Narrative: "Drafted a motion to compel discovery."}})
+				e, err := s.CreateEntry(ctx, identity.Actor{Username: "bench"}, NewEntry{UserID: u.ID, Fields: entry.Fields{Date: "2026-11-20", Tenths: 3, Narrative: "Drafted a motion to compel discovery."}})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"dictum/internal/identity"
 	"errors"
 	"fmt"
 )
@@ -20,7 +21,7 @@ type Token struct {
 }
 
 // CreateToken stores a token hash for a user.
-func (s *Store) CreateToken(ctx context.Context, a Actor, userID int64, name, prefix string, hash []byte) (int64, error) {
+func (s *Store) CreateToken(ctx context.Context, a identity.Actor, userID int64, name, prefix string, hash []byte) (int64, error) {
 	var id int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "INSERT INTO api_tokens(user_id, name, token_hash, prefix, created_at) VALUES (?,?,?,?,?)", userID, name, hash, prefix, s.ts())
@@ -74,7 +75,7 @@ func (s *Store) Tokens(ctx context.Context, username string) ([]Token, error) {
 }
 
 // RevokeToken revokes a token by id.
-func (s *Store) RevokeToken(ctx context.Context, a Actor, id int64) error {
+func (s *Store) RevokeToken(ctx context.Context, a identity.Actor, id int64) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", s.ts(), id)
 		if err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"dictum/internal/identity"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,15 +11,15 @@ import (
 	"github.com/mattn/go-sqlite3"
 )
 
-// Roles.
+// Roles (identity's, named here for the store's callers).
 const (
-	RoleTimekeeper = "timekeeper"
-	RoleBilling    = "billing"
-	RoleAdmin      = "admin"
+	RoleTimekeeper = identity.RoleTimekeeper
+	RoleBilling    = identity.RoleBilling
+	RoleAdmin      = identity.RoleAdmin
 )
 
 // ValidRole reports whether r is a role.
-func ValidRole(r string) bool { return r == RoleTimekeeper || r == RoleBilling || r == RoleAdmin }
+func ValidRole(r string) bool { return identity.ValidRole(r) }
 
 // ErrExists is returned when a unique value (username, matter number) is taken.
 var ErrExists = errors.New("already exists")
@@ -61,7 +62,7 @@ func isUnique(err error) bool {
 }
 
 // CreateUser adds a user (the hash is computed by the caller).
-func (s *Store) CreateUser(ctx context.Context, a Actor, u *User) error {
+func (s *Store) CreateUser(ctx context.Context, a identity.Actor, u *User) error {
 	if !ValidRole(u.Role) {
 		return fmt.Errorf("role %q: must be timekeeper, billing or admin", u.Role)
 	}
@@ -119,7 +120,7 @@ type UserPatch struct {
 
 // UpdateUser applies a patch, audits it (never the hash), and ends the user's sessions
 // when the password changes or the account is disabled.
-func (s *Store) UpdateUser(ctx context.Context, a Actor, username string, p UserPatch) (*User, error) {
+func (s *Store) UpdateUser(ctx context.Context, a identity.Actor, username string, p UserPatch) (*User, error) {
 	var out *User
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		u, err := scanUser(tx.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE username = ?", username))

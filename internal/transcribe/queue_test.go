@@ -3,6 +3,7 @@ package transcribe
 import (
 	"bytes"
 	"context"
+	"dictum/internal/identity"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -69,10 +70,10 @@ func newQueueWorld(t *testing.T, load func() (Transcriber, error)) *queueWorld {
 	cfg := config.Defaults()
 	cfg.DataDir, cfg.Firm.Timezone, cfg.Trans.MaxAttempts = dir, "UTC", 3
 	w.user = &store.User{Username: "alice", Role: store.RoleTimekeeper, PasswordHash: "x"}
-	if err := st.CreateUser(context.Background(), store.Actor{}, w.user); err != nil {
+	if err := st.CreateUser(context.Background(), identity.Actor{}, w.user); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CreateMatter(context.Background(), store.Actor{}, &store.Matter{Number: "2024-0412", Client: "Daniel Smith", Name: "Smith v. Jones"}); err != nil {
+	if err := st.CreateMatter(context.Background(), identity.Actor{}, &store.Matter{Number: "2024-0412", Client: "Daniel Smith", Name: "Smith v. Jones"}); err != nil {
 		t.Fatal(err)
 	}
 	w.st, w.blobs = st, blobs
@@ -100,7 +101,7 @@ func (w *queueWorld) upload(t *testing.T) string {
 		t.Fatal(err)
 	}
 	r := &store.Recording{UserID: w.user.ID, BlobID: &id, ContentType: "audio/wav", Format: "wav", SizeBytes: size, DurationMs: 1000}
-	if err := w.st.CreateRecording(context.Background(), store.Actor{}, r, 3); err != nil {
+	if err := w.st.CreateRecording(context.Background(), identity.Actor{}, r, 3); err != nil {
 		t.Fatal(err)
 	}
 	return r.ID
@@ -208,7 +209,7 @@ func TestQueueBadAudioFailsAtOnce(t *testing.T) {
 	bw.Write([]byte("this is not audio at all, just text pretending"))
 	bid, size, _ := bw.Commit()
 	r := &store.Recording{UserID: w.user.ID, BlobID: &bid, ContentType: "audio/wav", SizeBytes: size}
-	if err := w.st.CreateRecording(context.Background(), store.Actor{}, r, 3); err != nil {
+	if err := w.st.CreateRecording(context.Background(), identity.Actor{}, r, 3); err != nil {
 		t.Fatal(err)
 	}
 	w.step(t)

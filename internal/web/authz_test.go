@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"dictum/internal/identity"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -148,12 +149,12 @@ func (r *rig) fixture(kind, path string) string {
 	t := r.T()
 	ctx := context.Background()
 	alice, _ := r.st.UserByName(ctx, "alice")
-	pa := store.Principal{UserID: alice.ID, Username: "alice", Role: "timekeeper"}
+	pa := identity.Actor{UserID: alice.ID, Username: "alice", Role: "timekeeper"}
 	id := ""
 	switch kind {
 	case "draft", "approved", "deleted":
 		m := r.matterID()
-		e, err := r.st.CreateEntry(ctx, pa.Actor(), store.NewEntry{UserID: alice.ID, Fields: entry.Fields{MatterID: m, Date: "2026-11-20", Tenths: 3, Activity: "A103", Narrative: "Drafted.", Billable: true}})
+		e, err := r.st.CreateEntry(ctx, pa, store.NewEntry{UserID: alice.ID, Fields: entry.Fields{MatterID: m, Date: "2026-11-20", Tenths: 3, Activity: "A103", Narrative: "Drafted.", Billable: true}})
 		if err != nil {
 			t.Fatal(err)
 		}

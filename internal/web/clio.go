@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"dictum/internal/identity"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -214,7 +215,7 @@ func (c *ClioService) consumeState(state string) (oauthState, bool) {
 }
 
 // Connect exchanges an authorization code and stores the token sealed.
-func (c *ClioService) Connect(ctx context.Context, a store.Actor, code string) error {
+func (c *ClioService) Connect(ctx context.Context, a identity.Actor, code string) error {
 	oc, err := c.oauth()
 	if err != nil {
 		return err
@@ -227,7 +228,7 @@ func (c *ClioService) Connect(ctx context.Context, a store.Actor, code string) e
 }
 
 // Disconnect forgets the stored token.
-func (c *ClioService) Disconnect(ctx context.Context, a store.Actor) (bool, error) {
+func (c *ClioService) Disconnect(ctx context.Context, a identity.Actor) (bool, error) {
 	return c.st.DisconnectClio(ctx, a)
 }
 
@@ -305,7 +306,7 @@ func (c *ClioService) withLease(ctx context.Context, fn func(ctx context.Context
 }
 
 // Import reads Clio's clients, matters and users and upserts them.
-func (c *ClioService) Import(ctx context.Context, a store.Actor) (*store.ClioImportReport, error) {
+func (c *ClioService) Import(ctx context.Context, a identity.Actor) (*store.ClioImportReport, error) {
 	var rep *store.ClioImportReport
 	err := c.withLease(ctx, func(ctx context.Context) error {
 		cl, err := c.client(ctx)
@@ -346,7 +347,7 @@ type ClioSyncReport struct {
 
 // Sync pushes approved entries (only ids, when given) to Clio; trigger names the caller
 // for the audit log (api, cli, schedule, retry).
-func (c *ClioService) Sync(ctx context.Context, a store.Actor, trigger string, ids []string) (*ClioSyncReport, error) {
+func (c *ClioService) Sync(ctx context.Context, a identity.Actor, trigger string, ids []string) (*ClioSyncReport, error) {
 	rep := &ClioSyncReport{Synced: []ClioSynced{}, Failed: []ClioFailed{}}
 	err := c.withLease(ctx, func(ctx context.Context) error {
 		cl, err := c.client(ctx)
@@ -438,7 +439,7 @@ func (c *ClioService) retryable(ctx context.Context, ids []string, rep *ClioSync
 }
 
 // Retry pushes the given entries again, or every failed one when ids is empty.
-func (c *ClioService) Retry(ctx context.Context, a store.Actor, ids []string) (*ClioSyncReport, error) {
+func (c *ClioService) Retry(ctx context.Context, a identity.Actor, ids []string) (*ClioSyncReport, error) {
 	if len(ids) == 0 {
 		errs, err := c.st.ClioErrors(ctx)
 		if err != nil {
@@ -466,7 +467,7 @@ func (c *ClioService) Errors(ctx context.Context) ([]store.ClioSyncError, error)
 // ScheduledSync is the scheduler's job: a push as "system". Not being connected, or
 // another sync running, is logged and skipped; failed entries make the job fail (logged).
 func (c *ClioService) ScheduledSync(ctx context.Context) error {
-	rep, err := c.Sync(ctx, store.Actor{Name: "system"}, "schedule", nil)
+	rep, err := c.Sync(ctx, identity.System(), "schedule", nil)
 	switch {
 	case errors.Is(err, store.ErrClioBusy):
 		c.log.Info("clio: scheduled sync skipped: another sync is running")
@@ -495,18 +496,6 @@ func entries(n int) string {
 
 // ---- HTTP ----
 
-// clioRoutes registers the Clio API on the /api/v1 group and the OAuth callback page.
-func (s *Server) clioRoutes(api fiber.Router, app *fiber.App) {
-	api.Get("/clio", s.apiClioStatus)
-	api.Delete("/clio", s.apiClioDisconnect)
-	api.Post("/clio/connect", s.apiClioConnect)
-	api.Post("/clio/import", s.apiClioImport)
-	api.Post("/clio/sync", s.apiClioSync)
-	api.Get("/clio/errors", s.apiClioErrors)
-	api.Post("/clio/retry", s.apiClioRetry)
-	app.Get("/clio/callback", s.clioCallback)
-}
-
 // clioErr maps the integration's errors to API errors.
 func clioErr(err error) error {
 	var ue *clioUpstreamError
@@ -529,7 +518,7 @@ func clioErr(err error) error {
 }
 
 // clioCaller checks the role, then that Clio is configured.
-func (s *Server) clioCaller(c *fiber.Ctx, roles ...string) (*principal, *ClioService, error) {
+func (s *Server) clioCaller(c *fiber.Ctx, roles ...string) (*caller, *ClioService, error) {
 	p, err := needRole(c, roles...)
 	if err != nil {
 		return nil, nil, err
@@ -578,7 +567,7 @@ func (s *Server) apiClioDisconnect(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	existed, err := svc.Disconnect(c.UserContext(), p.store(c.IP()).Actor())
+	existed, err := svc.Disconnect(c.UserContext(), p.Actor)
 	if err != nil {
 		return clioErr(err)
 	}
@@ -593,7 +582,7 @@ func (s *Server) apiClioImport(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), clioSyncLimit)
 	defer cancel()
-	rep, err := svc.Import(ctx, p.store(c.IP()).Actor())
+	rep, err := svc.Import(ctx, p.Actor)
 	if err != nil {
 		return clioErr(err)
 	}
@@ -607,7 +596,7 @@ func (s *Server) apiClioSync(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), clioSyncLimit)
 	defer cancel()
-	rep, err := svc.Sync(ctx, p.store(c.IP()).Actor(), "api", nil)
+	rep, err := svc.Sync(ctx, p.Actor, "api", nil)
 	if err != nil {
 		return clioErr(err)
 	}
@@ -644,7 +633,7 @@ func (s *Server) apiClioRetry(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), clioSyncLimit)
 	defer cancel()
-	rep, err := svc.Retry(ctx, p.store(c.IP()).Actor(), req.IDs)
+	rep, err := svc.Retry(ctx, p.Actor, req.IDs)
 	if err != nil {
 		return clioErr(err)
 	}
@@ -695,7 +684,7 @@ func (s *Server) clioCallback(c *fiber.Ctx) error {
 		return errf(403, "clio_state", "this Clio connection link is not valid (unknown, used or older than ten minutes); start again from Settings")
 	}
 	ctx := c.UserContext()
-	if p, _ := c.Locals("p").(*principal); p != nil && p.User.ID != st.userID {
+	if p, _ := c.Locals("p").(*caller); p != nil && p.User.ID != st.userID {
 		return errf(403, "clio_state", "this Clio connection was started by another user")
 	}
 	u, err := s.Store.UserByID(ctx, st.userID)
@@ -714,7 +703,7 @@ func (s *Server) clioCallback(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	if err := svc.Connect(ctx, store.Actor{Name: u.Username, IP: c.IP()}, code); err != nil {
+	if err := svc.Connect(ctx, identity.Actor{Username: u.Username, IP: c.IP()}, code); err != nil {
 		return clioErr(err)
 	}
 	var buf bytes.Buffer

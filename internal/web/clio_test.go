@@ -306,22 +306,7 @@ func newClioRig(t *testing.T, configured bool) *clioRig {
 	cr.srv.SetClio(&ClioDeps{TokenKey: testClioKey, Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() },
 		HTTPClient: &http.Client{Timeout: 5 * time.Second}})
 	cr.app = cr.srv.App()
-	if !cr.hasRoute("POST", "/api/v1/clio/sync") {
-		// routes.go does not call clioRoutes yet: serve them from an app with the same middleware.
-		cr.app = fiber.New(fiber.Config{ErrorHandler: cr.srv.errorHandler})
-		cr.app.Use(cr.srv.authn)
-		cr.srv.clioRoutes(cr.app.Group("/api/v1"), cr.app)
-	}
 	return cr
-}
-
-func (cr *clioRig) hasRoute(method, path string) bool {
-	for _, r := range cr.srv.Routes() {
-		if r.Method == method && r.Path == path {
-			return true
-		}
-	}
-	return false
 }
 
 // cdo is rig.do for the Clio routes.

@@ -105,7 +105,7 @@ func (s *Server) apiDataFlow(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiDataFlow(c *fiber.Ctx) error {
-	if _, err := s.pageUser(c, store.RoleAdmin); err != nil {
+	if _, err := pageUser(c, store.RoleAdmin); err != nil {
 		return err
 	}
 	return s.render(c, 200, "dataflow", page{Title: "Data flow", Page: "admin", Nav: "dataflow", D: s.dataFlow(c)})

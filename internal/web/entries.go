@@ -1,6 +1,7 @@
 package web
 
 import (
+	"dictum/internal/identity"
 	"encoding/json"
 	"strings"
 	"time"
@@ -77,7 +78,7 @@ func (s *Server) apiGetEntry(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	e, err := s.Store.EntryFor(c.UserContext(), p.store(c.IP()), c.Params("id"))
+	e, err := s.Store.EntryFor(c.UserContext(), p.Actor, c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -183,7 +184,7 @@ func (s *Server) apiCreateEntry(c *fiber.Ctx) error {
 	if patch.Billable != nil {
 		f.Billable = *patch.Billable
 	}
-	e, err := s.Store.CreateEntry(c.UserContext(), p.store(c.IP()).Actor(), store.NewEntry{UserID: p.User.ID, Fields: f, Engine: "manual"})
+	e, err := s.Store.CreateEntry(c.UserContext(), p.Actor, store.NewEntry{UserID: p.User.ID, Fields: f, Engine: "manual"})
 	if err != nil {
 		return err
 	}
@@ -196,7 +197,7 @@ func (s *Server) apiPatchEntry(c *fiber.Ctx) error {
 		return err
 	}
 	// Check visibility first so a stranger's id answers 404 before any body error.
-	if _, err := s.Store.EntryFor(c.UserContext(), p.store(c.IP()), c.Params("id")); err != nil {
+	if _, err := s.Store.EntryFor(c.UserContext(), p.Actor, c.Params("id")); err != nil {
 		return err
 	}
 	var b entryFields
@@ -207,19 +208,19 @@ func (s *Server) apiPatchEntry(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	e, err := s.Store.UpdateEntry(c.UserContext(), p.store(c.IP()), c.Params("id"), patch)
+	e, err := s.Store.UpdateEntry(c.UserContext(), p.Actor, c.Params("id"), patch)
 	if err != nil {
 		return err
 	}
 	return c.JSON(e)
 }
 
-func (s *Server) entryAction(c *fiber.Ctx, fn func(store.Principal, string) (*store.Entry, error)) error {
+func (s *Server) entryAction(c *fiber.Ctx, fn func(identity.Actor, string) (*store.Entry, error)) error {
 	p, err := need(c)
 	if err != nil {
 		return err
 	}
-	e, err := fn(p.store(c.IP()), c.Params("id"))
+	e, err := fn(p.Actor, c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -228,25 +229,25 @@ func (s *Server) entryAction(c *fiber.Ctx, fn func(store.Principal, string) (*st
 }
 
 func (s *Server) apiApprove(c *fiber.Ctx) error {
-	return s.entryAction(c, func(p store.Principal, id string) (*store.Entry, error) {
+	return s.entryAction(c, func(p identity.Actor, id string) (*store.Entry, error) {
 		return s.Store.Approve(c.UserContext(), p, id, s.today())
 	})
 }
 
 func (s *Server) apiReopen(c *fiber.Ctx) error {
-	return s.entryAction(c, func(p store.Principal, id string) (*store.Entry, error) {
+	return s.entryAction(c, func(p identity.Actor, id string) (*store.Entry, error) {
 		return s.Store.Reopen(c.UserContext(), p, id)
 	})
 }
 
 func (s *Server) apiRestore(c *fiber.Ctx) error {
-	return s.entryAction(c, func(p store.Principal, id string) (*store.Entry, error) {
+	return s.entryAction(c, func(p identity.Actor, id string) (*store.Entry, error) {
 		return s.Store.RestoreEntry(c.UserContext(), p, id)
 	})
 }
 
 func (s *Server) apiDeleteEntry(c *fiber.Ctx) error {
-	return s.entryAction(c, func(p store.Principal, id string) (*store.Entry, error) {
+	return s.entryAction(c, func(p identity.Actor, id string) (*store.Entry, error) {
 		return s.Store.DeleteEntry(c.UserContext(), p, id)
 	})
 }
@@ -269,7 +270,7 @@ func (s *Server) apiBulkApprove(c *fiber.Ctx) error {
 	approved := []string{}
 	failed := []fiber.Map{}
 	for _, id := range b.IDs {
-		if _, err := s.Store.Approve(c.UserContext(), p.store(c.IP()), id, s.today()); err != nil {
+		if _, err := s.Store.Approve(c.UserContext(), p.Actor, id, s.today()); err != nil {
 			ae := mapDomain(err)
 			failed = append(failed, fiber.Map{"id": id, "code": ae.Code, "message": ae.Message})
 			continue

@@ -96,7 +96,7 @@ func (s *Server) apiExportCSVPreview(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	actor := p.store(c.IP()).Actor()
+	actor := p.Actor
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+exportName("csv", q)+`"`)
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -208,7 +208,7 @@ func (s *Server) apiExportLEDESPreview(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	_ = s.Store.AuditExportPreview(c.UserContext(), p.store(c.IP()).Actor(), "ledes", ids)
+	_ = s.Store.AuditExportPreview(c.UserContext(), p.Actor, "ledes", ids)
 	c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+exportName("txt", q)+`"`)
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -259,7 +259,7 @@ func (s *Server) apiCreateExport(c *fiber.Ctx) error {
 	case "ledes":
 		number := q.InvoiceNumber
 		if number == "" {
-			if number, err = s.Store.NextInvoiceNumber(c.UserContext(), p.store(c.IP()).Actor()); err != nil {
+			if number, err = s.Store.NextInvoiceNumber(c.UserContext(), p.Actor); err != nil {
 				return err
 			}
 		}
@@ -287,7 +287,7 @@ func (s *Server) apiCreateExport(c *fiber.Ctx) error {
 	}
 	params, _ := json.Marshal(q)
 	x := &store.Export{Format: q.Format, Params: params, EntryIDs: ids, BlobID: blobID, SizeBytes: size, Filename: name}
-	if err := s.Store.SaveExport(c.UserContext(), p.store(c.IP()).Actor(), x, tenths, q.Mark); err != nil {
+	if err := s.Store.SaveExport(c.UserContext(), p.Actor, x, tenths, q.Mark); err != nil {
 		_ = s.Blobs.Delete(blobID)
 		if errors.Is(err, store.ErrChanged) {
 			return errf(409, "conflict", "%s", err.Error())
@@ -335,7 +335,7 @@ func (s *Server) apiDownloadExport(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("open export: %w", err)
 	}
-	_ = s.Store.Audit(c.UserContext(), p.store(c.IP()).Actor(), "export.download", "export", x.ID, nil)
+	_ = s.Store.Audit(c.UserContext(), p.Actor, "export.download", "export", x.ID, nil)
 	ct := "text/csv; charset=utf-8"
 	if x.Format == "ledes" {
 		ct = "text/plain; charset=utf-8"
@@ -380,7 +380,7 @@ func (s *Server) apiPatchSettings(c *fiber.Ctx) error {
 	if err := s.decodeJSON(c, &b); err != nil {
 		return err
 	}
-	a := p.store(c.IP()).Actor()
+	a := p.Actor
 	if b.FirmName != nil {
 		if err := s.Store.SetSetting(c.UserContext(), a, store.SettingFirmName, strings.TrimSpace(*b.FirmName)); err != nil {
 			return err

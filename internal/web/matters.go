@@ -78,7 +78,7 @@ func (s *Server) apiCreateMatter(c *fiber.Ctx) error {
 		}
 		m.RateCents = &cents
 	}
-	if err := s.Store.CreateMatter(c.UserContext(), p.store(c.IP()).Actor(), m); err != nil {
+	if err := s.Store.CreateMatter(c.UserContext(), p.Actor, m); err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(m)
@@ -112,7 +112,7 @@ func (s *Server) apiPatchMatter(c *fiber.Ctx) error {
 		pc := &cents
 		patch.RateCents = &pc
 	}
-	m, err := s.Store.UpdateMatter(c.UserContext(), p.store(c.IP()).Actor(), c.Params("id"), patch)
+	m, err := s.Store.UpdateMatter(c.UserContext(), p.Actor, c.Params("id"), patch)
 	if err != nil {
 		return err
 	}

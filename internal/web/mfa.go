@@ -1,6 +1,7 @@
 package web
 
 import (
+	"dictum/internal/identity"
 	"encoding/base64"
 	"errors"
 	"strings"
@@ -63,7 +64,7 @@ func (s *Server) checkSecondFactor(c *fiber.Ctx, u *store.User, otp, recovery st
 		}
 	case recovery != "":
 		if idx, ok := auth.UseRecoveryCode(recovery, m.RecoveryCodes); ok {
-			if err := s.Store.UseRecoveryCode(c.UserContext(), store.Actor{Name: u.Username, IP: ip}, u.ID, m, idx); err != nil {
+			if err := s.Store.UseRecoveryCode(c.UserContext(), identity.Actor{Username: u.Username, IP: ip}, u.ID, m, idx); err != nil {
 				return false, err
 			}
 			s.limiter.loginOK(u.Username, ip)
@@ -73,7 +74,7 @@ func (s *Server) checkSecondFactor(c *fiber.Ctx, u *store.User, otp, recovery st
 		return false, errf(401, "otp_required", "enter the 6-digit code from your authenticator app (or a recovery code)")
 	}
 	s.limiter.loginFailed(u.Username, ip)
-	_ = s.Store.Audit(c.UserContext(), store.Actor{Name: u.Username, IP: ip}, "login.2fa_fail", "user", u.Username, nil)
+	_ = s.Store.Audit(c.UserContext(), identity.Actor{Username: u.Username, IP: ip}, "login.2fa_fail", "user", u.Username, nil)
 	return false, errf(401, "bad_otp", "wrong or already used code")
 }
 
@@ -104,7 +105,7 @@ func (s *Server) apiMFAStart(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Store.StartTOTP(c.UserContext(), p.store(c.IP()).Actor(), p.User.ID, secret); err != nil {
+	if err := s.Store.StartTOTP(c.UserContext(), p.Actor, p.User.ID, secret); err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -141,7 +142,7 @@ func (s *Server) apiMFAConfirm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Store.EnableTOTP(c.UserContext(), p.store(c.IP()).Actor(), p.User.ID, step, hashes); err != nil {
+	if err := s.Store.EnableTOTP(c.UserContext(), p.Actor, p.User.ID, step, hashes); err != nil {
 		return err
 	}
 	if p.Session != nil {
@@ -171,7 +172,7 @@ func (s *Server) apiMFADisable(c *fiber.Ctx) error {
 	if s.mfaRequired(c, p.User.Role) {
 		return errf(409, "conflict", "the firm requires two-factor authentication for your role")
 	}
-	if err := s.Store.DisableTOTP(c.UserContext(), p.store(c.IP()).Actor(), p.User.ID, p.User.Username); err != nil {
+	if err := s.Store.DisableTOTP(c.UserContext(), p.Actor, p.User.ID, p.User.Username); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -190,7 +191,7 @@ func (s *Server) apiResetUserMFA(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Store.DisableTOTP(c.UserContext(), p.store(c.IP()).Actor(), u.ID, u.Username); err != nil {
+	if err := s.Store.DisableTOTP(c.UserContext(), p.Actor, u.ID, u.Username); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

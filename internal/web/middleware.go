@@ -2,6 +2,7 @@ package web
 
 import (
 	"crypto/subtle"
+	"dictum/internal/identity"
 	"errors"
 	"strconv"
 	"strings"
@@ -13,15 +14,22 @@ import (
 	"dictum/internal/store"
 )
 
-// principal is the authenticated caller, kept in c.Locals("p").
-type principal struct {
+// caller is the authenticated request, kept in c.Locals("p"): who acts (the embedded
+// identity.Actor, which handlers pass on to services and the store) and how they signed in.
+type caller struct {
+	identity.Actor
 	User     *store.User
 	Session  *store.Session // nil when authenticated by API token
 	ViaToken bool
 }
 
-func (p *principal) store(ip string) store.Principal {
-	return store.Principal{UserID: p.User.ID, Username: p.User.Username, Role: p.User.Role, IP: ip}
+func newCaller(c *fiber.Ctx, u *store.User, sess *store.Session) *caller {
+	return &caller{
+		Actor:    identity.Actor{UserID: u.ID, Username: u.Username, Role: u.Role, IP: c.IP()},
+		User:     u,
+		Session:  sess,
+		ViaToken: sess == nil,
+	}
 }
 
 func (s *Server) cookieName() string {
@@ -33,7 +41,7 @@ func (s *Server) cookieName() string {
 
 // identify resolves the caller from a Bearer token or the session cookie. It returns nil
 // (no error) for anonymous requests and an error for a presented but invalid credential.
-func (s *Server) identify(c *fiber.Ctx) (*principal, error) {
+func (s *Server) identify(c *fiber.Ctx) (*caller, error) {
 	if h := c.Get(fiber.HeaderAuthorization); h != "" {
 		tok, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || !auth.LooksLikeAPIToken(strings.TrimSpace(tok)) {
@@ -46,7 +54,7 @@ func (s *Server) identify(c *fiber.Ctx) (*principal, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &principal{User: u, ViaToken: true}, nil
+		return newCaller(c, u, nil), nil
 	}
 	raw := c.Cookies(s.cookieName())
 	if raw == "" {
@@ -73,7 +81,7 @@ func (s *Server) identify(c *fiber.Ctx) (*principal, error) {
 	if now.Sub(sess.LastSeenAt) > time.Minute {
 		_ = s.Store.TouchSession(c.UserContext(), h, now)
 	}
-	return &principal{User: u, Session: sess}, nil
+	return newCaller(c, u, sess), nil
 }
 
 // authn runs on every request: identifies the caller, applies rate limits, and enforces
@@ -141,9 +149,31 @@ func tooMany(c *fiber.Ctx, retry time.Duration) error {
 	return errf(429, "rate_limited", "too many requests; retry in %d s", secs)
 }
 
+// apiRole is the API's role middleware: 401 for an anonymous caller, 403 for a caller
+// without one of roles (none: any signed-in caller).
+func apiRole(roles ...string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if _, err := needRole(c, roles...); err != nil {
+			return err
+		}
+		return c.Next()
+	}
+}
+
+// pageRole is the pages' role middleware: anonymous callers are sent to /login, callers
+// without one of roles (none: any) get a 403 page.
+func pageRole(roles ...string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if _, err := pageUser(c, roles...); err != nil {
+			return err
+		}
+		return c.Next()
+	}
+}
+
 // need returns the caller or a 401.
-func need(c *fiber.Ctx) (*principal, error) {
-	p, _ := c.Locals("p").(*principal)
+func need(c *fiber.Ctx) (*caller, error) {
+	p, _ := c.Locals("p").(*caller)
 	if p == nil {
 		return nil, errf(401, "unauthorized", "log in first (POST /api/v1/session) or send an API token")
 	}
@@ -151,15 +181,13 @@ func need(c *fiber.Ctx) (*principal, error) {
 }
 
 // needRole returns the caller if it has one of the roles; 403 otherwise.
-func needRole(c *fiber.Ctx, roles ...string) (*principal, error) {
+func needRole(c *fiber.Ctx, roles ...string) (*caller, error) {
 	p, err := need(c)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range roles {
-		if p.User.Role == r {
-			return p, nil
-		}
+	if len(roles) == 0 || p.HasRole(roles...) {
+		return p, nil
 	}
 	return nil, errf(403, "forbidden", "this needs the %s role", strings.Join(roles, " or "))
 }

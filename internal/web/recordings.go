@@ -134,7 +134,7 @@ func (s *Server) apiUpload(c *fiber.Ctx) error {
 	}
 	committed = true
 	rec := &store.Recording{UserID: p.User.ID, BlobID: &id, ContentType: ct, Format: string(stream.Format()), SizeBytes: size, DurationMs: dur.Milliseconds(), IdemKey: idem}
-	if err := s.Store.CreateRecording(c.UserContext(), p.store(c.IP()).Actor(), rec, s.Config.Trans.MaxAttempts); err != nil {
+	if err := s.Store.CreateRecording(c.UserContext(), p.Actor, rec, s.Config.Trans.MaxAttempts); err != nil {
 		_ = s.Blobs.Delete(id)
 		if errors.Is(err, store.ErrExists) && idem != "" { // the same upload raced in twice
 			if r, err2 := s.Store.RecordingByIdemKey(c.UserContext(), p.User.ID, idem); err2 == nil {
@@ -193,7 +193,7 @@ func (s *Server) apiGetRecording(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.Store.RecordingFor(c.UserContext(), p.store(c.IP()), c.Params("id"))
+	r, err := s.Store.RecordingFor(c.UserContext(), p.Actor, c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -216,7 +216,7 @@ func (s *Server) apiRecordingAudio(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.Store.RecordingFor(c.UserContext(), p.store(c.IP()), c.Params("id"))
+	r, err := s.Store.RecordingFor(c.UserContext(), p.Actor, c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -266,7 +266,7 @@ func (s *Server) apiDeleteAudio(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	blobID, err := s.Store.DeleteRecordingAudio(c.UserContext(), p.store(c.IP()), c.Params("id"))
+	blobID, err := s.Store.DeleteRecordingAudio(c.UserContext(), p.Actor, c.Params("id"))
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"dictum/internal/identity"
 	"encoding/json"
 	"io"
 	"math"
@@ -75,11 +76,11 @@ func (r *rig) addUser(name, role, password string) *store.User {
 		r.T().Fatal(err)
 	}
 	u := &store.User{Username: name, Role: role, PasswordHash: h}
-	if err := r.st.CreateUser(context.Background(), store.Actor{Name: "test"}, u); err != nil {
+	if err := r.st.CreateUser(context.Background(), identity.Actor{Username: "test"}, u); err != nil {
 		r.T().Fatal(err)
 	}
 	tok, hash, prefix, _ := auth.NewAPIToken()
-	if _, err := r.st.CreateToken(context.Background(), store.Actor{}, u.ID, "test", prefix, hash); err != nil {
+	if _, err := r.st.CreateToken(context.Background(), identity.Actor{}, u.ID, "test", prefix, hash); err != nil {
 		r.T().Fatal(err)
 	}
 	r.tokens[name] = tok

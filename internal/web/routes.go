@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime/debug"
 
+	"dictum/internal/store"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 )
@@ -26,7 +28,34 @@ func (s *Server) Routes() []Route {
 	return out
 }
 
+// group is a set of routes that share middleware (a role check, say). fiber's own
+// Group(prefix, handlers...) would run its handlers for every route under the prefix,
+// whichever group registered it; this one attaches them to its own routes only.
+type group struct {
+	r  fiber.Router
+	mw []fiber.Handler
+}
+
+func on(r fiber.Router, mw ...fiber.Handler) group { return group{r: r, mw: mw} }
+
+func (g group) chain(h fiber.Handler) []fiber.Handler {
+	return append(append([]fiber.Handler{}, g.mw...), h)
+}
+func (g group) get(path string, h fiber.Handler)    { g.r.Get(path, g.chain(h)...) }
+func (g group) post(path string, h fiber.Handler)   { g.r.Post(path, g.chain(h)...) }
+func (g group) patch(path string, h fiber.Handler)  { g.r.Patch(path, g.chain(h)...) }
+func (g group) delete(path string, h fiber.Handler) { g.r.Delete(path, g.chain(h)...) }
+
+// routes is the one place that lists every route of both surfaces, the JSON API under
+// /api/v1 and the server-rendered pages, grouped by who may call them. The role checks
+// live here, as middleware on the groups; handlers only check ownership (which the store
+// and the services do). authz_test.go walks this table as the safety net.
 func (s *Server) routes() {
+	if _, err := loadUI(); err != nil {
+		// Embedded assets are fixed at build time: a broken template is a programming error
+		// the unit tests catch; fail loudly rather than serve half a UI.
+		panic(fmt.Sprintf("web: load UI templates: %v", err))
+	}
 	app := s.app
 	app.Use(s.securityHeaders)
 	// Last line of defence: a bug that panics answers 500 and is logged; the server lives on.
@@ -39,60 +68,110 @@ func (s *Server) routes() {
 	app.Get("/ca", s.caPage)
 	app.Use(s.authn)
 
-	api := app.Group("/api/v1")
-	api.Post("/session", s.apiLogin)
-	api.Delete("/session", s.apiLogout)
-	api.Get("/me", s.apiMe)
-	api.Get("/me/2fa", s.apiMFAStatus)
-	api.Post("/me/2fa", s.apiMFAStart)
-	api.Post("/me/2fa/confirm", s.apiMFAConfirm)
-	api.Delete("/me/2fa", s.apiMFADisable)
+	// ---- JSON API ----
+	v1 := app.Group("/api/v1")
+	const admin, billing = store.RoleAdmin, store.RoleBilling
+	public := on(v1)
+	signedIn := on(v1, apiRole())
+	billers := on(v1, apiRole(billing, admin))
+	admins := on(v1, apiRole(admin))
 
-	api.Get("/matters", s.apiListMatters)
-	api.Post("/matters", s.apiCreateMatter)
-	api.Get("/matters/:id", s.apiGetMatter)
-	api.Patch("/matters/:id", s.apiPatchMatter)
+	public.post("/session", s.apiLogin)
+	signedIn.delete("/session", s.apiLogout)
+	signedIn.get("/me", s.apiMe)
+	signedIn.get("/me/2fa", s.apiMFAStatus)
+	signedIn.post("/me/2fa", s.apiMFAStart)
+	signedIn.post("/me/2fa/confirm", s.apiMFAConfirm)
+	signedIn.delete("/me/2fa", s.apiMFADisable)
 
-	api.Get("/entries", s.apiListEntries)
-	api.Post("/entries", s.apiCreateEntry)
-	api.Post("/entries/approve", s.apiBulkApprove)
-	api.Get("/entries/:id", s.apiGetEntry)
-	api.Patch("/entries/:id", s.apiPatchEntry)
-	api.Delete("/entries/:id", s.apiDeleteEntry)
-	api.Post("/entries/:id/approve", s.apiApprove)
-	api.Post("/entries/:id/reopen", s.apiReopen)
-	api.Post("/entries/:id/restore", s.apiRestore)
+	signedIn.get("/matters", s.apiListMatters)
+	signedIn.get("/matters/:id", s.apiGetMatter)
+	billers.post("/matters", s.apiCreateMatter)
+	billers.patch("/matters/:id", s.apiPatchMatter)
 
-	api.Post("/recordings", s.apiUpload)
-	api.Get("/recordings", s.apiListRecordings)
-	api.Get("/recordings/:id", s.apiGetRecording)
-	api.Get("/recordings/:id/audio", s.apiRecordingAudio)
-	api.Delete("/recordings/:id/audio", s.apiDeleteAudio)
-	api.Get("/events", s.apiEvents)
+	signedIn.get("/entries", s.apiListEntries)
+	signedIn.post("/entries", s.apiCreateEntry)
+	signedIn.post("/entries/approve", s.apiBulkApprove)
+	signedIn.get("/entries/:id", s.apiGetEntry)
+	signedIn.patch("/entries/:id", s.apiPatchEntry)
+	signedIn.delete("/entries/:id", s.apiDeleteEntry)
+	signedIn.post("/entries/:id/approve", s.apiApprove)
+	signedIn.post("/entries/:id/reopen", s.apiReopen)
+	signedIn.post("/entries/:id/restore", s.apiRestore)
 
-	api.Get("/users", s.apiListUsers)
-	api.Post("/users", s.apiCreateUser)
-	api.Patch("/users/:username", s.apiPatchUser)
-	api.Delete("/users/:username/2fa", s.apiResetUserMFA)
-	api.Get("/tokens", s.apiListTokens)
-	api.Post("/tokens", s.apiCreateToken)
-	api.Delete("/tokens/:id", s.apiRevokeToken)
-	api.Get("/audit", s.apiAudit)
-	api.Get("/lockouts", s.apiLockouts)
-	api.Get("/dataflow", s.apiDataFlow)
-	api.Get("/settings", s.apiGetSettings)
-	api.Patch("/settings", s.apiPatchSettings)
+	signedIn.post("/recordings", s.apiUpload)
+	signedIn.get("/recordings", s.apiListRecordings)
+	signedIn.get("/recordings/:id", s.apiGetRecording)
+	signedIn.get("/recordings/:id/audio", s.apiRecordingAudio)
+	signedIn.delete("/recordings/:id/audio", s.apiDeleteAudio)
+	signedIn.get("/events", s.apiEvents)
 
-	api.Get("/exports/entries.csv", s.apiExportCSVPreview)
-	api.Get("/exports/entries.ledes", s.apiExportLEDESPreview)
-	api.Post("/exports", s.apiCreateExport)
-	api.Get("/exports", s.apiListExports)
-	api.Get("/exports/:id/download", s.apiDownloadExport)
+	billers.get("/users", s.apiListUsers)
+	admins.post("/users", s.apiCreateUser)
+	admins.patch("/users/:username", s.apiPatchUser)
+	admins.delete("/users/:username/2fa", s.apiResetUserMFA)
+	signedIn.get("/tokens", s.apiListTokens)
+	signedIn.post("/tokens", s.apiCreateToken)
+	signedIn.delete("/tokens/:id", s.apiRevokeToken)
+	admins.get("/audit", s.apiAudit)
+	admins.get("/lockouts", s.apiLockouts)
+	admins.get("/dataflow", s.apiDataFlow)
+	billers.get("/settings", s.apiGetSettings)
+	admins.patch("/settings", s.apiPatchSettings)
 
-	app.Get("/admin/dataflow", s.uiDataFlow)
-	s.clioRoutes(api, app)
-	s.uiRoutes()
-	api.All("/*", func(c *fiber.Ctx) error {
+	billers.get("/exports/entries.csv", s.apiExportCSVPreview)
+	billers.get("/exports/entries.ledes", s.apiExportLEDESPreview)
+	billers.post("/exports", s.apiCreateExport)
+	billers.get("/exports", s.apiListExports)
+	billers.get("/exports/:id/download", s.apiDownloadExport)
+
+	billers.get("/clio", s.apiClioStatus)
+	admins.delete("/clio", s.apiClioDisconnect)
+	admins.post("/clio/connect", s.apiClioConnect)
+	billers.post("/clio/import", s.apiClioImport)
+	billers.post("/clio/sync", s.apiClioSync)
+	billers.get("/clio/errors", s.apiClioErrors)
+	billers.post("/clio/retry", s.apiClioRetry)
+
+	v1.All("/*", func(c *fiber.Ctx) error {
 		return errf(404, "not_found", "no such API route: %s %s", c.Method(), c.Path())
 	})
+
+	// ---- pages ----
+	pages := on(app)
+	anyPage := on(app, pageRole())
+	billingPages := on(app, pageRole(billing, admin))
+	adminPages := on(app, pageRole(admin))
+
+	pages.get("/static/:hash/*", s.uiStatic)
+	pages.get("/login", s.uiLoginPage)
+	pages.post("/login", s.uiLogin)
+	pages.post("/logout", s.uiLogout)
+	// Clio sends the admin's browser back here, usually without the SameSite=Strict
+	// session cookie: the OAuth state identifies the admin (see clioCallback).
+	pages.get("/clio/callback", s.clioCallback)
+
+	anyPage.get("/", s.uiHome)
+	anyPage.get("/record", s.uiRecord)
+	anyPage.get("/inbox", s.uiInbox)
+	anyPage.get("/inbox/entries/:id", s.uiInboxCard)
+	anyPage.get("/approved", s.uiApproved)
+	anyPage.get("/account", s.uiAccount)
+	anyPage.get("/2fa", s.uiTwoFA)
+	anyPage.post("/account/password", s.uiChangePassword)
+	billingPages.get("/billing", s.uiBilling)
+
+	adminPages.get("/admin", func(c *fiber.Ctx) error { return c.Redirect("/admin/users", fiber.StatusSeeOther) })
+	adminPages.get("/admin/users", s.uiAdminUsers)
+	adminPages.post("/admin/users", s.uiAdminCreateUser)
+	adminPages.post("/admin/users/:username", s.uiAdminUpdateUser)
+	adminPages.get("/admin/settings", s.uiAdminSettings)
+	adminPages.post("/admin/settings", s.uiAdminSaveSettings)
+	adminPages.get("/admin/dataflow", s.uiDataFlow)
+	billingPages.get("/admin/matters", s.uiAdminMatters)
+	billingPages.post("/admin/matters", s.uiAdminCreateMatter)
+	billingPages.post("/admin/matters/import", s.uiAdminImportPreview)
+	billingPages.post("/admin/matters/import/confirm", s.uiAdminImportConfirm)
+	billingPages.get("/admin/matters/:id", s.uiAdminMatterEdit)
+	billingPages.post("/admin/matters/:id", s.uiAdminMatterSave)
 }

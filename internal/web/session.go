@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"dictum/internal/identity"
 	"encoding/json"
 	"errors"
 	"time"
@@ -24,7 +25,7 @@ type loginReq struct {
 func (s *Server) login(c *fiber.Ctx, username, password string) (*store.User, error) {
 	ip := c.IP()
 	if wait := s.limiter.loginWait(username, ip); wait > 0 {
-		_ = s.Store.Audit(c.UserContext(), store.Actor{Name: username, IP: ip}, "login.throttled", "user", username, nil)
+		_ = s.Store.Audit(c.UserContext(), identity.Actor{Username: username, IP: ip}, "login.throttled", "user", username, nil)
 		return nil, tooMany(c, wait)
 	}
 	u, err := s.Store.UserByName(c.UserContext(), username)
@@ -37,7 +38,7 @@ func (s *Server) login(c *fiber.Ctx, username, password string) (*store.User, er
 	verr := auth.Verify(password, hash)
 	if err != nil || verr != nil || u.Disabled {
 		s.limiter.loginFailed(username, ip)
-		_ = s.Store.Audit(c.UserContext(), store.Actor{Name: username, IP: ip}, "login.fail", "user", username, nil)
+		_ = s.Store.Audit(c.UserContext(), identity.Actor{Username: username, IP: ip}, "login.fail", "user", username, nil)
 		return nil, errf(401, "bad_credentials", "wrong username or password")
 	}
 	s.limiter.loginOK(username, ip)
@@ -65,7 +66,7 @@ func (s *Server) startSession(c *fiber.Ctx, u *store.User, mfa ...bool) (*store.
 	if err := s.Store.CreateSession(c.UserContext(), sess, c.IP(), ua); err != nil {
 		return nil, err
 	}
-	_ = s.Store.Audit(c.UserContext(), store.Actor{Name: u.Username, IP: c.IP()}, "login.ok", "user", u.Username, nil)
+	_ = s.Store.Audit(c.UserContext(), identity.Actor{Username: u.Username, IP: c.IP()}, "login.ok", "user", u.Username, nil)
 	c.Cookie(&fiber.Cookie{Name: s.cookieName(), Value: id, Path: "/", HTTPOnly: true, Secure: s.TLS, SameSite: fiber.CookieSameSiteStrictMode,
 		Expires: sess.ExpiresAt})
 	return sess, nil
@@ -104,7 +105,7 @@ func (s *Server) apiLogout(c *fiber.Ctx) error {
 		if err := s.Store.DeleteSession(c.UserContext(), p.Session.IDHash); err != nil {
 			return err
 		}
-		_ = s.Store.Audit(c.UserContext(), store.Actor{Name: p.User.Username, IP: c.IP()}, "logout", "user", p.User.Username, nil)
+		_ = s.Store.Audit(c.UserContext(), identity.Actor{Username: p.User.Username, IP: c.IP()}, "logout", "user", p.User.Username, nil)
 	}
 	c.ClearCookie(s.cookieName())
 	return c.SendStatus(fiber.StatusNoContent)

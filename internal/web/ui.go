@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"dictum/internal/identity"
 	"errors"
 	"fmt"
 	"html/template"
@@ -156,54 +157,14 @@ func (p page) IsBilling() bool {
 	return p.User != nil && (p.User.Role == store.RoleBilling || p.User.Role == store.RoleAdmin)
 }
 
-// uiRoutes registers the server-rendered pages (see ui_*.go).
-func (s *Server) uiRoutes() {
-	if _, err := loadUI(); err != nil {
-		// Embedded assets are fixed at build time: a broken template is a programming error
-		// the unit tests catch; fail loudly rather than serve half a UI.
-		panic(fmt.Sprintf("web: load UI templates: %v", err))
-	}
-	app := s.app
-	app.Get("/static/:hash/*", s.uiStatic)
-	app.Get("/login", s.uiLoginPage)
-	app.Post("/login", s.uiLogin)
-	app.Post("/logout", s.uiLogout)
-	app.Get("/", s.uiHome)
-	app.Get("/record", s.uiRecord)
-	app.Get("/inbox", s.uiInbox)
-	app.Get("/inbox/entries/:id", s.uiInboxCard)
-	app.Get("/approved", s.uiApproved)
-	app.Get("/billing", s.uiBilling)
-	app.Get("/account", s.uiAccount)
-	app.Get("/2fa", s.uiTwoFA)
-	app.Post("/account/password", s.uiChangePassword)
-	app.Get("/admin", func(c *fiber.Ctx) error {
-		if _, err := s.pageUser(c, store.RoleAdmin); err != nil {
-			return err
-		}
-		return c.Redirect("/admin/users", fiber.StatusSeeOther)
-	})
-	app.Get("/admin/users", s.uiAdminUsers)
-	app.Post("/admin/users", s.uiAdminCreateUser)
-	app.Post("/admin/users/:username", s.uiAdminUpdateUser)
-	app.Get("/admin/matters", s.uiAdminMatters)
-	app.Post("/admin/matters", s.uiAdminCreateMatter)
-	app.Post("/admin/matters/import", s.uiAdminImportPreview)
-	app.Post("/admin/matters/import/confirm", s.uiAdminImportConfirm)
-	app.Get("/admin/matters/:id", s.uiAdminMatterEdit)
-	app.Post("/admin/matters/:id", s.uiAdminMatterSave)
-	app.Get("/admin/settings", s.uiAdminSettings)
-	app.Post("/admin/settings", s.uiAdminSaveSettings)
-}
-
 // errLoginRedirect marks a page request by an anonymous caller; renderError turns it into
 // a redirect to /login.
 var errLoginRedirect = &apiError{Status: 401, Code: "login", Message: "log in first"}
 
 // pageUser returns the logged-in caller of a page, a redirect to /login for anonymous
 // callers, or a 403 page when the caller lacks every one of the roles (none = any role).
-func (s *Server) pageUser(c *fiber.Ctx, roles ...string) (*principal, error) {
-	p, _ := c.Locals("p").(*principal)
+func pageUser(c *fiber.Ctx, roles ...string) (*caller, error) {
+	p, _ := c.Locals("p").(*caller)
 	if p == nil {
 		return nil, errLoginRedirect
 	}
@@ -229,7 +190,7 @@ func (s *Server) render(c *fiber.Ctx, status int, name string, pg page) error {
 	if t == nil {
 		return fmt.Errorf("no template %q", name)
 	}
-	if p, _ := c.Locals("p").(*principal); p != nil && pg.User == nil {
+	if p, _ := c.Locals("p").(*caller); p != nil && pg.User == nil {
 		pg.User = p.User
 		if p.Session != nil {
 			pg.CSRF = p.Session.CSRF
@@ -387,7 +348,7 @@ func splitCode(v string) (otp, recovery string) {
 }
 
 func (s *Server) uiLoginPage(c *fiber.Ctx) error {
-	if p, _ := c.Locals("p").(*principal); p != nil {
+	if p, _ := c.Locals("p").(*caller); p != nil {
 		if n := safeNext(c.Query("next")); n != "" {
 			return c.Redirect(n, fiber.StatusSeeOther)
 		}
@@ -452,20 +413,20 @@ func (s *Server) uiLogin(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiLogout(c *fiber.Ctx) error {
-	p, _ := c.Locals("p").(*principal)
+	p, _ := c.Locals("p").(*caller)
 	if p != nil && p.Session != nil {
 		// authn has checked the CSRF token of this post.
 		if err := s.Store.DeleteSession(c.UserContext(), p.Session.IDHash); err != nil {
 			return err
 		}
-		_ = s.Store.Audit(c.UserContext(), store.Actor{Name: p.User.Username, IP: c.IP()}, "logout", "user", p.User.Username, nil)
+		_ = s.Store.Audit(c.UserContext(), identity.Actor{Username: p.User.Username, IP: c.IP()}, "logout", "user", p.User.Username, nil)
 	}
 	c.ClearCookie(s.cookieName())
 	return c.Redirect("/login?bye=1", fiber.StatusSeeOther)
 }
 
 func (s *Server) uiHome(c *fiber.Ctx) error {
-	p, err := s.pageUser(c)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}

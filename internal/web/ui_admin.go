@@ -29,7 +29,7 @@ func (s *Server) usersPage(c *fiber.Ctx, status int, pg page, d usersData) error
 	if err != nil {
 		return err
 	}
-	p, _ := c.Locals("p").(*principal)
+	p, _ := c.Locals("p").(*caller)
 	d.Users, d.Me, d.MinLen = users, p.User.Username, s.Config.Auth.MinPassword
 	d.TwoFA = map[string]bool{}
 	for _, u := range users {
@@ -45,7 +45,7 @@ func (s *Server) usersPage(c *fiber.Ctx, status int, pg page, d usersData) error
 }
 
 func (s *Server) uiAdminUsers(c *fiber.Ctx) error {
-	if _, err := s.pageUser(c, store.RoleAdmin); err != nil {
+	if _, err := pageUser(c, store.RoleAdmin); err != nil {
 		return err
 	}
 	pg := page{}
@@ -75,7 +75,7 @@ func noticeText(code string) string {
 }
 
 func (s *Server) uiAdminCreateUser(c *fiber.Ctx) error {
-	p, err := s.pageUser(c, store.RoleAdmin)
+	p, err := pageUser(c, store.RoleAdmin)
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func (s *Server) uiAdminCreateUser(c *fiber.Ctx) error {
 		return err
 	}
 	u := &store.User{Username: d.NewUser.Username, DisplayName: d.NewUser.Display, Role: d.NewUser.Role, PasswordHash: hash, MustChangePassword: generated}
-	if err := s.Store.CreateUser(c.UserContext(), p.store(c.IP()).Actor(), u); err != nil {
+	if err := s.Store.CreateUser(c.UserContext(), p.Actor, u); err != nil {
 		ae := mapDomain(err)
 		if ae.Code == "exists" {
 			return fail("A user named " + u.Username + " already exists.")
@@ -120,7 +120,7 @@ func (s *Server) uiAdminCreateUser(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiAdminUpdateUser(c *fiber.Ctx) error {
-	p, err := s.pageUser(c, store.RoleAdmin)
+	p, err := pageUser(c, store.RoleAdmin)
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (s *Server) uiAdminUpdateUser(c *fiber.Ctx) error {
 		if target.Username == p.User.Username {
 			return s.usersPage(c, 409, page{Problem: "Manage your own two-factor authentication on the Two-factor page (Your account)."}, out)
 		}
-		if err := s.Store.DisableTOTP(c.UserContext(), p.store(c.IP()).Actor(), target.ID, target.Username); err != nil {
+		if err := s.Store.DisableTOTP(c.UserContext(), p.Actor, target.ID, target.Username); err != nil {
 			return err
 		}
 		return s.usersPage(c, 200, page{Notice: "Two-factor authentication is off for " + target.Username + "; their sessions were ended. They can set it up again."}, out)
@@ -168,7 +168,7 @@ func (s *Server) uiAdminUpdateUser(c *fiber.Ctx) error {
 	if target.Username == p.User.Username && ((patch.Disabled != nil && *patch.Disabled) || (patch.Role != nil && *patch.Role != store.RoleAdmin)) {
 		return s.usersPage(c, 409, page{Problem: "You cannot disable yourself or remove your own admin role; ask another admin."}, out)
 	}
-	if _, err := s.Store.UpdateUser(c.UserContext(), p.store(c.IP()).Actor(), target.Username, patch); err != nil {
+	if _, err := s.Store.UpdateUser(c.UserContext(), p.Actor, target.Username, patch); err != nil {
 		return err
 	}
 	if out.Password != "" {
@@ -204,14 +204,14 @@ func (s *Server) mattersPage(c *fiber.Ctx, status int, pg page, d mattersData) e
 	if err != nil {
 		return err
 	}
-	p, _ := c.Locals("p").(*principal)
+	p, _ := c.Locals("p").(*caller)
 	d.List, d.IsAdmin = list, p.User.Role == store.RoleAdmin
 	pg.Title, pg.Page, pg.Nav, pg.D = "Matters", "admin", "matters", d
 	return s.render(c, status, "matters", pg)
 }
 
 func (s *Server) uiAdminMatters(c *fiber.Ctx) error {
-	if _, err := s.pageUser(c, store.RoleAdmin, store.RoleBilling); err != nil {
+	if _, err := pageUser(c, store.RoleAdmin, store.RoleBilling); err != nil {
 		return err
 	}
 	d := mattersData{Q: strings.TrimSpace(c.Query("q")), Status: c.Query("status", "open")}
@@ -231,12 +231,12 @@ func matterFromForm(c *fiber.Ctx) store.Matter {
 }
 
 func (s *Server) uiAdminCreateMatter(c *fiber.Ctx) error {
-	p, err := s.pageUser(c, store.RoleAdmin, store.RoleBilling)
+	p, err := pageUser(c, store.RoleAdmin, store.RoleBilling)
 	if err != nil {
 		return err
 	}
 	m := matterFromForm(c)
-	if err := s.Store.CreateMatter(c.UserContext(), p.store(c.IP()).Actor(), &m); err != nil {
+	if err := s.Store.CreateMatter(c.UserContext(), p.Actor, &m); err != nil {
 		ae := mapDomain(err)
 		if ae.Status == 422 || ae.Status == 409 {
 			msg := ae.Message
@@ -251,7 +251,7 @@ func (s *Server) uiAdminCreateMatter(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiAdminMatterEdit(c *fiber.Ctx) error {
-	if _, err := s.pageUser(c, store.RoleAdmin, store.RoleBilling); err != nil {
+	if _, err := pageUser(c, store.RoleAdmin, store.RoleBilling); err != nil {
 		return err
 	}
 	m, err := s.Store.MatterByID(c.UserContext(), c.Params("id"))
@@ -262,7 +262,7 @@ func (s *Server) uiAdminMatterEdit(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiAdminMatterSave(c *fiber.Ctx) error {
-	p, err := s.pageUser(c, store.RoleAdmin, store.RoleBilling)
+	p, err := pageUser(c, store.RoleAdmin, store.RoleBilling)
 	if err != nil {
 		return err
 	}
@@ -283,7 +283,7 @@ func (s *Server) uiAdminMatterSave(c *fiber.Ctx) error {
 	default:
 		return errf(400, "bad_request", "unknown action")
 	}
-	if _, err := s.Store.UpdateMatter(c.UserContext(), p.store(c.IP()).Actor(), id, patch); err != nil {
+	if _, err := s.Store.UpdateMatter(c.UserContext(), p.Actor, id, patch); err != nil {
 		ae := mapDomain(err)
 		if ae.Status == 422 || ae.Status == 409 {
 			m, gerr := s.Store.MatterByID(c.UserContext(), id)
@@ -311,7 +311,7 @@ func (s *Server) existingNumbers(c *fiber.Ctx) (map[string]bool, error) {
 
 // uiAdminImportPreview parses an uploaded (or pasted) CSV and shows each row valid or not.
 func (s *Server) uiAdminImportPreview(c *fiber.Ctx) error {
-	if _, err := s.pageUser(c, store.RoleAdmin, store.RoleBilling); err != nil {
+	if _, err := pageUser(c, store.RoleAdmin, store.RoleBilling); err != nil {
 		return err
 	}
 	var data []byte
@@ -354,7 +354,7 @@ func (s *Server) uiAdminImportPreview(c *fiber.Ctx) error {
 
 // uiAdminImportConfirm re-validates the previewed CSV and creates its valid rows.
 func (s *Server) uiAdminImportConfirm(c *fiber.Ctx) error {
-	p, err := s.pageUser(c, store.RoleAdmin, store.RoleBilling)
+	p, err := pageUser(c, store.RoleAdmin, store.RoleBilling)
 	if err != nil {
 		return err
 	}
@@ -375,7 +375,7 @@ func (s *Server) uiAdminImportConfirm(c *fiber.Ctx) error {
 			continue
 		}
 		m := &store.Matter{Number: r.Number, Client: r.Client, Name: r.Name, Status: r.Status, Litigation: r.Litigation}
-		if err := s.Store.CreateMatter(c.UserContext(), p.store(c.IP()).Actor(), m); err != nil {
+		if err := s.Store.CreateMatter(c.UserContext(), p.Actor, m); err != nil {
 			r.Result = "failed: " + mapDomain(err).Message
 			failed++
 			continue
@@ -402,7 +402,7 @@ type settingsData struct {
 }
 
 func (s *Server) uiAdminSettings(c *fiber.Ctx) error {
-	if _, err := s.pageUser(c, store.RoleAdmin); err != nil {
+	if _, err := pageUser(c, store.RoleAdmin); err != nil {
 		return err
 	}
 	pg := page{Title: "Firm settings", Page: "admin", Nav: "settings"}
@@ -432,7 +432,7 @@ func (s *Server) uiAdminSettings(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiAdminSaveSettings(c *fiber.Ctx) error {
-	p, err := s.pageUser(c, store.RoleAdmin)
+	p, err := pageUser(c, store.RoleAdmin)
 	if err != nil {
 		return err
 	}
@@ -462,7 +462,7 @@ func (s *Server) uiAdminSaveSettings(c *fiber.Ctx) error {
 			roles = append(roles, r)
 		}
 	}
-	a := p.store(c.IP()).Actor()
+	a := p.Actor
 	for _, kv := range [][2]string{{store.SettingFirmName, name}, {store.SettingLEDESFirmID, ledes}, {store.SettingDefaultRate, rate},
 		{store.SettingRequire2FA, strings.Join(roles, ",")}} {
 		if old, err := s.Store.Setting(c.UserContext(), kv[0]); err == nil && old == kv[1] {

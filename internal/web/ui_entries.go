@@ -64,7 +64,7 @@ type entryView struct {
 	Rec         *store.Recording
 }
 
-func (s *Server) viewEntry(ctx context.Context, p *principal, ip string, e *store.Entry, matters map[string]*store.Matter) entryView {
+func (s *Server) viewEntry(ctx context.Context, p *caller, ip string, e *store.Entry, matters map[string]*store.Matter) entryView {
 	v := entryView{E: e}
 	if e.MatterID != nil {
 		if m := matters[*e.MatterID]; m != nil {
@@ -75,7 +75,7 @@ func (s *Server) viewEntry(ctx context.Context, p *principal, ip string, e *stor
 		}
 	}
 	if e.RecordingID != nil {
-		if r, err := s.Store.RecordingFor(ctx, p.store(ip), *e.RecordingID); err == nil {
+		if r, err := s.Store.RecordingFor(ctx, p.Actor, *e.RecordingID); err == nil {
 			v.Rec = r
 		}
 	}
@@ -97,7 +97,7 @@ type recordData struct {
 }
 
 func (s *Server) uiRecord(c *fiber.Ctx) error {
-	p, err := s.pageUser(c)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ type inboxData struct {
 }
 
 func (s *Server) uiInbox(c *fiber.Ctx) error {
-	p, err := s.pageUser(c)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func (s *Server) uiInboxCard(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
-	e, err := s.Store.EntryFor(ctx, p.store(c.IP()), c.Params("id"))
+	e, err := s.Store.EntryFor(ctx, p.Actor, c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ type listData struct {
 	Billing     bool
 }
 
-func (s *Server) listEntries(c *fiber.Ctx, p *principal, billing bool) (listData, error) {
+func (s *Server) listEntries(c *fiber.Ctx, p *caller, billing bool) (listData, error) {
 	ctx := c.UserContext()
 	f := listFilter{Status: c.Query("status", entry.Approved), From: c.Query("from"), To: c.Query("to"), Matter: c.Query("matter"), Timekeeper: c.Query("timekeeper")}
 	d := listData{F: f, Billing: billing}
@@ -323,7 +323,7 @@ func (s *Server) listEntries(c *fiber.Ctx, p *principal, billing bool) (listData
 }
 
 func (s *Server) uiApproved(c *fiber.Ctx) error {
-	p, err := s.pageUser(c)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}
@@ -335,7 +335,7 @@ func (s *Server) uiApproved(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiBilling(c *fiber.Ctx) error {
-	p, err := s.pageUser(c, store.RoleBilling, store.RoleAdmin)
+	p, err := pageUser(c, store.RoleBilling, store.RoleAdmin)
 	if err != nil {
 		return err
 	}
@@ -353,7 +353,7 @@ type accountData struct {
 }
 
 func (s *Server) uiAccount(c *fiber.Ctx) error {
-	p, err := s.pageUser(c)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}
@@ -366,7 +366,7 @@ func (s *Server) uiAccount(c *fiber.Ctx) error {
 
 // uiChangePassword lets any user change their own password (the current one is required).
 func (s *Server) uiChangePassword(c *fiber.Ctx) error {
-	p, err := s.pageUser(c)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}
@@ -395,7 +395,7 @@ func (s *Server) uiChangePassword(c *fiber.Ctx) error {
 		return err
 	}
 	mc := false
-	u, err := s.Store.UpdateUser(c.UserContext(), p.store(c.IP()).Actor(), p.User.Username, store.UserPatch{PasswordHash: &h, MustChange: &mc})
+	u, err := s.Store.UpdateUser(c.UserContext(), p.Actor, p.User.Username, store.UserPatch{PasswordHash: &h, MustChange: &mc})
 	if err != nil {
 		return err
 	}

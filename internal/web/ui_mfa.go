@@ -16,7 +16,7 @@ type twoFAData struct {
 // recovery codes shown once) and turning it off. The page script talks to /api/v1/me/2fa.
 // The middleware sends sessions that owe enrolment here.
 func (s *Server) uiTwoFA(c *fiber.Ctx) error {
-	p, err := s.pageUser(c)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"dictum/internal/identity"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -63,7 +64,7 @@ func newUIWorld(t *testing.T) *uiWorld {
 			t.Fatal(err)
 		}
 		usr := &store.User{Username: u.name, Role: u.role, PasswordHash: h}
-		if err := st.CreateUser(context.Background(), store.Actor{Name: "test"}, usr); err != nil {
+		if err := st.CreateUser(context.Background(), identity.Actor{Username: "test"}, usr); err != nil {
 			t.Fatal(err)
 		}
 		w.ids[u.name] = usr.ID
@@ -237,15 +238,15 @@ func TestUIInboxShowsOnlyOwnDrafts(t *testing.T) {
 	w := newUIWorld(t)
 	ctx := context.Background()
 	m := &store.Matter{Number: "2026-014", Client: "Smith Holdings", Name: "Smith v. Jones"}
-	if err := w.st.CreateMatter(ctx, store.Actor{Name: "t"}, m); err != nil {
+	if err := w.st.CreateMatter(ctx, identity.Actor{Username: "t"}, m); err != nil {
 		t.Fatal(err)
 	}
-	mine, err := w.st.CreateEntry(ctx, store.Actor{Name: "tk"}, store.NewEntry{UserID: w.ids["tk"], Engine: "manual",
+	mine, err := w.st.CreateEntry(ctx, identity.Actor{Username: "tk"}, store.NewEntry{UserID: w.ids["tk"], Engine: "manual",
 		Fields: entry.Fields{Date: "2026-11-20", Tenths: 3, MatterID: m.ID, Activity: "A103", Narrative: "Draft motion to compel <b>now</b>", Billable: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	theirs, err := w.st.CreateEntry(ctx, store.Actor{Name: "tk2"}, store.NewEntry{UserID: w.ids["tk2"], Engine: "manual",
+	theirs, err := w.st.CreateEntry(ctx, identity.Actor{Username: "tk2"}, store.NewEntry{UserID: w.ids["tk2"], Engine: "manual",
 		Fields: entry.Fields{Date: "2026-11-20", Tenths: 5, Narrative: "SECRET-OTHER-NARRATIVE", Billable: true}})
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +273,7 @@ func TestUIInboxShowsOnlyOwnDrafts(t *testing.T) {
 		t.Fatalf("other's card: %d", res.Status)
 	}
 	// Billing sees every timekeeper's approved entries; the timekeeper's list is their own.
-	if _, err := w.st.Approve(ctx, store.Principal{UserID: w.ids["tk"], Username: "tk", Role: "timekeeper"}, mine.ID, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)); err != nil {
+	if _, err := w.st.Approve(ctx, identity.Actor{UserID: w.ids["tk"], Username: "tk", Role: "timekeeper"}, mine.ID, time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 	res = w.req("GET", "/approved", cookie, nil)
@@ -474,10 +475,10 @@ func TestUILoginWithTwoFactor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.st.StartTOTP(ctx, store.Actor{Name: "t"}, w.ids["tk"], secret); err != nil {
+	if err := w.st.StartTOTP(ctx, identity.Actor{Username: "t"}, w.ids["tk"], secret); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.st.EnableTOTP(ctx, store.Actor{Name: "t"}, w.ids["tk"], 0, hashes); err != nil {
+	if err := w.st.EnableTOTP(ctx, identity.Actor{Username: "t"}, w.ids["tk"], 0, hashes); err != nil {
 		t.Fatal(err)
 	}
 	pw := "pw-tk-long-enough"
@@ -503,7 +504,7 @@ func TestUILoginWithTwoFactor(t *testing.T) {
 		t.Fatalf("recovery code: %d %s", res.Status, res.Body)
 	}
 	// The firm requires 2FA for billing: a biller without it is sent to the enrolment page.
-	if err := w.st.SetSetting(ctx, store.Actor{Name: "t"}, store.SettingRequire2FA, "billing"); err != nil {
+	if err := w.st.SetSetting(ctx, identity.Actor{Username: "t"}, store.SettingRequire2FA, "billing"); err != nil {
 		t.Fatal(err)
 	}
 	bc, _ := w.login("biller")
@@ -537,8 +538,8 @@ func TestUIAdminSettingsAndReset2FA(t *testing.T) {
 		t.Fatalf("bad rate: %d", res.Status)
 	}
 	secret, _, _, _ := auth.NewTOTP("Dictum", "tk")
-	_ = w.st.StartTOTP(ctx, store.Actor{Name: "t"}, w.ids["tk"], secret)
-	_ = w.st.EnableTOTP(ctx, store.Actor{Name: "t"}, w.ids["tk"], 0, nil)
+	_ = w.st.StartTOTP(ctx, identity.Actor{Username: "t"}, w.ids["tk"], secret)
+	_ = w.st.EnableTOTP(ctx, identity.Actor{Username: "t"}, w.ids["tk"], 0, nil)
 	if res := w.req("GET", "/admin/users", cookie, nil); !strings.Contains(res.Body, "Reset 2FA<span class=\"visually-hidden\"> of tk") {
 		t.Fatal("no 2FA reset button for tk")
 	}

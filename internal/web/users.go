@@ -68,7 +68,7 @@ func (s *Server) apiCreateUser(c *fiber.Ctx) error {
 	if !validUsername(u.Username) {
 		return errf(422, "invalid", "username must be 1-64 letters, digits, dots, dashes or underscores")
 	}
-	if err := s.Store.CreateUser(c.UserContext(), p.store(c.IP()).Actor(), u); err != nil {
+	if err := s.Store.CreateUser(c.UserContext(), p.Actor, u); err != nil {
 		return err
 	}
 	out := fiber.Map{"user": u}
@@ -126,7 +126,7 @@ func (s *Server) apiPatchUser(c *fiber.Ctx) error {
 	if c.Params("username") == p.User.Username && ((b.Disabled != nil && *b.Disabled) || (b.Role != nil && *b.Role != store.RoleAdmin)) {
 		return errf(409, "conflict", "you cannot disable yourself or remove your own admin role")
 	}
-	u, err := s.Store.UpdateUser(c.UserContext(), p.store(c.IP()).Actor(), c.Params("username"), patch)
+	u, err := s.Store.UpdateUser(c.UserContext(), p.Actor, c.Params("username"), patch)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func (s *Server) apiCreateToken(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id, err := s.Store.CreateToken(c.UserContext(), p.store(c.IP()).Actor(), p.User.ID, b.Name, prefix, hash)
+	id, err := s.Store.CreateToken(c.UserContext(), p.Actor, p.User.ID, b.Name, prefix, hash)
 	if err != nil {
 		return err
 	}
@@ -191,7 +191,7 @@ func (s *Server) apiRevokeToken(c *fiber.Ctx) error {
 	}
 	for _, t := range toks {
 		if t.ID == id && (t.Username == p.User.Username || p.User.Role == store.RoleAdmin) {
-			if err := s.Store.RevokeToken(c.UserContext(), p.store(c.IP()).Actor(), id); err != nil {
+			if err := s.Store.RevokeToken(c.UserContext(), p.Actor, id); err != nil {
 				return err
 			}
 			return c.SendStatus(fiber.StatusNoContent)
