@@ -1,5 +1,21 @@
 package billing
 
+import "errors"
+
+// MaxHourlyRate is the highest hourly rate Dictum accepts, in currency units.
+const MaxHourlyRate = 100000
+
+// ErrRateRange is returned for an hourly rate below 0, above MaxHourlyRate or not a number.
+var ErrRateRange = errors.New("rate must be between 0 and 100000 per hour")
+
+// HourlyRate converts an hourly rate in currency units (412.5) to cents, rounding half up.
+func HourlyRate(r float64) (Cents, error) {
+	if r != r || r < 0 || r > MaxHourlyRate {
+		return 0, ErrRateRange
+	}
+	return Cents(r*100 + 0.5), nil
+}
+
 // ResolveRate picks the hourly rate for an entry: a matter override wins over the
 // timekeeper's standard rate, which wins over the firm default. Zero (or a negative value,
 // which is never a valid rate) means "not set" at that level; the result is 0 when no level

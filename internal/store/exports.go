@@ -19,13 +19,13 @@ type ExportFilter struct {
 	Timekeeper string // username, "" = all
 	MatterID   string
 	Statuses   []string // default approved
+	// DefaultRate is the firm's default hourly rate, used when neither the matter nor the
+	// timekeeper has one (0 when the firm has none).
+	DefaultRate billing.Cents
 }
 
-// Setting keys used by exports.
 const (
-	SettingDefaultRate  = "default_rate_cents"
-	SettingLEDESFirmID  = "ledes_law_firm_id"
-	SettingFirmName     = "firm_name"
+	// SettingInvoiceSeq is the firm_settings row that counts invoice numbers.
 	SettingInvoiceSeq   = "invoice_sequence"
 	defaultExportStatus = entry.Approved
 )
@@ -85,30 +85,14 @@ func (r *ExportRows) IDs() []string { return r.ids }
 func (r *ExportRows) Close() error { return r.rows.Close() }
 
 // ExportRows streams the rows of an export in date order. Rates resolve as matter override,
-// then the timekeeper's rate, then the firm default.
+// then the timekeeper's rate, then the filter's firm default.
 func (s *Store) ExportRows(ctx context.Context, f ExportFilter) (*ExportRows, error) {
-	def, err := s.defaultRate(ctx)
-	if err != nil {
-		return nil, err
-	}
 	where, args := f.where()
-	rows, err := s.db.QueryContext(ctx, exportQuery+where+" ORDER BY e.date, u.username, e.created_at", append([]any{def}, args...)...)
+	rows, err := s.db.QueryContext(ctx, exportQuery+where+" ORDER BY e.date, u.username, e.created_at", append([]any{int64(f.DefaultRate)}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("export query: %w", err)
 	}
 	return &ExportRows{rows: rows}, nil
-}
-
-func (s *Store) defaultRate(ctx context.Context) (int64, error) {
-	v, err := s.Setting(ctx, SettingDefaultRate)
-	if err != nil || v == "" {
-		return 0, err
-	}
-	var n int64
-	if _, err := fmt.Sscan(v, &n); err != nil {
-		return 0, fmt.Errorf("setting %s: %w", SettingDefaultRate, err)
-	}
-	return n, nil
 }
 
 // Export is a kept export file.

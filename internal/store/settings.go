@@ -8,6 +8,19 @@ import (
 	"fmt"
 )
 
+// Keys of the firm settings an admin edits (internal/settings reads and validates them;
+// SettingRequire2FA is in mfa.go).
+const (
+	SettingDefaultRate = "default_rate_cents"
+	SettingLEDESFirmID = "ledes_law_firm_id"
+	SettingFirmName    = "firm_name"
+)
+
+// SettingChange is one firm setting to write.
+type SettingChange struct {
+	Key, Value string
+}
+
 // Setting reads a firm setting ("" when unset).
 func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 	var v string
@@ -23,11 +36,21 @@ func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 
 // SetSetting writes a firm setting, audited.
 func (s *Store) SetSetting(ctx context.Context, a identity.Actor, key, value string) error {
+	return s.SetSettings(ctx, a, []SettingChange{{Key: key, Value: value}})
+}
+
+// SetSettings writes firm settings in one transaction, each audited.
+func (s *Store) SetSettings(ctx context.Context, a identity.Actor, changes []SettingChange) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO firm_settings(key, value) VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", key, value); err != nil {
-			return fmt.Errorf("write setting %s: %w", key, err)
+		for _, ch := range changes {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO firm_settings(key, value) VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", ch.Key, ch.Value); err != nil {
+				return fmt.Errorf("write setting %s: %w", ch.Key, err)
+			}
+			if err := s.appendAudit(ctx, tx, a, "settings.update", "setting", ch.Key, map[string]any{"value": ch.Value}); err != nil {
+				return err
+			}
 		}
-		return s.appendAudit(ctx, tx, a, "settings.update", "setting", key, map[string]any{"value": value})
+		return nil
 	})
 }
 
@@ -42,7 +65,7 @@ func (s *Store) Settings(ctx context.Context) (map[string]string, error) {
 	for rows.Next() {
 		var k, v string
 		if err := rows.Scan(&k, &v); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read settings: %w", err)
 		}
 		out[k] = v
 	}

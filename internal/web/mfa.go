@@ -14,16 +14,8 @@ import (
 
 // mfaRequired reports whether the firm requires 2FA for a role.
 func (s *Server) mfaRequired(c *fiber.Ctx, role string) bool {
-	v, err := s.Store.Setting(c.UserContext(), store.SettingRequire2FA)
-	if err != nil || v == "" {
-		return false
-	}
-	for _, r := range strings.Split(v, ",") {
-		if r = strings.TrimSpace(r); r == "all" || r == role {
-			return true
-		}
-	}
-	return false
+	required, err := s.settings.RequiresTwoFactor(c.UserContext(), role)
+	return err == nil && required
 }
 
 // mfaExempt are the routes a session that still owes its second factor may use: enough
@@ -98,7 +90,7 @@ func (s *Server) apiMFAStart(c *fiber.Ctx) error {
 		return err
 	}
 	issuer := "Dictum"
-	if name, _ := s.Store.Setting(c.UserContext(), store.SettingFirmName); name != "" {
+	if name, _ := s.settings.FirmName(c.UserContext()); name != "" {
 		issuer = "Dictum (" + name + ")"
 	}
 	secret, url, png, err := auth.NewTOTP(issuer, p.User.Username)

@@ -18,6 +18,8 @@ import (
 	"dictum/internal/auth"
 	"dictum/internal/blob"
 	"dictum/internal/config"
+	"dictum/internal/exports"
+	"dictum/internal/settings"
 	"dictum/internal/store"
 )
 
@@ -51,6 +53,8 @@ type Server struct {
 	dummyHash string
 	limiter   *limiter
 	clio      *ClioService
+	settings  *settings.Service
+	exports   *exports.Service
 	once      sync.Once
 }
 
@@ -66,6 +70,8 @@ func New(d Deps) (*Server, error) {
 		d.Events = NewHub()
 	}
 	s := &Server{Deps: d}
+	s.settings = settings.New(d.Store)
+	s.exports = exports.New(d.Store, d.Blobs, s.settings, s.today)
 	s.hashParam = auth.Params{MemoryKiB: d.Config.Auth.Argon2MemoryKiB, Time: d.Config.Auth.Argon2Time, Threads: d.Config.Auth.Argon2Threads}
 	dh, err := auth.Hash("dummy password for timing", s.hashParam)
 	if err != nil {

@@ -228,7 +228,7 @@ func (s *Server) renderFragment(c *fiber.Ctx, page, name string, data any) error
 }
 
 func (s *Server) firmName(c *fiber.Ctx) string {
-	if v, err := s.Store.Setting(c.UserContext(), "firm_name"); err == nil && v != "" {
+	if v, err := s.settings.FirmName(c.UserContext()); err == nil && v != "" {
 		return v
 	}
 	return s.Config.Firm.Name

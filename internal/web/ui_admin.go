@@ -3,12 +3,12 @@ package web
 import (
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"dictum/internal/auth"
+	"dictum/internal/settings"
 	"dictum/internal/store"
 )
 
@@ -402,75 +402,44 @@ type settingsData struct {
 }
 
 func (s *Server) uiAdminSettings(c *fiber.Ctx) error {
-	if _, err := pageUser(c, store.RoleAdmin); err != nil {
-		return err
-	}
 	pg := page{Title: "Firm settings", Page: "admin", Nav: "settings"}
 	if m := c.Query("ok"); m != "" {
 		pg.Notice = noticeText(m)
 	}
-	all, err := s.Store.Settings(c.UserContext())
+	f, err := s.settings.Firm(c.UserContext())
 	if err != nil {
 		return err
 	}
-	d := settingsData{FirmName: all[store.SettingFirmName], LEDESID: all[store.SettingLEDESFirmID], Require: map[string]bool{},
+	d := settingsData{FirmName: f.Name, LEDESID: f.LEDESFirmID, Require: f.TwoFactorRoles(),
 		Timezone: s.Config.Firm.Timezone, Increment: s.Config.Draft.IncrementMinutes, Engine: s.Config.Draft.Engine, Model: s.Config.Trans.Model}
-	if v := all[store.SettingDefaultRate]; v != "" {
-		if cents, err := strconv.ParseInt(v, 10, 64); err == nil {
-			d.Rate = fmt.Sprintf("%.2f", float64(cents)/100)
-		}
-	}
-	for _, r := range strings.Split(all[store.SettingRequire2FA], ",") {
-		if r = strings.TrimSpace(r); r == "all" {
-			d.Require[store.RoleTimekeeper], d.Require[store.RoleBilling], d.Require[store.RoleAdmin] = true, true, true
-		} else if r != "" {
-			d.Require[r] = true
-		}
+	if f.HasDefaultRate {
+		d.Rate = fmt.Sprintf("%.2f", float64(f.DefaultRate)/100)
 	}
 	pg.D = d
 	return s.render(c, 200, "settings", pg)
 }
 
+// uiAdminSaveSettings saves the settings form: every field is sent, so an empty one clears
+// its setting.
 func (s *Server) uiAdminSaveSettings(c *fiber.Ctx) error {
-	p, err := pageUser(c, store.RoleAdmin)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}
-	name := strings.TrimSpace(c.FormValue("firm_name"))
-	if len(name) > 120 {
-		return errf(422, "invalid", "the firm name is longer than 120 characters")
+	name, ledes := c.FormValue("firm_name"), c.FormValue("ledes_law_firm_id")
+	patch := settings.Patch{FirmName: &name, LEDESFirmID: &ledes}
+	if patch.DefaultRate, err = settings.ParseRate(c.FormValue("default_rate")); err != nil {
+		return settingsFailed(err)
 	}
-	ledes := strings.TrimSpace(c.FormValue("ledes_law_firm_id"))
-	if len(ledes) > 50 {
-		return errf(422, "invalid", "the LEDES law firm ID is longer than 50 characters")
-	}
-	rate := ""
-	if v := strings.TrimSpace(c.FormValue("default_rate")); v != "" {
-		f, err := strconv.ParseFloat(strings.ReplaceAll(v, ",", ""), 64)
-		if err != nil {
-			return errf(422, "invalid", "the default rate must be a number, like 350 or 412.50")
-		}
-		cents, err := rateCents(f)
-		if err != nil {
-			return err
-		}
-		rate = strconv.FormatInt(cents, 10)
-	}
-	var roles []string
+	patch.ClearDefaultRate = patch.DefaultRate == nil
+	required := map[string]bool{}
 	for _, r := range []string{store.RoleTimekeeper, store.RoleBilling, store.RoleAdmin} {
-		if c.FormValue("require_2fa_"+r) == "on" {
-			roles = append(roles, r)
-		}
+		required[r] = c.FormValue("require_2fa_"+r) == "on"
 	}
-	a := p.Actor
-	for _, kv := range [][2]string{{store.SettingFirmName, name}, {store.SettingLEDESFirmID, ledes}, {store.SettingDefaultRate, rate},
-		{store.SettingRequire2FA, strings.Join(roles, ",")}} {
-		if old, err := s.Store.Setting(c.UserContext(), kv[0]); err == nil && old == kv[1] {
-			continue // unchanged: no audit noise
-		}
-		if err := s.Store.SetSetting(c.UserContext(), a, kv[0], kv[1]); err != nil {
-			return err
-		}
+	roles := settings.TwoFactorList(required)
+	patch.Require2FA = &roles
+	if _, err := s.settings.Update(c.UserContext(), p.Actor, patch); err != nil {
+		return settingsFailed(err)
 	}
 	return c.Redirect("/admin/settings?ok=settings-saved", fiber.StatusSeeOther)
 }

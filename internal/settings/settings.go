@@ -1,0 +1,207 @@
+// Package settings is the firm settings service: the firm name, the LEDES law firm id, the
+// default hourly rate and the roles that must use two-factor authentication.
+//
+// It is the one place that reads these values from the store as typed values and the one
+// place that validates a change to them: the JSON API, the admin pages, exports and the
+// two-factor check all go through it.
+package settings
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"dictum/internal/billing"
+	"dictum/internal/identity"
+	"dictum/internal/store"
+)
+
+// Length caps of the text settings, in bytes.
+const (
+	MaxFirmNameLen    = 120
+	MaxLEDESFirmIDLen = 50
+)
+
+// RequireAll in the two-factor setting means every role must use two-factor authentication.
+const RequireAll = "all"
+
+// Firm is the firm's settings, typed.
+type Firm struct {
+	Name        string
+	LEDESFirmID string
+	// DefaultRate is the firm's default hourly rate; HasDefaultRate is false when unset.
+	DefaultRate    billing.Cents
+	HasDefaultRate bool
+	// Require2FA lists the roles that must use two-factor authentication, as stored:
+	// "admin,billing", "all" or "".
+	Require2FA string
+}
+
+// roles are the three roles, in the order the admin page lists them.
+var roles = []string{identity.RoleTimekeeper, identity.RoleBilling, identity.RoleAdmin}
+
+// RequiresTwoFactor reports whether users of a role must use two-factor authentication.
+func (f Firm) RequiresTwoFactor(role string) bool {
+	return f.TwoFactorRoles()[role]
+}
+
+// TwoFactorRoles is the set of roles that must use two-factor authentication ("all" expanded).
+func (f Firm) TwoFactorRoles() map[string]bool {
+	out := map[string]bool{}
+	for _, r := range strings.Split(f.Require2FA, ",") {
+		if r = strings.TrimSpace(r); r == RequireAll {
+			for _, role := range roles {
+				out[role] = true
+			}
+		} else if r != "" {
+			out[r] = true
+		}
+	}
+	return out
+}
+
+// TwoFactorList joins roles into the stored form of the two-factor setting ("billing,admin").
+func TwoFactorList(required map[string]bool) string {
+	var out []string
+	for _, r := range roles {
+		if required[r] {
+			out = append(out, r)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// Patch is a change to the firm settings; nil fields stay as they are.
+type Patch struct {
+	FirmName    *string
+	LEDESFirmID *string
+	// DefaultRate is an hourly rate in currency units (412.50); ClearDefaultRate unsets it.
+	DefaultRate      *float64
+	ClearDefaultRate bool
+	// Require2FA is a comma-separated list of roles, "all" or "" (spaces are ignored).
+	Require2FA *string
+}
+
+// InvalidError is a refused change: Field is the setting's API name, Message says why.
+type InvalidError struct {
+	Field   string
+	Message string
+}
+
+func (e *InvalidError) Error() string { return e.Message }
+
+// ParseRate reads an hourly rate typed by a person ("350", "1,412.50"); "" is nil (no rate).
+func ParseRate(s string) (*float64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	f, err := strconv.ParseFloat(strings.ReplaceAll(s, ",", ""), 64)
+	if err != nil {
+		return nil, &InvalidError{Field: "default_rate", Message: "the default rate must be a number, like 350 or 412.50"}
+	}
+	return &f, nil
+}
+
+// changes validates and normalises a patch into the store writes it stands for.
+func (p Patch) changes() ([]store.SettingChange, error) {
+	var out []store.SettingChange
+	if p.FirmName != nil {
+		v := strings.TrimSpace(*p.FirmName)
+		if len(v) > MaxFirmNameLen {
+			return nil, &InvalidError{Field: "firm_name", Message: fmt.Sprintf("the firm name is longer than %d characters", MaxFirmNameLen)}
+		}
+		out = append(out, store.SettingChange{Key: store.SettingFirmName, Value: v})
+	}
+	if p.LEDESFirmID != nil {
+		v := strings.TrimSpace(*p.LEDESFirmID)
+		if len(v) > MaxLEDESFirmIDLen {
+			return nil, &InvalidError{Field: "ledes_law_firm_id", Message: fmt.Sprintf("the LEDES law firm ID is longer than %d characters", MaxLEDESFirmIDLen)}
+		}
+		out = append(out, store.SettingChange{Key: store.SettingLEDESFirmID, Value: v})
+	}
+	switch {
+	case p.DefaultRate != nil:
+		cents, err := billing.HourlyRate(*p.DefaultRate)
+		if err != nil {
+			return nil, &InvalidError{Field: "default_rate", Message: err.Error()}
+		}
+		out = append(out, store.SettingChange{Key: store.SettingDefaultRate, Value: strconv.FormatInt(int64(cents), 10)})
+	case p.ClearDefaultRate:
+		out = append(out, store.SettingChange{Key: store.SettingDefaultRate, Value: ""})
+	}
+	if p.Require2FA != nil {
+		v := strings.ReplaceAll(strings.TrimSpace(*p.Require2FA), " ", "")
+		for _, r := range strings.Split(v, ",") {
+			if r != "" && r != RequireAll && !identity.ValidRole(r) {
+				return nil, &InvalidError{Field: "require_2fa_roles", Message: `require_2fa_roles must list roles (timekeeper, billing, admin), "all" or be empty`}
+			}
+		}
+		out = append(out, store.SettingChange{Key: store.SettingRequire2FA, Value: v})
+	}
+	return out, nil
+}
+
+// Service reads and changes the firm settings.
+type Service struct {
+	store *store.Store
+}
+
+// New returns the settings service over a store.
+func New(st *store.Store) *Service { return &Service{store: st} }
+
+// Firm reads the firm settings.
+func (s *Service) Firm(ctx context.Context) (Firm, error) {
+	all, err := s.store.Settings(ctx)
+	if err != nil {
+		return Firm{}, fmt.Errorf("firm settings: %w", err)
+	}
+	f := Firm{Name: all[store.SettingFirmName], LEDESFirmID: all[store.SettingLEDESFirmID], Require2FA: all[store.SettingRequire2FA]}
+	if v := all[store.SettingDefaultRate]; v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return Firm{}, fmt.Errorf("setting %s: %w", store.SettingDefaultRate, err)
+		}
+		f.DefaultRate, f.HasDefaultRate = billing.Cents(n), true
+	}
+	return f, nil
+}
+
+// FirmName is the firm's name as set by an admin ("" when unset).
+func (s *Service) FirmName(ctx context.Context) (string, error) {
+	return s.store.Setting(ctx, store.SettingFirmName)
+}
+
+// RequiresTwoFactor reports whether the firm requires two-factor authentication for a role.
+// It reads only its own setting, so no other (bad) value can switch the requirement off.
+func (s *Service) RequiresTwoFactor(ctx context.Context, role string) (bool, error) {
+	v, err := s.store.Setting(ctx, store.SettingRequire2FA)
+	if err != nil {
+		return false, err
+	}
+	return Firm{Require2FA: v}.RequiresTwoFactor(role), nil
+}
+
+// Update validates a patch and writes the settings it changes, all or none, each audited.
+// A value equal to the stored one is not written again. It returns the settings after.
+func (s *Service) Update(ctx context.Context, a identity.Actor, p Patch) (Firm, error) {
+	changes, err := p.changes()
+	if err != nil {
+		return Firm{}, err
+	}
+	old, err := s.store.Settings(ctx)
+	if err != nil {
+		return Firm{}, fmt.Errorf("update settings: %w", err)
+	}
+	var changed []store.SettingChange
+	for _, ch := range changes {
+		if old[ch.Key] != ch.Value { // an unset setting reads as ""
+			changed = append(changed, ch)
+		}
+	}
+	if err := s.store.SetSettings(ctx, a, changed); err != nil {
+		return Firm{}, fmt.Errorf("update settings: %w", err)
+	}
+	return s.Firm(ctx)
+}
