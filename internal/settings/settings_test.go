@@ -1,0 +1,152 @@
+package settings
+
+import (
+	"context"
+	"errors"
+	"math"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"dictum/internal/identity"
+	"dictum/internal/store"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestPatchValidation(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		patch     Patch
+		want      []store.SettingChange
+		wantField string // the field a refusal names
+		wantMsg   string
+	}{
+		{name: "empty patch", patch: Patch{}},
+		{name: "trimmed text", patch: Patch{FirmName: ptr("  Hale & Pike LLP "), LEDESFirmID: ptr(" 12-3456789 ")},
+			want: []store.SettingChange{{Key: store.SettingFirmName, Value: "Hale & Pike LLP"}, {Key: store.SettingLEDESFirmID, Value: "12-3456789"}}},
+		{name: "firm name at the cap", patch: Patch{FirmName: ptr(strings.Repeat("a", MaxFirmNameLen))},
+			want: []store.SettingChange{{Key: store.SettingFirmName, Value: strings.Repeat("a", MaxFirmNameLen)}}},
+		{name: "firm name over the cap", patch: Patch{FirmName: ptr(strings.Repeat("a", MaxFirmNameLen+1))},
+			wantField: "firm_name", wantMsg: "the firm name is longer than 120 characters"},
+		{name: "LEDES id over the cap", patch: Patch{LEDESFirmID: ptr(strings.Repeat("1", MaxLEDESFirmIDLen+1))},
+			wantField: "ledes_law_firm_id", wantMsg: "the LEDES law firm ID is longer than 50 characters"},
+		{name: "rate in cents", patch: Patch{DefaultRate: ptr(412.5)},
+			want: []store.SettingChange{{Key: store.SettingDefaultRate, Value: "41250"}}},
+		{name: "rate rounded half up", patch: Patch{DefaultRate: ptr(0.006)},
+			want: []store.SettingChange{{Key: store.SettingDefaultRate, Value: "1"}}},
+		{name: "zero rate", patch: Patch{DefaultRate: ptr(0.0)}, want: []store.SettingChange{{Key: store.SettingDefaultRate, Value: "0"}}},
+		{name: "cleared rate", patch: Patch{ClearDefaultRate: true}, want: []store.SettingChange{{Key: store.SettingDefaultRate, Value: ""}}},
+		{name: "negative rate", patch: Patch{DefaultRate: ptr(-1.0)}, wantField: "default_rate", wantMsg: "rate must be between 0 and 100000 per hour"},
+		{name: "huge rate", patch: Patch{DefaultRate: ptr(100000.01)}, wantField: "default_rate", wantMsg: "rate must be between 0 and 100000 per hour"},
+		{name: "NaN rate", patch: Patch{DefaultRate: ptr(math.NaN())}, wantField: "default_rate", wantMsg: "rate must be between 0 and 100000 per hour"},
+		{name: "2FA roles, spaces dropped", patch: Patch{Require2FA: ptr(" billing, admin ")},
+			want: []store.SettingChange{{Key: store.SettingRequire2FA, Value: "billing,admin"}}},
+		{name: "2FA all", patch: Patch{Require2FA: ptr("all")}, want: []store.SettingChange{{Key: store.SettingRequire2FA, Value: "all"}}},
+		{name: "2FA none", patch: Patch{Require2FA: ptr("")}, want: []store.SettingChange{{Key: store.SettingRequire2FA, Value: ""}}},
+		{name: "2FA unknown role", patch: Patch{Require2FA: ptr("wizards")},
+			wantField: "require_2fa_roles", wantMsg: `require_2fa_roles must list roles (timekeeper, billing, admin), "all" or be empty`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := c.patch.changes()
+			if c.wantField != "" {
+				var inv *InvalidError
+				if !errors.As(err, &inv) || inv.Field != c.wantField || inv.Message != c.wantMsg {
+					t.Fatalf("want %s refused with %q, got %v", c.wantField, c.wantMsg, err)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("got %v %v, want %v", got, err, c.want)
+			}
+		})
+	}
+}
+
+func TestParseRate(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want *float64
+		bad  bool
+	}{
+		{in: ""}, {in: "  "}, {in: "350", want: ptr(350.0)}, {in: " 1,412.50 ", want: ptr(1412.5)}, {in: "lots", bad: true},
+	} {
+		got, err := ParseRate(c.in)
+		var inv *InvalidError
+		if c.bad {
+			if !errors.As(err, &inv) || inv.Field != "default_rate" || inv.Message != "the default rate must be a number, like 350 or 412.50" {
+				t.Errorf("%q: %v", c.in, err)
+			}
+			continue
+		}
+		if err != nil || (got == nil) != (c.want == nil) || (got != nil && *got != *c.want) {
+			t.Errorf("%q: %v %v", c.in, got, err)
+		}
+	}
+}
+
+func TestTwoFactorRoles(t *testing.T) {
+	for _, c := range []struct {
+		stored string
+		want   map[string]bool
+	}{
+		{"", map[string]bool{}},
+		{"billing", map[string]bool{"billing": true}},
+		{" admin , billing", map[string]bool{"admin": true, "billing": true}},
+		{"all", map[string]bool{"timekeeper": true, "billing": true, "admin": true}},
+	} {
+		f := Firm{Require2FA: c.stored}
+		if got := f.TwoFactorRoles(); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%q: %v", c.stored, got)
+		}
+		for _, r := range roles {
+			if f.RequiresTwoFactor(r) != c.want[r] {
+				t.Errorf("%q requires %s: %v", c.stored, r, f.RequiresTwoFactor(r))
+			}
+		}
+	}
+	if got := TwoFactorList(map[string]bool{"admin": true, "timekeeper": true, "billing": false}); got != "timekeeper,admin" {
+		t.Errorf("list: %q", got)
+	}
+}
+
+func TestUpdate(t *testing.T) {
+	ctx := context.Background()
+	var key [32]byte
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "dictum.db"), store.Options{Key: &key, Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc := New(st)
+	ada := identity.Actor{Username: "ada", Role: identity.RoleAdmin}
+	f, err := svc.Update(ctx, ada, Patch{FirmName: ptr("Hale"), DefaultRate: ptr(412.5), Require2FA: ptr("billing")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Name != "Hale" || !f.HasDefaultRate || f.DefaultRate != 41250 || f.Require2FA != "billing" || f.LEDESFirmID != "" {
+		t.Fatalf("after update: %+v", f)
+	}
+	if ok, err := svc.RequiresTwoFactor(ctx, identity.RoleBilling); !ok || err != nil {
+		t.Fatalf("billing 2FA: %v %v", ok, err)
+	}
+	if name, err := svc.FirmName(ctx); name != "Hale" || err != nil {
+		t.Fatalf("firm name: %q %v", name, err)
+	}
+	// A refused patch writes nothing, not even its valid fields.
+	if _, err := svc.Update(ctx, ada, Patch{FirmName: ptr("Other"), Require2FA: ptr("wizards")}); err == nil {
+		t.Fatal("bad roles accepted")
+	}
+	// Unchanged values are not written again (no audit noise); clearing the rate unsets it.
+	if f, err = svc.Update(ctx, ada, Patch{FirmName: ptr("Hale"), ClearDefaultRate: true}); err != nil {
+		t.Fatal(err)
+	}
+	if f.Name != "Hale" || f.HasDefaultRate {
+		t.Fatalf("after clearing: %+v", f)
+	}
+	ev, err := st.AuditEvents(ctx, "setting", store.SettingFirmName, 10)
+	if err != nil || len(ev) != 1 || ev[0].Action != "settings.update" || ev[0].Actor != "ada" {
+		t.Fatalf("firm name audit: %v %v", ev, err)
+	}
+}
