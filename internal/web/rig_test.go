@@ -130,6 +130,12 @@ func (r *rig) do(method, path, as string, body any, hdr ...string) resp {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	return r.roundTrip(req)
+}
+
+// roundTrip sends req through the server's app and reads the whole response.
+func (r *rig) roundTrip(req *http.Request) resp {
+	r.T().Helper()
 	res, err := r.srv.App().Test(req, -1)
 	if err != nil {
 		r.T().Fatal(err)

@@ -63,13 +63,8 @@ func (w *uiWorld) req(method, path, cookie string, form url.Values) uiResp {
 
 func (w *uiWorld) send(r *http.Request) uiResp {
 	w.t.Helper()
-	res, err := w.srv.App().Test(r, -1)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return uiResp{Status: res.StatusCode, Header: res.Header, Body: string(b)}
+	res := w.roundTrip(r)
+	return uiResp{Status: res.Status, Header: res.Header, Body: string(res.Body)}
 }
 
 var csrfRe = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
