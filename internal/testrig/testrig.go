@@ -50,7 +50,8 @@ import (
 	"dictum/internal/vault"
 )
 
-// World is a ready test world. Its fields are meant to be used directly.
+// World is a ready test world. Its fields are meant to be used directly. Its methods
+// report failures to the test New was given (call them from that test's goroutine).
 type World struct {
 	// Dir is the data directory (config.DataDir).
 	Dir string
