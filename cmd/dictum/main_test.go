@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"dictum/internal/audio"
-	"dictum/internal/transcribe"
+	"dictum/internal/testrig"
 )
 
 // The test binary doubles as the dictum binary: with DICTUM_TEST_MAIN=1 it runs main.
@@ -282,30 +282,6 @@ func api(t *testing.T, method, url, token string, body io.Reader, ct string) (in
 	return res.StatusCode, m
 }
 
-// testModel writes (once per run) a random-weight tiny.en model in whisper's format.
-func testModel(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("XDG_CACHE_HOME")
-	if dir == "" {
-		dir = filepath.Join(os.Getenv("HOME"), ".cache")
-	}
-	p := filepath.Join(dir, "dictum", "test-models", "tiny.en-seed1.bin")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	os.MkdirAll(filepath.Dir(p), 0o755)
-	f, err := os.CreateTemp(filepath.Dir(p), "gen-*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := transcribe.GenerateTestModel(f, "tiny.en", 1); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	os.Rename(f.Name(), p)
-	return p
-}
-
 // A transcription that is running when the server is killed with SIGKILL is retried and
 // completes after a restart; the draft entry appears exactly once.
 func TestQueueSurvivesKill9(t *testing.T) {
@@ -313,7 +289,7 @@ func TestQueueSurvivesKill9(t *testing.T) {
 		t.Skip("starts whisper")
 	}
 	data := initData(t)
-	model := testModel(t)
+	model := testrig.TestModel(t)
 	tok := strings.TrimSpace(dictum(t, "", nil, "token", "create", "--data", data, "--username", "boss").stdout)
 	addr := freePort(t)
 	env := []string{"DICTUM_TRANSCRIBE_MODEL=" + model, "DICTUM_TRANSCRIBE_NO_TEMPERATURE_FALLBACK=true"}
@@ -364,7 +340,7 @@ func TestGracefulShutdownFinishesJob(t *testing.T) {
 		t.Skip("starts whisper")
 	}
 	data := initData(t)
-	model := testModel(t)
+	model := testrig.TestModel(t)
 	tok := strings.TrimSpace(dictum(t, "", nil, "token", "create", "--data", data, "--username", "boss").stdout)
 	addr := freePort(t)
 	env := []string{"DICTUM_TRANSCRIBE_MODEL=" + model, "DICTUM_TRANSCRIBE_NO_TEMPERATURE_FALLBACK=true", "DICTUM_SERVER_SHUTDOWN_TIMEOUT=5m"}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"dictum/internal/audio"
+	"dictum/internal/testrig"
 )
 
 // socketInodes lists the socket inodes a process holds.
@@ -88,7 +89,7 @@ func TestNoOutboundConnections(t *testing.T) {
 			data := initData(t)
 			tok := strings.TrimSpace(dictum(t, "", nil, "token", "create", "--data", data, "--username", "boss").stdout)
 			addr := freePort(t)
-			cmd, _ := startProc(t, data, addr, "DICTUM_SERVER_TLS="+mode, "DICTUM_TRANSCRIBE_MODEL="+testModel(t), "DICTUM_TRANSCRIBE_NO_TEMPERATURE_FALLBACK=true")
+			cmd, _ := startProc(t, data, addr, "DICTUM_SERVER_TLS="+mode, "DICTUM_TRANSCRIBE_MODEL="+testrig.TestModel(t), "DICTUM_TRANSCRIBE_NO_TEMPERATURE_FALLBACK=true")
 			scheme := "http"
 			client := http.DefaultClient
 			if mode == "local" {

@@ -2,89 +2,75 @@ package web
 
 import (
 	"bytes"
-	"context"
-	"dictum/internal/identity"
 	"encoding/json"
 	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"dictum/internal/audio"
-	"dictum/internal/auth"
-	"dictum/internal/blob"
 	"dictum/internal/config"
 	"dictum/internal/store"
+	"dictum/internal/testrig"
 )
 
-// rig is a ready test world: a real encrypted store and blob dir in a temp dir, a server,
-// and users of every role with API tokens.
+// rig is a Server over a testrig world (a real encrypted store and blob dir in a temp
+// dir, users of every role with API tokens, no matters) for the web tests. Its fields and
+// helpers are thin views of the world, kept so tests read r.st, r.srv, r.do(...).
 type rig struct {
-	t      *testing.T
-	tb     testing.TB // construction-time failures (fuzz targets have no *testing.T yet)
-	srv    *Server
-	st     *store.Store
-	dir    string
-	cfg    *config.Config
+	t     *testing.T
+	tb    testing.TB // construction-time failures (fuzz targets have no *testing.T yet)
+	world *testrig.World
+	srv   *Server
+	st    *store.Store
+	dir   string
+	cfg   *config.Config
+	// now is the server's clock: tests move it by assigning to it (r.now = r.now.Add(d)).
 	now    time.Time
-	tokens map[string]string
+	tokens map[string]string // API token by username
+	ids    map[string]int64  // user ID by username
 	// authorization-matrix fixtures
 	fixtureID, mid string
 }
 
+// newRig is the API tests' world: alice and bob (timekeepers), bill (billing) and ada
+// (admin), passwords "password-<name>", each with an API token.
 func newRig(t testing.TB, mut ...func(*config.Config)) *rig {
 	t.Helper()
-	dir := t.TempDir()
-	cfg := config.Defaults()
-	cfg.DataDir = dir
-	cfg.Auth.Argon2MemoryKiB = 8 * 1024
-	cfg.Firm.Timezone = "UTC"
+	return newServerRig(t, testrig.DefaultUsers(), mut...)
+}
+
+// newServerRig builds a rig with exactly these users, the config edited by mut.
+func newServerRig(t testing.TB, users []testrig.UserSpec, mut ...func(*config.Config)) *rig {
+	t.Helper()
+	opts := []testrig.Option{testrig.WithUsers(users...), testrig.WithMatters()}
 	for _, m := range mut {
-		m(&cfg)
+		opts = append(opts, testrig.WithConfig(m))
 	}
-	var key [32]byte
-	key[0] = 7
-	st, err := store.Open(context.Background(), filepath.Join(dir, "dictum.db"), store.Options{Key: &key, Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := blob.Open(filepath.Join(dir, "blobs"), key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := testrig.New(t, opts...)
 	tt, _ := t.(*testing.T)
-	r := &rig{t: tt, tb: t, st: st, dir: dir, cfg: &cfg, now: time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC), tokens: map[string]string{}}
-	srv, err := New(Deps{Config: &cfg, Store: st, Blobs: blobs, Now: func() time.Time { return r.now }})
+	r := &rig{t: tt, tb: t, world: w, st: w.Store, dir: w.Dir, cfg: w.Config, now: w.Clock.Now(),
+		tokens: map[string]string{}, ids: map[string]int64{}}
+	for name, u := range w.Users {
+		r.tokens[name], r.ids[name] = u.Token, u.ID
+	}
+	srv, err := New(Deps{Config: w.Config, Store: w.Store, Blobs: w.Blobs, Now: func() time.Time { return r.now }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.srv = srv
-	for _, u := range []struct{ name, role string }{{"alice", "timekeeper"}, {"bob", "timekeeper"}, {"bill", "billing"}, {"ada", "admin"}} {
-		r.addUser(u.name, u.role, "password-"+u.name)
-	}
 	return r
 }
 
+// addUser creates a user with an API token.
 func (r *rig) addUser(name, role, password string) *store.User {
-	h, err := auth.Hash(password, auth.Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1})
-	if err != nil {
-		r.T().Fatal(err)
-	}
-	u := &store.User{Username: name, Role: role, PasswordHash: h}
-	if err := r.st.CreateUser(context.Background(), identity.Actor{Username: "test"}, u); err != nil {
-		r.T().Fatal(err)
-	}
-	tok, hash, prefix, _ := auth.NewAPIToken()
-	if _, err := r.st.CreateToken(context.Background(), identity.Actor{}, u.ID, "test", prefix, hash); err != nil {
-		r.T().Fatal(err)
-	}
-	r.tokens[name] = tok
-	return u
+	r.T().Helper()
+	u := r.world.AddUser(name, role, password)
+	r.tokens[name], r.ids[name] = u.Token, u.ID
+	return u.User
 }
 
 type resp struct {
@@ -144,6 +130,12 @@ func (r *rig) do(method, path, as string, body any, hdr ...string) resp {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	return r.roundTrip(req)
+}
+
+// roundTrip sends req through the server's app and reads the whole response.
+func (r *rig) roundTrip(req *http.Request) resp {
+	r.T().Helper()
 	res, err := r.srv.App().Test(req, -1)
 	if err != nil {
 		r.T().Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,58 +17,24 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"dictum/internal/auth"
-	"dictum/internal/blob"
-	"dictum/internal/config"
 	"dictum/internal/entry"
 	"dictum/internal/store"
+	"dictum/internal/testrig"
 )
 
-// uiWorld is a server over a real encrypted store in a temp dir, with one user per role
-// (plus a second timekeeper), for the page tests.
+// uiWorld is the page tests' rig: one user per role plus a second timekeeper (tk, tk2,
+// biller, boss; passwords "pw-<name>-long-enough"), driven like a browser.
 type uiWorld struct {
-	t   *testing.T
-	srv *Server
-	st  *store.Store
-	ids map[string]int64
+	*rig
 }
 
 func newUIWorld(t *testing.T) *uiWorld {
 	t.Helper()
-	dir := t.TempDir()
-	cfg := config.Defaults()
-	cfg.DataDir = dir
-	cfg.Auth.Argon2MemoryKiB = 8 * 1024
-	cfg.Firm.Timezone = "UTC"
-	var key [32]byte
-	for i := range key {
-		key[i] = byte(i * 7)
-	}
-	st, err := store.Open(context.Background(), filepath.Join(dir, "dictum.db"), store.Options{Key: &key, Create: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := blob.Open(filepath.Join(dir, "blobs"), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Deps{Config: &cfg, Store: st, Blobs: blobs, Now: func() time.Time { return time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &uiWorld{t: t, srv: srv, st: st, ids: map[string]int64{}}
+	var users []testrig.UserSpec
 	for _, u := range []struct{ name, role string }{{"tk", "timekeeper"}, {"tk2", "timekeeper"}, {"biller", "billing"}, {"boss", "admin"}} {
-		h, err := auth.Hash("pw-"+u.name+"-long-enough", auth.Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		usr := &store.User{Username: u.name, Role: u.role, PasswordHash: h}
-		if err := st.CreateUser(context.Background(), identity.Actor{Username: "test"}, usr); err != nil {
-			t.Fatal(err)
-		}
-		w.ids[u.name] = usr.ID
+		users = append(users, testrig.UserSpec{Username: u.name, Role: u.role, Password: "pw-" + u.name + "-long-enough"})
 	}
-	return w
+	return &uiWorld{newServerRig(t, users)}
 }
 
 type uiResp struct {
@@ -98,13 +63,8 @@ func (w *uiWorld) req(method, path, cookie string, form url.Values) uiResp {
 
 func (w *uiWorld) send(r *http.Request) uiResp {
 	w.t.Helper()
-	res, err := w.srv.App().Test(r, -1)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return uiResp{Status: res.StatusCode, Header: res.Header, Body: string(b)}
+	res := w.roundTrip(r)
+	return uiResp{Status: res.Status, Header: res.Header, Body: string(res.Body)}
 }
 
 var csrfRe = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
