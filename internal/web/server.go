@@ -17,6 +17,7 @@ import (
 
 	"dictum/internal/auth"
 	"dictum/internal/blob"
+	"dictum/internal/cliosync"
 	"dictum/internal/config"
 	"dictum/internal/store"
 )
@@ -50,7 +51,7 @@ type Server struct {
 	hashParam auth.Params
 	dummyHash string
 	limiter   *limiter
-	clio      *ClioService
+	clio      *cliosync.Service // nil until SetClio
 	once      sync.Once
 }
 
