@@ -141,18 +141,8 @@ func New(t testing.TB) *Server {
 	f := &Server{valid: map[string]bool{}, faults: map[string][]Fault{}, nextID: 9000}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth/token", f.token)
-	mux.HandleFunc("GET /api/v4/matters.json", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		list := toAny(f.matters)
-		f.mu.Unlock()
-		f.index(w, r, list)
-	})
-	mux.HandleFunc("GET /api/v4/users.json", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		list := toAny(f.users)
-		f.mu.Unlock()
-		f.index(w, r, list)
-	})
+	mux.HandleFunc("GET /api/v4/matters.json", func(w http.ResponseWriter, r *http.Request) { f.index(w, r, snapshot(f, &f.matters)) })
+	mux.HandleFunc("GET /api/v4/users.json", func(w http.ResponseWriter, r *http.Request) { f.index(w, r, snapshot(f, &f.users)) })
 	mux.HandleFunc("GET /api/v4/contacts.json", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		var list []any
@@ -164,12 +154,7 @@ func New(t testing.TB) *Server {
 		f.mu.Unlock()
 		f.index(w, r, list)
 	})
-	mux.HandleFunc("GET /api/v4/activity_descriptions.json", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		list := toAny(f.descs)
-		f.mu.Unlock()
-		f.index(w, r, list)
-	})
+	mux.HandleFunc("GET /api/v4/activity_descriptions.json", func(w http.ResponseWriter, r *http.Request) { f.index(w, r, snapshot(f, &f.descs)) })
 	mux.HandleFunc(RouteListActivities, f.listActivities)
 	mux.HandleFunc(RouteCreateActivity, f.createActivity)
 	f.srv = httptest.NewServer(mux) // listens on 127.0.0.1
@@ -186,33 +171,31 @@ func toAny[T any](in []T) []any {
 	return out
 }
 
-// AddMatters adds matters to the account.
-func (f *Server) AddMatters(ms ...Matter) {
+// add appends vs to one of the account's lists.
+func add[T any](f *Server, list *[]T, vs []T) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.matters = append(f.matters, ms...)
+	*list = append(*list, vs...)
 }
+
+// snapshot copies one of the account's lists for an index answer.
+func snapshot[T any](f *Server, list *[]T) []any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return toAny(*list)
+}
+
+// AddMatters adds matters to the account.
+func (f *Server) AddMatters(vs ...Matter) { add(f, &f.matters, vs) }
 
 // AddUsers adds firm users to the account.
-func (f *Server) AddUsers(us ...User) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.users = append(f.users, us...)
-}
+func (f *Server) AddUsers(vs ...User) { add(f, &f.users, vs) }
 
 // AddContacts adds contacts to the account.
-func (f *Server) AddContacts(cs ...Contact) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.contacts = append(f.contacts, cs...)
-}
+func (f *Server) AddContacts(vs ...Contact) { add(f, &f.contacts, vs) }
 
 // AddActivityDescriptions adds activity descriptions to the account.
-func (f *Server) AddActivityDescriptions(ds ...ActivityDescription) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.descs = append(f.descs, ds...)
-}
+func (f *Server) AddActivityDescriptions(vs ...ActivityDescription) { add(f, &f.descs, vs) }
 
 // AddFault queues faults for the next requests on route ("POST /api/v4/activities.json").
 func (f *Server) AddFault(route string, fs ...Fault) {
