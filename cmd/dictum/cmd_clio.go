@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"dictum/internal/cliosync"
 	"dictum/internal/store"
-	"dictum/internal/web"
 )
 
 const clioUsage = "usage: dictum clio status | sync | import | errors [--json]"
@@ -44,7 +44,7 @@ func (e *cliEnv) cmdClio(args []string) int {
 		return e.fail("%v", err)
 	}
 	if cfg.Clio.ClientID == "" {
-		return e.fail("%v", web.ErrClioNotConfigured)
+		return e.fail("%v", cliosync.ErrNotConfigured)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -54,7 +54,7 @@ func (e *cliEnv) cmdClio(args []string) int {
 	}
 	defer st.Close()
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc := web.NewClioService(cfg, st, web.ClioDeps{TokenKey: keys.Derive(store.ClioTokenLabel)}, log, nil)
+	svc := cliosync.New(cliosync.Deps{Config: cfg, Store: st, TokenKey: keys.Derive(cliosync.TokenLabel), Log: log})
 	actor := cliActor()
 
 	var out any
@@ -129,7 +129,7 @@ func (e *cliEnv) clioFail(err error) int {
 	return e.fail("clio: %v", err)
 }
 
-func (e *cliEnv) printClioStatus(s *web.ClioStatus) {
+func (e *cliEnv) printClioStatus(s *cliosync.Status) {
 	if s.Connected {
 		fmt.Fprintf(e.stdout, "Clio: connected (region %s) by %s at %s\n", s.Region, s.ConnectedBy, s.ConnectedAt)
 	} else {
@@ -151,7 +151,7 @@ func (e *cliEnv) printClioStatus(s *web.ClioStatus) {
 	fmt.Fprintf(e.stdout, "schedule: %s\n", sched)
 }
 
-func (e *cliEnv) printClioReport(r *web.ClioSyncReport) {
+func (e *cliEnv) printClioReport(r *cliosync.SyncReport) {
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 	for _, s := range r.Synced {
 		note := ""

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"dictum/internal/blob"
+	"dictum/internal/cliosync"
 	"dictum/internal/store"
 	"dictum/internal/vault"
 )
@@ -92,12 +93,12 @@ func (e *cliEnv) rotate(ctx context.Context, keyPath, dbPath, blobDir string) in
 	}
 	defer st.Close()
 	// The Clio OAuth tokens are sealed with a key derived from the master key: re-seal them.
-	if tok, err := st.ClioToken(ctx, old.Derive(store.ClioTokenLabel)); err == nil {
-		if err := st.SaveClioToken(ctx, next.Derive(store.ClioTokenLabel), tok); err != nil {
+	if tok, err := cliosync.OpenToken(ctx, st, old.Derive(cliosync.TokenLabel)); err == nil {
+		if err := cliosync.SaveToken(ctx, st, next.Derive(cliosync.TokenLabel), tok); err != nil {
 			return e.fail("re-seal the Clio token: %v (run `dictum key rotate` again to resume)", err)
 		}
 	} else if !errors.Is(err, store.ErrClioNotConnected) {
-		if _, nerr := st.ClioToken(ctx, next.Derive(store.ClioTokenLabel)); nerr != nil { // not already re-sealed before a crash
+		if _, nerr := cliosync.OpenToken(ctx, st, next.Derive(cliosync.TokenLabel)); nerr != nil { // not already re-sealed before a crash
 			return e.fail("read the Clio token: %v", err)
 		}
 	}

@@ -19,10 +19,10 @@ import (
 
 	"dictum/internal/blob"
 	"dictum/internal/buildinfo"
+	"dictum/internal/cliosync"
 	"dictum/internal/config"
 	"dictum/internal/draft"
 	"dictum/internal/jobs"
-	"dictum/internal/store"
 	"dictum/internal/tlsca"
 	"dictum/internal/transcribe"
 	"dictum/internal/vault"
@@ -235,10 +235,11 @@ func (e *cliEnv) cmdServe(args []string) int {
 	if err != nil {
 		return e.fail("%v", err)
 	}
-	srv.SetClio(&web.ClioDeps{TokenKey: keys.Derive(store.ClioTokenLabel)})
+	clioSync := cliosync.New(cliosync.Deps{Config: cfg, Store: st, TokenKey: keys.Derive(cliosync.TokenLabel), Log: log})
+	srv.SetClio(clioSync)
 	sched := jobs.New(log)
 	if cfg.Clio.ClientID != "" && cfg.Clio.SyncSchedule != "" {
-		if err := sched.Add(cfg.Clio.SyncSchedule, "clio.sync", srv.ClioScheduledSync); err != nil {
+		if err := sched.Add(cfg.Clio.SyncSchedule, "clio.sync", clioSync.ScheduledSync); err != nil {
 			return e.fail("clio.sync_schedule: %v", err)
 		}
 	}

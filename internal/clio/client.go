@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"dictum/internal/httpretry"
 )
 
 // ErrOutcomeUnknown marks a failed write whose effect on Clio is unknown: the request may
@@ -43,17 +45,6 @@ func (e *APIError) Error() string {
 
 // Sleeper waits for d or until ctx is done. Tests inject one that does not sleep.
 type Sleeper func(ctx context.Context, d time.Duration) error
-
-func realSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // Client calls the Clio API v4 with a bearer token.
 //
@@ -113,7 +104,7 @@ func NewClient(baseURL string, ts oauth2.TokenSource, opts ...Option) (*Client, 
 		base:             &url.URL{Scheme: u.Scheme, Host: u.Host},
 		hc:               &http.Client{Timeout: 60 * time.Second},
 		ts:               ts,
-		sleep:            realSleep,
+		sleep:            httpretry.Sleep,
 		serverRetries:    3,
 		rateLimitRetries: 5,
 		maxWait:          2 * time.Minute,
@@ -279,33 +270,18 @@ func (c *Client) do(ctx context.Context, method, ref string, body []byte, out an
 	}
 }
 
-func backoff(attempt int) time.Duration {
-	if attempt > 6 {
-		attempt = 6
-	}
-	return time.Second << (attempt - 1)
-}
+// backoff is the wait before retry attempt (1-based) of a read or an unknown-outcome
+// send: 1 s, 2 s, 4 s, ... at most 32 s.
+func backoff(attempt int) time.Duration { return httpretry.Backoff(time.Second, attempt-1, 5) }
 
-// retryAfter parses a Retry-After header (seconds or an HTTP date). A missing or
-// unreadable value means 30 s, Clio's rate-limit window being a minute.
+// retryAfter reads a Retry-After header (seconds or an HTTP date; see
+// httpretry.ParseRetryAfter). A negative number means no wait; a missing or unreadable
+// value means 30 s, Clio's rate-limit window being a minute.
 func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 30 * time.Second
+	if d, ok := httpretry.ParseRetryAfter(v, now); ok {
+		return d
 	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s < 0 {
-			return 0
-		}
-		if s > 86400 {
-			s = 86400
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s < 0 {
 		return 0
 	}
 	return 30 * time.Second

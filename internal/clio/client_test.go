@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"dictum/internal/testrig/cliofake"
 )
 
 func TestRegionHosts(t *testing.T) {
@@ -52,7 +54,7 @@ func TestRegionHosts(t *testing.T) {
 
 func TestAuthCodeURLAndExchange(t *testing.T) {
 	f := newFakeClio(t)
-	cfg := f.oauthConfig()
+	cfg := oauthConfig(f)
 	u, err := cfg.AuthCodeURL("st4te")
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +72,7 @@ func TestAuthCodeURLAndExchange(t *testing.T) {
 		t.Error("empty state accepted")
 	}
 	tok, err := cfg.Exchange(context.Background(), "good-code")
-	if err != nil || tok.AccessToken != "access-1" || tok.RefreshToken != "refresh-1" || tok.Expiry.IsZero() {
+	if err != nil || tok.AccessToken != cliofake.AccessTokenPrefix+"1" || tok.RefreshToken != cliofake.RefreshToken || tok.Expiry.IsZero() {
 		t.Fatalf("exchange = %+v, %v", tok, err)
 	}
 	if _, err := cfg.Exchange(context.Background(), "bad-code"); err == nil {
@@ -80,10 +82,10 @@ func TestAuthCodeURLAndExchange(t *testing.T) {
 
 func TestTokenSourceRefreshesExpiredAndPersists(t *testing.T) {
 	f := newFakeClio(t)
-	cfg := f.oauthConfig()
+	cfg := oauthConfig(f)
 	var saved []*oauth2.Token
 	failSave := true
-	expired := &oauth2.Token{AccessToken: "old", RefreshToken: "refresh-1", Expiry: time.Now().Add(-time.Hour)}
+	expired := &oauth2.Token{AccessToken: "old", RefreshToken: cliofake.RefreshToken, Expiry: time.Now().Add(-time.Hour)}
 	ts, err := NewTokenSource(cfg, expired, func(tk *oauth2.Token) error {
 		if failSave {
 			return errors.New("disk full")
@@ -100,14 +102,14 @@ func TestTokenSourceRefreshesExpiredAndPersists(t *testing.T) {
 	}
 	failSave = false
 	tok, err := ts.Token()
-	if err != nil || tok.AccessToken != "access-1" || tok.RefreshToken != "refresh-1" {
+	if err != nil || tok.AccessToken != cliofake.AccessTokenPrefix+"1" || tok.RefreshToken != cliofake.RefreshToken {
 		t.Fatalf("token = %+v, %v", tok, err)
 	}
-	if len(saved) != 1 || saved[0].AccessToken != "access-1" || saved[0].RefreshToken != "refresh-1" {
+	if len(saved) != 1 || saved[0].AccessToken != cliofake.AccessTokenPrefix+"1" || saved[0].RefreshToken != cliofake.RefreshToken {
 		t.Fatalf("saved = %+v", saved)
 	}
-	if f.refreshes != 1 {
-		t.Errorf("refreshes = %d, want 1 (save retried without refreshing again)", f.refreshes)
+	if f.Refreshes() != 1 {
+		t.Errorf("refreshes = %d, want 1 (save retried without refreshing again)", f.Refreshes())
 	}
 	if _, err := NewTokenSource(cfg, &oauth2.Token{}, nil); err == nil {
 		t.Error("empty token accepted")
@@ -120,14 +122,14 @@ func TestTokenSourceRefreshesExpiredAndPersists(t *testing.T) {
 
 func TestListPaging(t *testing.T) {
 	f := newFakeClio(t)
-	c := f.connect(t, &sleeps{}, nil)
+	c := connect(t, f, &sleeps{}, nil)
 	ctx := context.Background()
 	matters, err := c.ListMatters(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(matters) != 5 || f.count("GET /api/v4/matters.json") != 3 {
-		t.Fatalf("got %d matters in %d requests, want 5 in 3 pages", len(matters), f.count("GET /api/v4/matters.json"))
+	if len(matters) != 5 || f.Count("GET /api/v4/matters.json") != 3 {
+		t.Fatalf("got %d matters in %d requests, want 5 in 3 pages", len(matters), f.Count("GET /api/v4/matters.json"))
 	}
 	for i, m := range matters {
 		if m.ID != int64(101+i) || m.DisplayNumber == "" || m.Client == nil || m.Client.ID == 0 {
@@ -156,7 +158,8 @@ func TestPagingRefusesForeignHostAndLoops(t *testing.T) {
 			if n == "SELF" {
 				n = srvURL + "/api/v4/matters.json?page_token=same"
 			}
-			writeJSON(w, 200, map[string]any{"data": []any{map[string]any{"id": 1}}, "meta": map[string]any{"paging": map[string]any{"next": n}}})
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"data": []any{map[string]any{"id": 1}}, "meta": map[string]any{"paging": map[string]any{"next": n}}})
 		}))
 		srvURL = srv.URL
 		c, err := NewClient(srv.URL, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"}))
@@ -173,34 +176,32 @@ func TestPagingRefusesForeignHostAndLoops(t *testing.T) {
 func TestUnauthorizedRefreshesOnce(t *testing.T) {
 	f := newFakeClio(t)
 	var saved []*oauth2.Token
-	c := f.connect(t, &sleeps{}, &saved)
+	c := connect(t, f, &sleeps{}, &saved)
 	ctx := context.Background()
-	f.revokeAll() // Clio revoked the access token before it expired
+	f.RevokeAll() // Clio revoked the access token before it expired
 	if _, err := c.ListUsers(ctx); err != nil {
 		t.Fatalf("after revoke: %v", err)
 	}
-	if f.refreshes != 1 || len(saved) != 1 || saved[0].AccessToken != "access-2" {
-		t.Fatalf("refreshes = %d, saved = %+v", f.refreshes, saved)
+	if f.Refreshes() != 1 || len(saved) != 1 || saved[0].AccessToken != cliofake.AccessTokenPrefix+"2" {
+		t.Fatalf("refreshes = %d, saved = %+v", f.Refreshes(), saved)
 	}
 	// Now every call is refused: exactly one more refresh, then a 401 error.
-	f.mu.Lock()
-	f.rejectAll = true
-	f.mu.Unlock()
+	f.RejectAll(true)
 	_, err := c.ListUsers(ctx)
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Status != 401 || !strings.Contains(ae.Message, "invalid") {
 		t.Fatalf("err = %v, want APIError 401", err)
 	}
-	if f.refreshes != 2 {
-		t.Errorf("refreshes = %d, want 2 (one per failed call)", f.refreshes)
+	if f.Refreshes() != 2 {
+		t.Errorf("refreshes = %d, want 2 (one per failed call)", f.Refreshes())
 	}
 }
 
 func TestRateLimitRetryAfter(t *testing.T) {
 	f := newFakeClio(t)
 	sl := &sleeps{}
-	c := f.connect(t, sl, nil)
-	f.addFault("GET /api/v4/users.json", fault{status: 429, retryAfter: "7"}, fault{status: 429, retryAfter: "3"})
+	c := connect(t, f, sl, nil)
+	f.AddFault("GET /api/v4/users.json", cliofake.Fault{Status: 429, RetryAfter: "7"}, cliofake.Fault{Status: 429, RetryAfter: "3"})
 	users, err := c.ListUsers(context.Background())
 	if err != nil || len(users) != 3 {
 		t.Fatalf("users = %d, %v", len(users), err)
@@ -210,8 +211,8 @@ func TestRateLimitRetryAfter(t *testing.T) {
 	}
 	// A Retry-After beyond the bound fails at once instead of stalling.
 	sl2 := &sleeps{}
-	c2 := f.connect(t, sl2, nil, WithRetries(3, 5, 10*time.Second))
-	f.addFault("GET /api/v4/users.json", fault{status: 429, retryAfter: "3600"})
+	c2 := connect(t, f, sl2, nil, WithRetries(3, 5, 10*time.Second))
+	f.AddFault("GET /api/v4/users.json", cliofake.Fault{Status: 429, RetryAfter: "3600"})
 	_, err = c2.ListUsers(context.Background())
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Status != 429 || ae.RetryAfter != time.Hour {
@@ -222,8 +223,8 @@ func TestRateLimitRetryAfter(t *testing.T) {
 	}
 	// Too many 429s in a row fail after the retry budget.
 	sl3 := &sleeps{}
-	c3 := f.connect(t, sl3, nil, WithRetries(3, 2, time.Minute))
-	f.addFault("GET /api/v4/users.json", fault{status: 429, retryAfter: "1"}, fault{status: 429, retryAfter: "1"}, fault{status: 429, retryAfter: "1"})
+	c3 := connect(t, f, sl3, nil, WithRetries(3, 2, time.Minute))
+	f.AddFault("GET /api/v4/users.json", cliofake.Fault{Status: 429, RetryAfter: "1"}, cliofake.Fault{Status: 429, RetryAfter: "1"}, cliofake.Fault{Status: 429, RetryAfter: "1"})
 	if _, err := c3.ListUsers(context.Background()); !errors.As(err, &ae) || ae.Status != 429 {
 		t.Fatalf("err = %v", err)
 	}
@@ -256,8 +257,8 @@ func TestRetryAfterParsing(t *testing.T) {
 func TestServerErrorRetriedForReads(t *testing.T) {
 	f := newFakeClio(t)
 	sl := &sleeps{}
-	c := f.connect(t, sl, nil)
-	f.addFault("GET /api/v4/matters.json", fault{status: 500})
+	c := connect(t, f, sl, nil)
+	f.AddFault("GET /api/v4/matters.json", cliofake.Fault{Status: 500})
 	m, err := c.ListMatters(context.Background())
 	if err != nil || len(m) != 5 {
 		t.Fatalf("matters = %d, %v", len(m), err)
@@ -265,9 +266,9 @@ func TestServerErrorRetriedForReads(t *testing.T) {
 	if got := sl.all(); len(got) != 1 || got[0] != time.Second {
 		t.Errorf("backoff = %v, want [1s]", got)
 	}
-	f.addFault("GET /api/v4/matters.json", fault{status: 503}, fault{status: 502}, fault{status: 500}, fault{status: 500})
+	f.AddFault("GET /api/v4/matters.json", cliofake.Fault{Status: 503}, cliofake.Fault{Status: 502}, cliofake.Fault{Status: 500}, cliofake.Fault{Status: 500})
 	sl2 := &sleeps{}
-	c2 := f.connect(t, sl2, nil)
+	c2 := connect(t, f, sl2, nil)
 	_, err = c2.ListMatters(context.Background())
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Status != 500 {
@@ -280,13 +281,13 @@ func TestServerErrorRetriedForReads(t *testing.T) {
 
 func TestWriteNotRetriedBlindly(t *testing.T) {
 	f := newFakeClio(t)
-	c := f.connect(t, &sleeps{}, nil)
-	f.addFault("POST /api/v4/activities.json", fault{status: 500, afterCreate: true})
+	c := connect(t, f, &sleeps{}, nil)
+	f.AddFault("POST /api/v4/activities.json", cliofake.Fault{Status: 500, AfterCreate: true})
 	_, err := c.CreateTimeEntry(context.Background(), NewTimeEntry{Date: "2026-11-02", Seconds: 360, MatterID: 101, Note: "x"})
 	if !errors.Is(err, ErrOutcomeUnknown) {
 		t.Fatalf("err = %v, want ErrOutcomeUnknown", err)
 	}
-	if n := f.count("POST /api/v4/activities.json"); n != 1 {
+	if n := f.Count("POST /api/v4/activities.json"); n != 1 {
 		t.Errorf("POST sent %d times, want 1", n)
 	}
 	// 422 is a definite refusal, not an unknown outcome.
@@ -296,7 +297,7 @@ func TestWriteNotRetriedBlindly(t *testing.T) {
 		t.Fatalf("err = %v, want plain 422", err)
 	}
 	// 429 on a write is retried: the request was refused before it was processed.
-	f.addFault("POST /api/v4/activities.json", fault{status: 429, retryAfter: "2"})
+	f.AddFault("POST /api/v4/activities.json", cliofake.Fault{Status: 429, RetryAfter: "2"})
 	if _, err := c.CreateTimeEntry(context.Background(), NewTimeEntry{Date: "2026-11-02", Seconds: 360, MatterID: 101}); err != nil {
 		t.Fatalf("after 429: %v", err)
 	}
@@ -304,15 +305,15 @@ func TestWriteNotRetriedBlindly(t *testing.T) {
 
 func TestTimeoutFromContext(t *testing.T) {
 	f := newFakeClio(t)
-	c := f.connect(t, &sleeps{}, nil)
-	f.addFault("GET /api/v4/users.json", fault{hang: true})
+	c := connect(t, f, &sleeps{}, nil)
+	f.AddFault("GET /api/v4/users.json", cliofake.Fault{Hang: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	_, err := c.ListUsers(ctx)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want deadline exceeded", err)
 	}
-	f.addFault("POST /api/v4/activities.json", fault{hang: true})
+	f.AddFault("POST /api/v4/activities.json", cliofake.Fault{Hang: true})
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel2()
 	_, err = c.CreateTimeEntry(ctx2, NewTimeEntry{Date: "2026-11-02", Seconds: 360, MatterID: 101})
@@ -336,7 +337,9 @@ func TestCreateTimeEntryWireFormat(t *testing.T) {
 			return
 		}
 		got = append(got, m)
-		writeJSON(w, 201, map[string]any{"data": map[string]any{"id": 42, "type": "TimeEntry"}})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(201)
+		_ = json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"id": 42, "type": "TimeEntry"}})
 	}))
 	defer srv.Close()
 	c, err := NewClient(srv.URL, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "tok"}))
@@ -377,7 +380,7 @@ func TestCreateTimeEntryWireFormat(t *testing.T) {
 
 func TestFindTimeEntryMatchesMarkerExactly(t *testing.T) {
 	f := newFakeClio(t)
-	c := f.connect(t, &sleeps{}, nil)
+	c := connect(t, f, &sleeps{}, nil)
 	ctx := context.Background()
 	for _, n := range []NewTimeEntry{
 		{Date: "2026-11-02", Seconds: 360, MatterID: 101, Note: NoteWithMarker("a", "e-10")},

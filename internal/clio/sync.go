@@ -30,7 +30,7 @@ type PushItem struct {
 	Intent bool
 }
 
-// Ledger is the caller's durable record of sync state (the store implements it).
+// Ledger is the caller's durable record of sync state (cliosync implements it over the store).
 //
 //   - Pending returns approved entries not yet synced, including ones that failed before,
 //     with Intent set for every entry MarkIntent was ever called for.

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"dictum/internal/testrig/cliofake"
 )
 
 // memLedger is an in-memory Ledger whose state survives "restarts" (new Syncers).
@@ -103,19 +105,17 @@ func syncedIDs(r Report) []string {
 
 func TestPushCreatesEachEntryOnce(t *testing.T) {
 	f := newFakeClio(t)
-	c := f.connect(t, &sleeps{}, nil)
+	c := connect(t, f, &sleeps{}, nil)
 	l := newLedger(items()...)
 	rep, err := NewSyncer(c).Push(context.Background(), l)
 	if err != nil || len(rep.Failed) != 0 || strings.Join(syncedIDs(rep), ",") != "e-1,e-2,e-3" {
 		t.Fatalf("report = %+v, %v", rep, err)
 	}
-	f.mu.Lock()
-	acts := append([]storedActivity(nil), f.activities...)
-	f.mu.Unlock()
+	acts := f.Activities()
 	if len(acts) != 3 {
 		t.Fatalf("%d activities in Clio", len(acts))
 	}
-	byMarker := map[string]storedActivity{}
+	byMarker := map[string]cliofake.Activity{}
 	for _, a := range acts {
 		for _, id := range []string{"e-1", "e-2", "e-3"} {
 			if hasMarker(a.Note, id) {
@@ -146,7 +146,7 @@ func TestPushCreatesEachEntryOnce(t *testing.T) {
 	}
 	// A second push has nothing to do.
 	rep, err = NewSyncer(c).Push(context.Background(), l)
-	if err != nil || len(rep.Synced)+len(rep.Failed) != 0 || f.count("POST /api/v4/activities.json") != 3 {
+	if err != nil || len(rep.Synced)+len(rep.Failed) != 0 || f.Count("POST /api/v4/activities.json") != 3 {
 		t.Fatalf("second push = %+v, %v", rep, err)
 	}
 }
@@ -157,7 +157,7 @@ func TestPushCrashBetweenPostAndCommit(t *testing.T) {
 	f := newFakeClio(t)
 	l := newLedger(items()...)
 	l.failSynced["e-2"] = true
-	rep, err := NewSyncer(f.connect(t, &sleeps{}, nil)).Push(context.Background(), l)
+	rep, err := NewSyncer(connect(t, f, &sleeps{}, nil)).Push(context.Background(), l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,16 +169,16 @@ func TestPushCrashBetweenPostAndCommit(t *testing.T) {
 	}
 	// Restart.
 	l.failSynced = map[string]bool{}
-	rep, err = NewSyncer(f.connect(t, &sleeps{}, nil)).Push(context.Background(), l)
+	rep, err = NewSyncer(connect(t, f, &sleeps{}, nil)).Push(context.Background(), l)
 	if err != nil || len(rep.Failed) != 0 || len(rep.Synced) != 1 || !rep.Synced[0].Reconciled || rep.Synced[0].ClioID != 9002 {
 		t.Fatalf("after restart: %+v, %v", rep, err)
 	}
 	for _, id := range []string{"e-1", "e-2", "e-3"} {
-		if n := f.countMarker(id); n != 1 {
+		if n := countMarker(f, id); n != 1 {
 			t.Errorf("entry %s is in Clio %d times, want 1", id, n)
 		}
 	}
-	if n := f.count("POST /api/v4/activities.json"); n != 3 {
+	if n := f.Count("POST /api/v4/activities.json"); n != 3 {
 		t.Errorf("%d POSTs, want 3", n)
 	}
 }
@@ -188,23 +188,23 @@ func TestPushCrashBetweenPostAndCommit(t *testing.T) {
 func TestPushAbandonedAfterPost(t *testing.T) {
 	f := newFakeClio(t)
 	l := newLedger(items()...)
-	f.addFault("POST /api/v4/activities.json", fault{afterCreate: true, hang: true})
+	f.AddFault("POST /api/v4/activities.json", cliofake.Fault{AfterCreate: true, Hang: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		// "Crash" once the first entry exists in Clio.
 		defer cancel()
-		for deadline := time.Now().Add(10 * time.Second); f.countMarker("e-1") == 0 && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(10 * time.Second); countMarker(f, "e-1") == 0 && time.Now().Before(deadline); {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
-	rep, err := NewSyncer(f.connect(t, &sleeps{}, nil)).Push(ctx, l)
+	rep, err := NewSyncer(connect(t, f, &sleeps{}, nil)).Push(ctx, l)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want canceled", err)
 	}
 	if len(rep.Synced) != 0 || len(l.synced) != 0 || !l.intent["e-1"] || l.intent["e-2"] {
 		t.Fatalf("state after crash: report %+v, synced %v, intent %v", rep, l.synced, l.intent)
 	}
-	rep, err = NewSyncer(f.connect(t, &sleeps{}, nil)).Push(context.Background(), l)
+	rep, err = NewSyncer(connect(t, f, &sleeps{}, nil)).Push(context.Background(), l)
 	if err != nil || len(rep.Failed) != 0 || strings.Join(syncedIDs(rep), ",") != "e-1,e-2,e-3" {
 		t.Fatalf("after restart: %+v, %v", rep, err)
 	}
@@ -212,7 +212,7 @@ func TestPushAbandonedAfterPost(t *testing.T) {
 		t.Errorf("e-1 not reconciled: %+v", rep.Synced[0])
 	}
 	for _, id := range []string{"e-1", "e-2", "e-3"} {
-		if n := f.countMarker(id); n != 1 {
+		if n := countMarker(f, id); n != 1 {
 			t.Errorf("entry %s is in Clio %d times, want 1", id, n)
 		}
 	}
@@ -225,47 +225,47 @@ func TestPushCrashAfterIntentBeforePost(t *testing.T) {
 	l := newLedger(items()[:1]...)
 	ctx, cancel := context.WithCancel(context.Background())
 	l.onIntent = func(string) { cancel() }
-	if _, err := NewSyncer(f.connect(t, &sleeps{}, nil)).Push(ctx, l); !errors.Is(err, context.Canceled) {
+	if _, err := NewSyncer(connect(t, f, &sleeps{}, nil)).Push(ctx, l); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
-	if f.countMarker("e-1") != 0 || !l.intent["e-1"] {
-		t.Fatalf("state: marker %d, intent %v", f.countMarker("e-1"), l.intent)
+	if countMarker(f, "e-1") != 0 || !l.intent["e-1"] {
+		t.Fatalf("state: marker %d, intent %v", countMarker(f, "e-1"), l.intent)
 	}
 	l.onIntent = nil
-	rep, err := NewSyncer(f.connect(t, &sleeps{}, nil)).Push(context.Background(), l)
-	if err != nil || len(rep.Synced) != 1 || rep.Synced[0].Reconciled || f.countMarker("e-1") != 1 {
-		t.Fatalf("after restart: %+v, %v, count %d", rep, err, f.countMarker("e-1"))
+	rep, err := NewSyncer(connect(t, f, &sleeps{}, nil)).Push(context.Background(), l)
+	if err != nil || len(rep.Synced) != 1 || rep.Synced[0].Reconciled || countMarker(f, "e-1") != 1 {
+		t.Fatalf("after restart: %+v, %v, count %d", rep, err, countMarker(f, "e-1"))
 	}
 }
 
 func TestPushServerErrors(t *testing.T) {
 	tests := []struct {
 		name           string
-		faults         []fault
+		faults         []cliofake.Fault
 		wantReconciled bool
 		wantPosts      int
 	}{
-		{"500 before create, then success", []fault{{status: 500}}, false, 2},
-		{"created but answered 500", []fault{{status: 502, afterCreate: true}}, true, 1},
-		{"429 then success", []fault{{status: 429, retryAfter: "5"}}, false, 2},
+		{"500 before create, then success", []cliofake.Fault{{Status: 500}}, false, 2},
+		{"created but answered 500", []cliofake.Fault{{Status: 502, AfterCreate: true}}, true, 1},
+		{"429 then success", []cliofake.Fault{{Status: 429, RetryAfter: "5"}}, false, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeClio(t)
 			sl := &sleeps{}
 			l := newLedger(items()[1])
-			f.addFault("POST /api/v4/activities.json", tt.faults...)
-			rep, err := NewSyncer(f.connect(t, sl, nil)).Push(context.Background(), l)
+			f.AddFault("POST /api/v4/activities.json", tt.faults...)
+			rep, err := NewSyncer(connect(t, f, sl, nil)).Push(context.Background(), l)
 			if err != nil || len(rep.Failed) != 0 || len(rep.Synced) != 1 {
 				t.Fatalf("report = %+v, %v", rep, err)
 			}
 			if rep.Synced[0].Reconciled != tt.wantReconciled {
 				t.Errorf("reconciled = %v", rep.Synced[0].Reconciled)
 			}
-			if n := f.count("POST /api/v4/activities.json"); n != tt.wantPosts {
+			if n := f.Count("POST /api/v4/activities.json"); n != tt.wantPosts {
 				t.Errorf("POSTs = %d, want %d", n, tt.wantPosts)
 			}
-			if n := f.countMarker("e-2"); n != 1 {
+			if n := countMarker(f, "e-2"); n != 1 {
 				t.Errorf("entry in Clio %d times", n)
 			}
 			if len(sl.all()) == 0 {
@@ -278,17 +278,17 @@ func TestPushServerErrors(t *testing.T) {
 func TestPushGivesUpAfterUnknownOutcomes(t *testing.T) {
 	f := newFakeClio(t)
 	l := newLedger(items()[1])
-	f.addFault("POST /api/v4/activities.json", fault{status: 500}, fault{status: 500}, fault{status: 500}, fault{status: 500})
-	rep, err := NewSyncer(f.connect(t, &sleeps{}, nil)).Push(context.Background(), l)
+	f.AddFault("POST /api/v4/activities.json", cliofake.Fault{Status: 500}, cliofake.Fault{Status: 500}, cliofake.Fault{Status: 500}, cliofake.Fault{Status: 500})
+	rep, err := NewSyncer(connect(t, f, &sleeps{}, nil)).Push(context.Background(), l)
 	if err != nil || len(rep.Failed) != 1 || !errors.Is(rep.Failed[0], ErrOutcomeUnknown) {
 		t.Fatalf("report = %+v, %v", rep, err)
 	}
-	if f.count("POST /api/v4/activities.json") != 3 || l.failed["e-2"] == "" || !l.intent["e-2"] {
-		t.Fatalf("posts %d, failed %q, intent %v", f.count("POST /api/v4/activities.json"), l.failed["e-2"], l.intent["e-2"])
+	if f.Count("POST /api/v4/activities.json") != 3 || l.failed["e-2"] == "" || !l.intent["e-2"] {
+		t.Fatalf("posts %d, failed %q, intent %v", f.Count("POST /api/v4/activities.json"), l.failed["e-2"], l.intent["e-2"])
 	}
 	// Next run: reconcile first (nothing there), then send.
-	rep, err = NewSyncer(f.connect(t, &sleeps{}, nil)).Push(context.Background(), l)
-	if err != nil || len(rep.Synced) != 1 || f.countMarker("e-2") != 1 {
+	rep, err = NewSyncer(connect(t, f, &sleeps{}, nil)).Push(context.Background(), l)
+	if err != nil || len(rep.Synced) != 1 || countMarker(f, "e-2") != 1 {
 		t.Fatalf("retry run = %+v, %v", rep, err)
 	}
 }
@@ -307,7 +307,7 @@ func TestPushPerEntryFailuresAreReported(t *testing.T) {
 	}
 	l := newLedger(bad...)
 	l.failIntent["intent-fails"] = true
-	rep, err := NewSyncer(f.connect(t, &sleeps{}, nil)).Push(context.Background(), l)
+	rep, err := NewSyncer(connect(t, f, &sleeps{}, nil)).Push(context.Background(), l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,10 +342,10 @@ func TestPushPerEntryFailuresAreReported(t *testing.T) {
 			t.Errorf("%s: intent recorded for an entry that was never sent", id)
 		}
 	}
-	if n := f.count("POST /api/v4/activities.json"); n != 2 { // unknown-matter (422) and e-2
+	if n := f.Count("POST /api/v4/activities.json"); n != 2 { // unknown-matter (422) and e-2
 		t.Errorf("POSTs = %d, want 2", n)
 	}
-	if n := f.count("GET /api/v4/activity_descriptions.json"); n != 2 {
+	if n := f.Count("GET /api/v4/activity_descriptions.json"); n != 2 {
 		t.Errorf("activity description pages fetched %d times, want 2 (3 records, 2 per page, listed once per push)", n)
 	}
 }
@@ -354,10 +354,10 @@ func TestPushReconcileFailureDoesNotResend(t *testing.T) {
 	f := newFakeClio(t)
 	l := newLedger(items()[1])
 	l.intent["e-2"] = true // an earlier push may have sent it
-	f.addFault("GET /api/v4/activities.json", fault{status: 403})
-	rep, err := NewSyncer(f.connect(t, &sleeps{}, nil)).Push(context.Background(), l)
-	if err != nil || len(rep.Failed) != 1 || f.count("POST /api/v4/activities.json") != 0 {
-		t.Fatalf("report %+v, err %v, posts %d", rep, err, f.count("POST /api/v4/activities.json"))
+	f.AddFault("GET /api/v4/activities.json", cliofake.Fault{Status: 403})
+	rep, err := NewSyncer(connect(t, f, &sleeps{}, nil)).Push(context.Background(), l)
+	if err != nil || len(rep.Failed) != 1 || f.Count("POST /api/v4/activities.json") != 0 {
+		t.Fatalf("report %+v, err %v, posts %d", rep, err, f.Count("POST /api/v4/activities.json"))
 	}
 }
 
@@ -365,22 +365,22 @@ func TestPushLedgerError(t *testing.T) {
 	f := newFakeClio(t)
 	l := newLedger()
 	l.pending = errors.New("no such table")
-	if _, err := NewSyncer(f.connect(t, &sleeps{}, nil)).Push(context.Background(), l); err == nil || !strings.Contains(err.Error(), "no such table") {
+	if _, err := NewSyncer(connect(t, f, &sleeps{}, nil)).Push(context.Background(), l); err == nil || !strings.Contains(err.Error(), "no such table") {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 func TestImport(t *testing.T) {
 	f := newFakeClio(t)
-	res, err := NewSyncer(f.connect(t, &sleeps{}, nil)).Import(context.Background())
+	res, err := NewSyncer(connect(t, f, &sleeps{}, nil)).Import(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Matters) != 5 || len(res.Users) != 3 || len(res.Clients) != 3 {
 		t.Fatalf("import = %d matters, %d users, %d clients", len(res.Matters), len(res.Users), len(res.Clients))
 	}
-	f.addFault("GET /api/v4/contacts.json", fault{status: 403})
-	if _, err := NewSyncer(f.connect(t, &sleeps{}, nil)).Import(context.Background()); err == nil || !strings.Contains(err.Error(), "clients") {
+	f.AddFault("GET /api/v4/contacts.json", cliofake.Fault{Status: 403})
+	if _, err := NewSyncer(connect(t, f, &sleeps{}, nil)).Import(context.Background()); err == nil || !strings.Contains(err.Error(), "clients") {
 		t.Fatalf("err = %v", err)
 	}
 }

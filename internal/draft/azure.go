@@ -12,6 +12,8 @@ import (
 	"github.com/openai/openai-go/v3/azure"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
+
+	"dictum/internal/httpretry"
 )
 
 func newAzure(cfg Config, rules *Rules) (Drafter, error) {
@@ -80,7 +82,7 @@ func newAzure(cfg Config, rules *Rules) (Drafter, error) {
 			if errors.As(err, &apiErr) {
 				se := &statusError{code: apiErr.StatusCode}
 				if apiErr.Response != nil {
-					se.retryAfter, se.hasAfter = parseRetryAfter(apiErr.Response.Header, time.Now())
+					se.retryAfter, se.hasAfter = httpretry.ParseRetryHeaders(apiErr.Response.Header, time.Now())
 				}
 				return "", se
 			}

@@ -6,13 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
+	"dictum/internal/httpretry"
 	"dictum/internal/utbms"
 )
 
@@ -33,17 +32,6 @@ type llmEngine struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 func newLLMEngine(name string, cfg Config, rules *Rules, timeout time.Duration, retries int) *llmEngine {
 	if timeout <= 0 {
 		timeout = DefaultLLMTimeout
@@ -54,7 +42,7 @@ func newLLMEngine(name string, cfg Config, rules *Rules, timeout time.Duration, 
 	case retries < 0:
 		retries = 0
 	}
-	return &llmEngine{name: name, cfg: cfg, rules: rules, timeout: timeout, retries: retries, sleep: sleepCtx}
+	return &llmEngine{name: name, cfg: cfg, rules: rules, timeout: timeout, retries: retries, sleep: httpretry.Sleep}
 }
 
 // Name implements Drafter.
@@ -78,43 +66,10 @@ type answerError struct{ msg string }
 
 func (e *answerError) Error() string { return e.msg }
 
-// parseRetryAfter reads Retry-After (seconds or an HTTP date) or
-// retry-after-ms.
-func parseRetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
-	if ms := h.Get("Retry-After-Ms"); ms != "" {
-		if v, err := strconv.ParseFloat(ms, 64); err == nil && v >= 0 && v < 1e9 {
-			return time.Duration(v * float64(time.Millisecond)), true
-		}
-	}
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s < 0 {
-			return 0, false
-		}
-		if s > 86400 {
-			s = 86400
-		}
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		d := t.Sub(now)
-		if d < 0 {
-			d = 0
-		}
-		return d, true
-	}
-	return 0, false
-}
-
 // backoff is the wait before retry n (0-based) without a Retry-After:
 // 0.5s, 1s, 2s ... capped at 8s, with +-20% jitter.
 func backoff(n int) time.Duration {
-	d := 500 * time.Millisecond << min(n, 4)
-	jitter := time.Duration(rand.Int64N(int64(d)/5*2+1)) - d/5
-	return d + jitter
+	return httpretry.Jitter(httpretry.Backoff(500*time.Millisecond, n, 4), 20)
 }
 
 // attempt runs e.call with the per-attempt timeout and retries on 429/5xx

@@ -484,25 +484,3 @@ func TestOllamaConnectionRefused(t *testing.T) {
 		t.Fatalf("warnings %v", d.Warnings)
 	}
 }
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
-	for _, tc := range []struct {
-		h    http.Header
-		want time.Duration
-		ok   bool
-	}{
-		{http.Header{"Retry-After": {"3"}}, 3 * time.Second, true},
-		{http.Header{"Retry-After": {"Fri, 20 Nov 2026 12:00:10 GMT"}}, 10 * time.Second, true},
-		{http.Header{"Retry-After": {"Fri, 20 Nov 2026 11:00:00 GMT"}}, 0, true},
-		{http.Header{"Retry-After-Ms": {"250"}}, 250 * time.Millisecond, true},
-		{http.Header{"Retry-After": {"soon"}}, 0, false},
-		{http.Header{"Retry-After": {"-1"}}, 0, false},
-		{http.Header{}, 0, false},
-	} {
-		got, ok := parseRetryAfter(tc.h, now)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("%v: got %v %v, want %v %v", tc.h, got, ok, tc.want, tc.ok)
-		}
-	}
-}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/api"
+
+	"dictum/internal/httpretry"
 )
 
 // respInfoKey carries a *respInfo in a request context so the transport can
@@ -31,7 +33,7 @@ func (t recordingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if resp != nil {
 		if ri, ok := r.Context().Value(respInfoKey{}).(*respInfo); ok {
 			ri.status = resp.StatusCode
-			ri.retryAfter, ri.hasAfter = parseRetryAfter(resp.Header, time.Now())
+			ri.retryAfter, ri.hasAfter = httpretry.ParseRetryHeaders(resp.Header, time.Now())
 		}
 	}
 	return resp, err

@@ -3,28 +3,15 @@ package store
 import (
 	"context"
 	"database/sql"
-	"dictum/internal/identity"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
-	"golang.org/x/oauth2"
-
-	"dictum/internal/billing"
-	"dictum/internal/clio"
 	"dictum/internal/entry"
-	"dictum/internal/vault"
+	"dictum/internal/identity"
 )
-
-// ClioTokenLabel is the vault label of the key the Clio OAuth tokens are sealed with (on
-// top of the database encryption).
-const ClioTokenLabel = "dictum/v1/clio-tokens"
-
-// clioTokenAAD binds a sealed token to its purpose.
-var clioTokenAAD = []byte("dictum/clio-token/v1")
 
 // ErrClioNotConnected is returned when no Clio token is stored.
 var ErrClioNotConnected = errors.New("clio is not connected")
@@ -63,33 +50,17 @@ func (s *Store) ClioConnection(ctx context.Context) (*ClioConnection, error) {
 	return &c, nil
 }
 
-func sealToken(key [32]byte, tok *oauth2.Token) ([]byte, error) {
-	if tok == nil || (tok.AccessToken == "" && tok.RefreshToken == "") {
-		return nil, errors.New("clio token is empty")
-	}
-	plain, err := json.Marshal(tok)
-	if err != nil {
-		return nil, fmt.Errorf("encode clio token: %w", err)
-	}
-	sealed, err := vault.Seal(key, plain, clioTokenAAD)
-	if err != nil {
-		return nil, fmt.Errorf("seal clio token: %w", err)
-	}
-	return sealed, nil
-}
-
-// ConnectClio stores a new token (sealed with key) for region and audits "clio.connect".
-// It replaces an earlier connection but keeps the last sync time.
-func (s *Store) ConnectClio(ctx context.Context, a identity.Actor, key [32]byte, region string, tok *oauth2.Token) error {
-	sealed, err := sealToken(key, tok)
-	if err != nil {
-		return err
+// ConnectClio stores a new token (sealed by the caller) for region and audits
+// "clio.connect". It replaces an earlier connection but keeps the last sync time.
+func (s *Store) ConnectClio(ctx context.Context, a identity.Actor, region string, sealedToken []byte) error {
+	if len(sealedToken) == 0 {
+		return errors.New("clio token is empty")
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		now := s.ts()
 		_, err := tx.ExecContext(ctx, `INSERT INTO clio_connection(id, region, token_blob, connected_by, connected_at, last_error) VALUES (1,?,?,?,?,'')
 			ON CONFLICT(id) DO UPDATE SET region=excluded.region, token_blob=excluded.token_blob, connected_by=excluded.connected_by,
-			connected_at=excluded.connected_at, last_error=''`, region, sealed, a.Username, now)
+			connected_at=excluded.connected_at, last_error=''`, region, sealedToken, a.Username, now)
 		if err != nil {
 			return fmt.Errorf("save clio connection: %w", err)
 		}
@@ -97,14 +68,13 @@ func (s *Store) ConnectClio(ctx context.Context, a identity.Actor, key [32]byte,
 	})
 }
 
-// SaveClioToken replaces the stored token after a refresh. It fails with
+// SaveClioSealedToken replaces the stored (sealed) token after a refresh. It fails with
 // ErrClioNotConnected when Clio was disconnected meanwhile (the token is then dropped).
-func (s *Store) SaveClioToken(ctx context.Context, key [32]byte, tok *oauth2.Token) error {
-	sealed, err := sealToken(key, tok)
-	if err != nil {
-		return err
+func (s *Store) SaveClioSealedToken(ctx context.Context, sealedToken []byte) error {
+	if len(sealedToken) == 0 {
+		return errors.New("clio token is empty")
 	}
-	res, err := s.db.ExecContext(ctx, "UPDATE clio_connection SET token_blob = ? WHERE id = 1 AND token_blob IS NOT NULL", sealed)
+	res, err := s.db.ExecContext(ctx, "UPDATE clio_connection SET token_blob = ? WHERE id = 1 AND token_blob IS NOT NULL", sealedToken)
 	if err != nil {
 		return fmt.Errorf("save clio token: %w", err)
 	}
@@ -114,8 +84,9 @@ func (s *Store) SaveClioToken(ctx context.Context, key [32]byte, tok *oauth2.Tok
 	return nil
 }
 
-// ClioToken opens the stored token.
-func (s *Store) ClioToken(ctx context.Context, key [32]byte) (*oauth2.Token, error) {
+// ClioSealedToken returns the stored token as sealed by ConnectClio's caller;
+// ErrClioNotConnected when there is none.
+func (s *Store) ClioSealedToken(ctx context.Context) ([]byte, error) {
 	var blob []byte
 	err := s.db.QueryRowContext(ctx, "SELECT token_blob FROM clio_connection WHERE id = 1").Scan(&blob)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && len(blob) == 0) {
@@ -124,15 +95,7 @@ func (s *Store) ClioToken(ctx context.Context, key [32]byte) (*oauth2.Token, err
 	if err != nil {
 		return nil, fmt.Errorf("read clio token: %w", err)
 	}
-	plain, err := vault.Open(key, blob, clioTokenAAD)
-	if err != nil {
-		return nil, fmt.Errorf("open stored clio token (was the master key rotated? reconnect Clio): %w", err)
-	}
-	var tok oauth2.Token
-	if err := json.Unmarshal(plain, &tok); err != nil {
-		return nil, fmt.Errorf("decode stored clio token: %w", err)
-	}
-	return &tok, nil
+	return blob, nil
 }
 
 // DisconnectClio forgets the token and audits "clio.disconnect". Sync state of entries
@@ -303,113 +266,77 @@ func (s *Store) ClioErrors(ctx context.Context) ([]ClioSyncError, error) {
 	return out, rows.Err()
 }
 
-// ClioLedger is the store's clio.Ledger: the sync state lives in the entries table and
-// every change is audited in the same transaction.
-type ClioLedger struct {
-	s     *Store
-	actor identity.Actor
-	only  map[string]bool
+// ClioPendingEntry is an approved, not deleted entry not yet in Clio (never tried, failed,
+// or with a send in flight), with what a push needs from its matter and timekeeper.
+type ClioPendingEntry struct {
+	EntryID   string
+	Date      string
+	Tenths    int
+	Narrative string
+	Billable  bool
+	Activity  string
+	Task      string
+	// Intent is true when a send was recorded as started (MarkClioIntent).
+	Intent       bool
+	HasMatter    bool
+	MatterNumber string
+	MatterClioID *int64 // nil: the matter is not linked to Clio
+	MatterLEDES  bool   // the matter is billed with UTBMS codes
+	Username     string
+	UserClioID   *int64 // nil: the timekeeper is not linked to Clio
 }
 
-var _ clio.Ledger = (*ClioLedger)(nil)
-
-// ClioLedger returns a ledger acting as a (for the audit log). With ids, only those
-// entries are pending (a retry of chosen entries).
-func (s *Store) ClioLedger(a identity.Actor, ids ...string) *ClioLedger {
-	l := &ClioLedger{s: s, actor: a}
-	if len(ids) > 0 {
-		l.only = make(map[string]bool, len(ids))
-		for _, id := range ids {
-			l.only[id] = true
-		}
-	}
-	return l
-}
-
-// load lists approved, not deleted entries not yet in Clio, split into those that can be
-// pushed and those whose matter or timekeeper is not linked to Clio.
-func (l *ClioLedger) load(ctx context.Context) ([]clio.PushItem, []clio.ItemError, error) {
-	rows, err := l.s.db.QueryContext(ctx, `SELECT e.id, e.date, e.tenths, e.narrative, e.billable, e.activity, coalesce(e.task, ''),
+// ClioPendingEntries lists the entries a push would consider, oldest first.
+func (s *Store) ClioPendingEntries(ctx context.Context) ([]ClioPendingEntry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT e.id, e.date, e.tenths, e.narrative, e.billable, e.activity, coalesce(e.task, ''),
 		e.clio_intent_at IS NOT NULL, e.matter_id IS NOT NULL, coalesce(m.number, ''), m.clio_id, coalesce(m.ledes_enabled, 0), u.username, u.clio_user_id
 		FROM entries e JOIN users u ON u.id = e.user_id LEFT JOIN matters m ON m.id = e.matter_id
 		WHERE e.status = 'approved' AND e.deleted_at IS NULL AND (e.clio_state IS NULL OR e.clio_state IN ('failed', 'intent'))
 		ORDER BY e.date, e.created_at`)
 	if err != nil {
-		return nil, nil, fmt.Errorf("list entries to push: %w", err)
+		return nil, fmt.Errorf("list entries to push: %w", err)
 	}
 	defer rows.Close()
-	var ready []clio.PushItem
-	var unmapped []clio.ItemError
+	var out []ClioPendingEntry
 	for rows.Next() {
-		var it clio.PushItem
-		var tenths int
-		var hasMatter bool
-		var number, username string
+		var p ClioPendingEntry
 		var matterClio, userClio sql.NullInt64
-		if err := rows.Scan(&it.EntryID, &it.Date, &tenths, &it.Narrative, &it.Billable, &it.Activity, &it.Task,
-			&it.Intent, &hasMatter, &number, &matterClio, &it.UTBMS, &username, &userClio); err != nil {
-			return nil, nil, fmt.Errorf("read entry to push: %w", err)
+		if err := rows.Scan(&p.EntryID, &p.Date, &p.Tenths, &p.Narrative, &p.Billable, &p.Activity, &p.Task,
+			&p.Intent, &p.HasMatter, &p.MatterNumber, &matterClio, &p.MatterLEDES, &p.Username, &userClio); err != nil {
+			return nil, fmt.Errorf("read entry to push: %w", err)
 		}
-		if l.only != nil && !l.only[it.EntryID] {
-			continue
-		}
-		it.Hours = billing.Tenths(tenths)
-		var probs []string
-		switch {
-		case !hasMatter:
-			probs = append(probs, "the entry has no matter")
-		case !matterClio.Valid:
-			probs = append(probs, fmt.Sprintf("matter %s is not linked to a Clio matter; run import", number))
-		default:
-			it.ClioMatterID = matterClio.Int64
+		if matterClio.Valid {
+			p.MatterClioID = &matterClio.Int64
 		}
 		if userClio.Valid {
-			it.ClioUserID = userClio.Int64
-		} else {
-			probs = append(probs, fmt.Sprintf("timekeeper %s is not linked to a Clio user; run import (Clio users are matched by email or name)", username))
+			p.UserClioID = &userClio.Int64
 		}
-		if len(probs) > 0 {
-			unmapped = append(unmapped, clio.ItemError{EntryID: it.EntryID, Err: errors.New("not sent: " + strings.Join(probs, "; "))})
-			continue
-		}
-		ready = append(ready, it)
+		out = append(out, p)
 	}
-	return ready, unmapped, rows.Err()
+	return out, rows.Err()
 }
 
-// Pending implements clio.Ledger: entries that can be pushed now (see Unmapped for the rest).
-func (l *ClioLedger) Pending(ctx context.Context) ([]clio.PushItem, error) {
-	ready, _, err := l.load(ctx)
-	return ready, err
-}
-
-// Unmapped lists pending entries that cannot be pushed because their matter or timekeeper
-// is not linked to Clio, each with the reason.
-func (l *ClioLedger) Unmapped(ctx context.Context) ([]clio.ItemError, error) {
-	_, unmapped, err := l.load(ctx)
-	return unmapped, err
-}
-
-// MarkIntent implements clio.Ledger: it records (before the send) that the entry is about
-// to be sent. It refuses an entry that is no longer approved, so it is not sent.
-func (l *ClioLedger) MarkIntent(ctx context.Context, entryID string) error {
-	return l.s.tx(ctx, func(tx *sql.Tx) error {
+// MarkClioIntent records (before the send) that the entry is about to be sent to Clio,
+// audited as "clio.intent". It refuses an entry that is no longer approved
+// (entry.ErrConflict), so it is not sent.
+func (s *Store) MarkClioIntent(ctx context.Context, a identity.Actor, entryID string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE entries SET clio_state = 'intent', clio_intent_at = coalesce(clio_intent_at, ?)
-			WHERE id = ? AND status = 'approved' AND deleted_at IS NULL`, l.s.ts(), entryID)
+			WHERE id = ? AND status = 'approved' AND deleted_at IS NULL`, s.ts(), entryID)
 		if err != nil {
 			return fmt.Errorf("record clio intent: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("%w: entry %s is no longer approved", entry.ErrConflict, entryID)
 		}
-		return l.s.appendAudit(ctx, tx, l.actor, "clio.intent", "entry", entryID, nil)
+		return s.appendAudit(ctx, tx, a, "clio.intent", "entry", entryID, nil)
 	})
 }
 
-// MarkSynced implements clio.Ledger: the entry is in Clio as activity clioID; it becomes
-// synced (locked). An entry exported meanwhile keeps its exported status.
-func (l *ClioLedger) MarkSynced(ctx context.Context, entryID string, clioID int64) error {
-	return l.s.tx(ctx, func(tx *sql.Tx) error {
+// MarkClioSynced records that the entry is in Clio as activity clioID: it becomes synced
+// (locked), audited as "clio.synced". An entry exported meanwhile keeps its exported status.
+func (s *Store) MarkClioSynced(ctx context.Context, a identity.Actor, entryID string, clioID int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		var status string
 		var deleted sql.NullString
 		err := tx.QueryRowContext(ctx, "SELECT status, deleted_at FROM entries WHERE id = ?", entryID).Scan(&status, &deleted)
@@ -424,7 +351,7 @@ func (l *ClioLedger) MarkSynced(ctx context.Context, entryID string, clioID int6
 			newStatus = entry.Exported
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE entries SET status = ?, clio_id = ?, clio_state = 'synced', clio_error = NULL, updated_at = ? WHERE id = ?`,
-			newStatus, clioID, l.s.ts(), entryID)
+			newStatus, clioID, s.ts(), entryID)
 		if err != nil {
 			return fmt.Errorf("mark entry %s synced: %w", entryID, err)
 		}
@@ -435,18 +362,19 @@ func (l *ClioLedger) MarkSynced(ctx context.Context, entryID string, clioID int6
 		if deleted.Valid {
 			detail["deleted"] = true
 		}
-		return l.s.appendAudit(ctx, tx, l.actor, "clio.synced", "entry", entryID, detail)
+		return s.appendAudit(ctx, tx, a, "clio.synced", "entry", entryID, detail)
 	})
 }
 
-// MarkFailed implements clio.Ledger: it records the reason and keeps any recorded intent,
-// so the next push looks the entry up in Clio before sending it again. Repeating the same
-// failure changes nothing (and writes no new audit event).
-func (l *ClioLedger) MarkFailed(ctx context.Context, entryID, reason string) error {
+// MarkClioFailed records why the entry's push failed, audited as "clio.failed". It keeps
+// any recorded intent, so the next push looks the entry up in Clio before sending it
+// again. Repeating the same failure changes nothing (and writes no new audit event); a
+// synced entry is left alone.
+func (s *Store) MarkClioFailed(ctx context.Context, a identity.Actor, entryID, reason string) error {
 	if len(reason) > maxClioError {
 		reason = strings.ToValidUTF8(reason[:maxClioError], "") + "..."
 	}
-	return l.s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		var state, prev sql.NullString
 		var intent bool
 		err := tx.QueryRowContext(ctx, "SELECT clio_state, clio_error, clio_intent_at IS NOT NULL FROM entries WHERE id = ?", entryID).Scan(&state, &prev, &intent)
@@ -462,11 +390,11 @@ func (l *ClioLedger) MarkFailed(ctx context.Context, entryID, reason string) err
 		if _, err := tx.ExecContext(ctx, "UPDATE entries SET clio_state = 'failed', clio_error = ? WHERE id = ?", reason, entryID); err != nil {
 			return fmt.Errorf("mark entry %s failed: %w", entryID, err)
 		}
-		return l.s.appendAudit(ctx, tx, l.actor, "clio.failed", "entry", entryID, map[string]any{"error": reason, "intent": intent})
+		return s.appendAudit(ctx, tx, a, "clio.failed", "entry", entryID, map[string]any{"error": reason, "intent": intent})
 	})
 }
 
-// ClioImport is what an import brings from Clio.
+// ClioImport is what an import brings from Clio (cliosync converts the Clio client's records).
 type ClioImport struct {
 	Clients []ClioClientIn
 	Matters []ClioMatterIn
@@ -497,25 +425,6 @@ type ClioUserIn struct {
 	Name, FirstName, LastName string
 	Email                     string
 	Enabled                   bool
-}
-
-// ClioImportFrom converts the Clio client's import result.
-func ClioImportFrom(r clio.ImportResult) ClioImport {
-	var in ClioImport
-	for _, c := range r.Clients {
-		in.Clients = append(in.Clients, ClioClientIn{ID: c.ID, Name: c.Name})
-	}
-	for _, m := range r.Matters {
-		mi := ClioMatterIn{ID: m.ID, Number: m.DisplayNumber, Description: m.Description, Status: m.Status}
-		if m.Client != nil {
-			mi.ClientID, mi.ClientName = m.Client.ID, m.Client.Name
-		}
-		in.Matters = append(in.Matters, mi)
-	}
-	for _, u := range r.Users {
-		in.Users = append(in.Users, ClioUserIn{ID: u.ID, Name: u.Name, FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, Enabled: u.Enabled})
-	}
-	return in
 }
 
 // ClioUserLink is a Dictum user linked to a Clio user.

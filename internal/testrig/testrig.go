@@ -44,6 +44,7 @@ import (
 
 	"dictum/internal/auth"
 	"dictum/internal/blob"
+	"dictum/internal/cliosync"
 	"dictum/internal/config"
 	"dictum/internal/identity"
 	"dictum/internal/store"
@@ -290,5 +291,5 @@ func (w *World) Matter(number string) *store.Matter {
 	return nil
 }
 
-// ClioTokenKey is the key the app seals Clio OAuth tokens with (web.ClioDeps.TokenKey).
-func (w *World) ClioTokenKey() [32]byte { return w.Keys.Derive(store.ClioTokenLabel) }
+// ClioTokenKey is the key the app seals Clio OAuth tokens with (cliosync.Deps.TokenKey).
+func (w *World) ClioTokenKey() [32]byte { return w.Keys.Derive(cliosync.TokenLabel) }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"dictum/internal/cliosync"
 	"dictum/internal/entry"
 	"dictum/internal/store"
 )
@@ -204,7 +205,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		c.Limits.UploadsPerHour = 1 << 20
 		c.Clio.ClientID, c.Clio.RedirectURL, c.Clio.BaseURL = "cid", "https://dictum.test/clio/callback", "http://127.0.0.1:1"
 	})
-	r.srv.SetClio(&ClioDeps{TokenKey: [32]byte{1}})
+	r.srv.SetClio(cliosync.New(cliosync.Deps{Config: r.cfg, Store: r.st, TokenKey: [32]byte{1}}))
 	seen := map[string]bool{}
 	for _, rt := range r.srv.Routes() {
 		key := rt.Method + " " + rt.Path

@@ -3,369 +3,108 @@ package web
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
-
 	"dictum/internal/clio"
+	"dictum/internal/cliosync"
 	"dictum/internal/config"
 	"dictum/internal/store"
+	"dictum/internal/testrig/cliofake"
 )
 
-// ---- a fake Clio on 127.0.0.1 (the wire format of internal/clio/fake_test.go) ----
-
-type fakeClio struct {
-	t   *testing.T
-	srv *httptest.Server
-
-	mu         sync.Mutex
-	valid      map[string]bool
-	issued     int
-	matters    []clio.Matter
-	users      []clio.User
-	contacts   []clio.Contact
-	activities []fakeActivity
-	nextID     int64
-	faults     map[string][]fakeFault // "POST /api/v4/activities.json" -> queued faults
-	posts      int
-	tokenForms []url.Values
-}
-
-type fakeActivity struct {
-	clio.TimeEntry
-	UserID int64
-}
-
-type fakeFault struct {
-	status      int  // 0: no fault for this request
-	afterCreate bool // create the activity, then answer with status
-}
-
-const fakeRedirect = "https://dictum.local/clio/callback"
-
-func newFakeClio(t *testing.T) *fakeClio {
-	f := &fakeClio{t: t, valid: map[string]bool{}, nextID: 9000, faults: map[string][]fakeFault{}}
-	f.matters = []clio.Matter{
-		{ID: 101, DisplayNumber: "2024-0412", Description: "Smith v. Jones", Status: "Open", Billable: true, Client: &clio.Ref{ID: 501, Name: "Daniel Smith"}},
-		{ID: 102, DisplayNumber: "2025-0001", Description: "Acme general", Status: "Open", Billable: true, Client: &clio.Ref{ID: 502, Name: "Acme Corp"}},
-		{ID: 103, DisplayNumber: "2019-0007", Description: "Old", Status: "Closed", Client: &clio.Ref{ID: 502, Name: "Acme Corp"}},
-	}
-	f.users = []clio.User{
-		{ID: 201, Name: "Alice Archer", Email: "alice@firm.example", Enabled: true},
-		{ID: 202, Name: "Someone Else", Email: "else@firm.example", Enabled: true},
-	}
-	f.contacts = []clio.Contact{{ID: 501, Name: "Daniel Smith", Type: "Person"}, {ID: 502, Name: "Acme Corp", Type: "Company"}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /oauth/token", f.token)
-	mux.HandleFunc("GET /api/v4/matters.json", func(w http.ResponseWriter, r *http.Request) {
-		f.index(w, r, anyList(f.snapshot(func() any { return f.matters }).([]clio.Matter)))
-	})
-	mux.HandleFunc("GET /api/v4/users.json", func(w http.ResponseWriter, r *http.Request) {
-		f.index(w, r, anyList(f.snapshot(func() any { return f.users }).([]clio.User)))
-	})
-	mux.HandleFunc("GET /api/v4/contacts.json", func(w http.ResponseWriter, r *http.Request) {
-		f.index(w, r, anyList(f.snapshot(func() any { return f.contacts }).([]clio.Contact)))
-	})
-	mux.HandleFunc("GET /api/v4/activity_descriptions.json", func(w http.ResponseWriter, r *http.Request) { f.index(w, r, []any{}) })
-	mux.HandleFunc("GET /api/v4/activities.json", f.listActivities)
-	mux.HandleFunc("POST /api/v4/activities.json", f.createActivity)
-	f.srv = httptest.NewServer(mux) // listens on 127.0.0.1
-	t.Cleanup(f.srv.Close)
+// newFakeClio is a fake Clio account with three matters (one closed), two users (one of
+// them alice by email) and two clients.
+func newFakeClio(t *testing.T) *cliofake.Server {
+	f := cliofake.New(t)
+	f.AddMatters(
+		cliofake.Matter{ID: 101, DisplayNumber: "2024-0412", Description: "Smith v. Jones", Status: "Open", Billable: true, Client: &cliofake.Ref{ID: 501, Name: "Daniel Smith"}},
+		cliofake.Matter{ID: 102, DisplayNumber: "2025-0001", Description: "Acme general", Status: "Open", Billable: true, Client: &cliofake.Ref{ID: 502, Name: "Acme Corp"}},
+		cliofake.Matter{ID: 103, DisplayNumber: "2019-0007", Description: "Old", Status: "Closed", Client: &cliofake.Ref{ID: 502, Name: "Acme Corp"}},
+	)
+	f.AddUsers(
+		cliofake.User{ID: 201, Name: "Alice Archer", Email: "alice@firm.example", Enabled: true},
+		cliofake.User{ID: 202, Name: "Someone Else", Email: "else@firm.example", Enabled: true},
+	)
+	f.AddContacts(
+		cliofake.Contact{ID: 501, Name: "Daniel Smith", Type: "Person", IsClient: true},
+		cliofake.Contact{ID: 502, Name: "Acme Corp", Type: "Company", IsClient: true},
+	)
 	return f
 }
-
-func (f *fakeClio) snapshot(get func() any) any {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return get()
-}
-
-func anyList[T any](in []T) []any {
-	out := make([]any, len(in))
-	for i, v := range in {
-		out[i] = v
-	}
-	return out
-}
-
-func fakeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func (f *fakeClio) token(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form", 400)
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.tokenForms = append(f.tokenForms, r.PostForm)
-	if r.PostForm.Get("client_id") != "cid" || r.PostForm.Get("client_secret") != "csecret" {
-		fakeJSON(w, 401, map[string]any{"error": "invalid_client"})
-		return
-	}
-	switch r.PostForm.Get("grant_type") {
-	case "authorization_code":
-		if r.PostForm.Get("code") != "good-code" || r.PostForm.Get("redirect_uri") != fakeRedirect {
-			fakeJSON(w, 400, map[string]any{"error": "invalid_grant"})
-			return
-		}
-	case "refresh_token":
-		if r.PostForm.Get("refresh_token") != "refresh-SECRET-1" {
-			fakeJSON(w, 400, map[string]any{"error": "invalid_grant"})
-			return
-		}
-	default:
-		fakeJSON(w, 400, map[string]any{"error": "unsupported_grant_type"})
-		return
-	}
-	f.issued++
-	tok := fmt.Sprintf("access-SECRET-%d", f.issued)
-	f.valid[tok] = true
-	fakeJSON(w, 200, map[string]any{"access_token": tok, "token_type": "bearer", "expires_in": 3600, "refresh_token": "refresh-SECRET-1"})
-}
-
-func (f *fakeClio) authorized(w http.ResponseWriter, r *http.Request) bool {
-	f.mu.Lock()
-	ok := f.valid[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
-	f.mu.Unlock()
-	if !ok {
-		fakeJSON(w, 401, map[string]any{"error": map[string]any{"type": "UnauthorizedError", "message": "The access token is invalid"}})
-	}
-	return ok
-}
-
-func (f *fakeClio) index(w http.ResponseWriter, r *http.Request, all []any) {
-	if !f.authorized(w, r) {
-		return
-	}
-	q := r.URL.Query()
-	if q.Get("fields") == "" || q.Get("order") != "id(asc)" || q.Get("limit") != "200" {
-		fakeJSON(w, 400, map[string]any{"error": map[string]any{"message": "fake requires fields, order=id(asc), limit=200"}})
-		return
-	}
-	start := 0
-	if pt := q.Get("page_token"); pt != "" {
-		b, _ := base64.RawURLEncoding.DecodeString(pt)
-		start, _ = strconv.Atoi(string(b))
-	}
-	const size = 2 // small pages so paging is exercised
-	end := min(start+size, len(all))
-	page := append([]any{}, all[start:end]...)
-	paging := map[string]any{}
-	if end < len(all) {
-		nq := url.Values{}
-		for k, v := range q {
-			nq[k] = v
-		}
-		nq.Set("page_token", base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end))))
-		paging["next"] = f.srv.URL + r.URL.Path + "?" + nq.Encode()
-	}
-	fakeJSON(w, 200, map[string]any{"data": page, "meta": map[string]any{"paging": paging, "records": len(all)}})
-}
-
-func (f *fakeClio) listActivities(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f.mu.Lock()
-	var list []any
-	for _, a := range f.activities {
-		if (q.Get("type") != "" && a.Type != q.Get("type")) || (q.Get("matter_id") != "" && strconv.FormatInt(a.Matter.ID, 10) != q.Get("matter_id")) ||
-			(q.Get("start_date") != "" && a.Date < q.Get("start_date")) || (q.Get("end_date") != "" && a.Date > q.Get("end_date")) {
-			continue
-		}
-		list = append(list, a.TimeEntry)
-	}
-	f.mu.Unlock()
-	f.index(w, r, list)
-}
-
-func (f *fakeClio) createActivity(w http.ResponseWriter, r *http.Request) {
-	if !f.authorized(w, r) {
-		return
-	}
-	var body struct {
-		Data struct {
-			Type     string    `json:"type"`
-			Date     string    `json:"date"`
-			Quantity float64   `json:"quantity"`
-			Note     string    `json:"note"`
-			Matter   *clio.Ref `json:"matter"`
-			User     *clio.Ref `json:"user"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		fakeJSON(w, 400, map[string]any{"error": map[string]any{"message": "bad body"}})
-		return
-	}
-	f.mu.Lock()
-	f.posts++
-	var flt *fakeFault
-	if q := f.faults["POST /api/v4/activities.json"]; len(q) > 0 {
-		flt = &q[0]
-		f.faults["POST /api/v4/activities.json"] = q[1:]
-		if flt.status == 0 { // a placeholder: this request goes through
-			flt = nil
-		}
-	}
-	if flt != nil && !flt.afterCreate {
-		f.mu.Unlock()
-		fakeJSON(w, flt.status, map[string]any{"error": map[string]any{"type": "Fault", "message": "Activity rejected by fake Clio"}})
-		return
-	}
-	d := body.Data
-	known := false
-	for _, m := range f.matters {
-		known = known || (d.Matter != nil && m.ID == d.Matter.ID)
-	}
-	if d.Type != "TimeEntry" || d.Quantity <= 0 || !known {
-		f.mu.Unlock()
-		fakeJSON(w, 422, map[string]any{"error": map[string]any{"message": "invalid time entry"}})
-		return
-	}
-	f.nextID++
-	a := fakeActivity{TimeEntry: clio.TimeEntry{ID: f.nextID, Type: "TimeEntry", Date: d.Date, Quantity: d.Quantity, Note: d.Note, Matter: &clio.Ref{ID: d.Matter.ID}}}
-	if d.User != nil {
-		a.UserID = d.User.ID
-		a.TimeEntry.User = &clio.Ref{ID: d.User.ID}
-	}
-	f.activities = append(f.activities, a)
-	f.mu.Unlock()
-	if flt != nil {
-		fakeJSON(w, flt.status, map[string]any{"error": map[string]any{"message": "gateway trouble"}})
-		return
-	}
-	fakeJSON(w, 201, map[string]any{"data": a.TimeEntry})
-}
-
-func (f *fakeClio) fault(ff ...fakeFault) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.faults["POST /api/v4/activities.json"] = append(f.faults["POST /api/v4/activities.json"], ff...)
-}
-
-// withMarker returns the activities carrying entryID's marker.
-func (f *fakeClio) withMarker(entryID string) []fakeActivity {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []fakeActivity
-	for _, a := range f.activities {
-		if strings.HasSuffix(a.Note, clio.Marker(entryID)) {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
-func (f *fakeClio) count() (activities, posts int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.activities), f.posts
-}
-
-// ---- test world ----
 
 var testClioKey = [32]byte{0xc1, 0x10}
 
 func clioConfig(baseURL string) func(*config.Config) {
 	return func(c *config.Config) {
-		c.Clio = config.Clio{ClientID: "cid", ClientSecret: "csecret", RedirectURL: fakeRedirect, Region: "us", BaseURL: baseURL}
+		c.Clio = config.Clio{ClientID: cliofake.ClientID, ClientSecret: cliofake.ClientSecret, RedirectURL: cliofake.RedirectURL, Region: "us", BaseURL: baseURL}
 	}
 }
 
 type clioRig struct {
 	*rig
-	fake *fakeClio
-	app  *fiber.App // serves the Clio routes
+	fake *cliofake.Server
+	svc  *cliosync.Service
 }
 
-// newClioRig is a rig with Clio configured against a fake (fake nil: Clio not configured).
+// newClioRig is a rig with Clio configured against a fake (configured false: Clio not configured).
 func newClioRig(t *testing.T, configured bool) *clioRig {
 	t.Helper()
 	cr := &clioRig{}
 	var muts []func(*config.Config)
 	if configured {
 		cr.fake = newFakeClio(t)
-		muts = append(muts, clioConfig(cr.fake.srv.URL))
+		muts = append(muts, clioConfig(cr.fake.URL))
 	}
 	cr.rig = newRig(t, muts...)
-	cr.srv.SetClio(&ClioDeps{TokenKey: testClioKey, Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() },
+	cr.svc = cliosync.New(cliosync.Deps{Config: cr.cfg, Store: cr.st, TokenKey: testClioKey, Log: cr.srv.Log, Now: cr.srv.Now,
+		Sleep:      func(ctx context.Context, d time.Duration) error { return ctx.Err() },
 		HTTPClient: &http.Client{Timeout: 5 * time.Second}})
-	cr.app = cr.srv.App()
+	cr.srv.SetClio(cr.svc)
 	return cr
 }
 
-// cdo is rig.do for the Clio routes.
-func (cr *clioRig) cdo(method, path, as string, body any, hdr ...string) resp {
-	cr.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		j, _ := json.Marshal(body)
-		rd = bytes.NewReader(j)
-	}
-	req := httptest.NewRequest(method, path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if as != "" {
-		req.Header.Set("Authorization", "Bearer "+cr.tokens[as])
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	res, err := cr.app.Test(req, -1)
-	if err != nil {
-		cr.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return resp{Status: res.StatusCode, Header: res.Header, Body: b}
+// withMarker returns the activities in the fake carrying entryID's marker.
+func (cr *clioRig) withMarker(entryID string) []cliofake.Activity {
+	return cr.fake.ActivitiesNoted(clio.Marker(entryID))
 }
 
-// connect runs the OAuth flow as ada and returns the state used.
+// connect runs the OAuth flow as ada, through the API and the callback page.
 func (cr *clioRig) connect() {
 	cr.t.Helper()
-	res := cr.cdo("POST", "/api/v1/clio/connect", "ada", nil)
+	res := cr.do("POST", "/api/v1/clio/connect", "ada", nil)
 	if res.Status != 200 {
 		cr.t.Fatalf("connect: %d %s", res.Status, res.Body)
 	}
 	u, _ := url.Parse(res.json(cr.t)["authorize_url"].(string))
-	cb := cr.cdo("GET", "/clio/callback?code=good-code&state="+url.QueryEscape(u.Query().Get("state")), "", nil, "Accept", "text/html")
+	cb := cr.do("GET", "/clio/callback?code=good-code&state="+url.QueryEscape(u.Query().Get("state")), "", nil, "Accept", "text/html")
 	if cb.Status != 200 {
 		cr.t.Fatalf("callback: %d %s", cb.Status, cb.Body)
 	}
 }
 
-func (cr *clioRig) sync(as string) (synced map[string]ClioSynced, failed map[string]string) {
+func (cr *clioRig) sync(as string) (synced map[string]cliosync.SyncedEntry, failed map[string]string) {
 	cr.t.Helper()
-	res := cr.cdo("POST", "/api/v1/clio/sync", as, nil)
+	res := cr.do("POST", "/api/v1/clio/sync", as, nil)
 	if res.Status != 200 {
 		cr.t.Fatalf("sync: %d %s", res.Status, res.Body)
 	}
 	return decodeReport(cr.t, res.Body)
 }
 
-func decodeReport(t *testing.T, body []byte) (map[string]ClioSynced, map[string]string) {
+func decodeReport(t *testing.T, body []byte) (map[string]cliosync.SyncedEntry, map[string]string) {
 	t.Helper()
-	var rep ClioSyncReport
+	var rep cliosync.SyncReport
 	if err := json.Unmarshal(body, &rep); err != nil {
 		t.Fatalf("report: %v: %s", err, body)
 	}
-	synced, failed := map[string]ClioSynced{}, map[string]string{}
+	synced, failed := map[string]cliosync.SyncedEntry{}, map[string]string{}
 	for _, s := range rep.Synced {
 		synced[s.EntryID] = s
 	}
@@ -391,7 +130,7 @@ func TestClioNotConfigured(t *testing.T) {
 	cr := newClioRig(t, false)
 	routes := append(clioRoutesTable, struct{ method, path string }{"GET", "/clio/callback?code=x&state=y"})
 	for _, rt := range routes {
-		res := cr.cdo(rt.method, rt.path, "ada", nil)
+		res := cr.do(rt.method, rt.path, "ada", nil)
 		if res.Status != 409 || res.errCode(t) != "clio_not_configured" {
 			t.Errorf("%s %s: %d %s (want 409 clio_not_configured)", rt.method, rt.path, res.Status, res.Body)
 			continue
@@ -406,7 +145,7 @@ func TestClioNotConfigured(t *testing.T) {
 	// A client id without a secret is not enough either.
 	cr2 := newClioRig(t, true)
 	cr2.cfg.Clio.ClientSecret = ""
-	if res := cr2.cdo("GET", "/api/v1/clio", "bill", nil); res.Status != 409 || res.errCode(t) != "clio_not_configured" {
+	if res := cr2.do("GET", "/api/v1/clio", "bill", nil); res.Status != 409 || res.errCode(t) != "clio_not_configured" {
 		t.Fatalf("no secret: %d %s", res.Status, res.Body)
 	}
 	// A secret file others can read is refused with the reason, and the secret is not shown.
@@ -415,12 +154,12 @@ func TestClioNotConfigured(t *testing.T) {
 		t.Fatal(err)
 	}
 	cr2.cfg.Clio.ClientSecretFile = secretFile
-	res := cr2.cdo("GET", "/api/v1/clio", "bill", nil)
+	res := cr2.do("GET", "/api/v1/clio", "bill", nil)
 	if res.Status != 409 || res.errCode(t) != "clio_not_configured" || !strings.Contains(string(res.Body), "chmod 600") || strings.Contains(string(res.Body), "csecret") {
 		t.Fatalf("world-readable secret file: %d %s", res.Status, res.Body)
 	}
 	os.Chmod(secretFile, 0o600)
-	if res := cr2.cdo("GET", "/api/v1/clio", "bill", nil); res.Status != 200 {
+	if res := cr2.do("GET", "/api/v1/clio", "bill", nil); res.Status != 200 {
 		t.Fatalf("secret from a 0600 file: %d %s", res.Status, res.Body)
 	}
 }
@@ -428,24 +167,24 @@ func TestClioNotConfigured(t *testing.T) {
 func TestClioRoles(t *testing.T) {
 	cr := newClioRig(t, true)
 	for _, rt := range clioRoutesTable {
-		if res := cr.cdo(rt.method, rt.path, "alice", nil); res.Status != 403 || res.errCode(t) != "forbidden" {
+		if res := cr.do(rt.method, rt.path, "alice", nil); res.Status != 403 || res.errCode(t) != "forbidden" {
 			t.Errorf("timekeeper %s %s: %d %s (want 403)", rt.method, rt.path, res.Status, res.Body)
 		}
-		if res := cr.cdo(rt.method, rt.path, "", nil); res.Status != 401 {
+		if res := cr.do(rt.method, rt.path, "", nil); res.Status != 401 {
 			t.Errorf("anonymous %s %s: %d (want 401)", rt.method, rt.path, res.Status)
 		}
 	}
 	for _, rt := range []struct{ method, path string }{{"POST", "/api/v1/clio/connect"}, {"DELETE", "/api/v1/clio"}} {
-		if res := cr.cdo(rt.method, rt.path, "bill", nil); res.Status != 403 {
+		if res := cr.do(rt.method, rt.path, "bill", nil); res.Status != 403 {
 			t.Errorf("billing %s %s: %d (connect and disconnect are for admins)", rt.method, rt.path, res.Status)
 		}
 	}
-	if res := cr.cdo("GET", "/api/v1/clio", "bill", nil); res.Status != 200 || res.json(t)["connected"] != false {
+	if res := cr.do("GET", "/api/v1/clio", "bill", nil); res.Status != 200 || res.json(t)["connected"] != false {
 		t.Fatalf("billing status: %d %s", res.Status, res.Body)
 	}
 	// Not connected yet: syncs and imports say so.
 	for _, p := range []string{"/api/v1/clio/sync", "/api/v1/clio/import", "/api/v1/clio/retry"} {
-		if res := cr.cdo("POST", p, "bill", map[string]any{"ids": []string{"ent_x"}}); res.Status != 409 || res.errCode(t) != "clio_not_connected" {
+		if res := cr.do("POST", p, "bill", map[string]any{"ids": []string{"ent_x"}}); res.Status != 409 || res.errCode(t) != "clio_not_connected" {
 			t.Errorf("%s before connect: %d %s", p, res.Status, res.Body)
 		}
 	}
@@ -455,7 +194,7 @@ func TestClioConnectFlow(t *testing.T) {
 	cr := newClioRig(t, true)
 	start := func(as string, hdr ...string) (authURL *url.URL, state string) {
 		t.Helper()
-		res := cr.cdo("POST", "/api/v1/clio/connect", as, nil, hdr...)
+		res := cr.do("POST", "/api/v1/clio/connect", as, nil, hdr...)
 		if res.Status != 200 {
 			t.Fatalf("connect: %d %s", res.Status, res.Body)
 		}
@@ -467,8 +206,8 @@ func TestClioConnectFlow(t *testing.T) {
 	}
 	u, state := start("ada")
 	q := u.Query()
-	if u.Scheme+"://"+u.Host != cr.fake.srv.URL || u.Path != "/oauth/authorize" || q.Get("client_id") != "cid" ||
-		q.Get("redirect_uri") != fakeRedirect || q.Get("response_type") != "code" || len(state) < 40 {
+	if u.Scheme+"://"+u.Host != cr.fake.URL || u.Path != "/oauth/authorize" || q.Get("client_id") != "cid" ||
+		q.Get("redirect_uri") != cliofake.RedirectURL || q.Get("response_type") != "code" || len(state) < 40 {
 		t.Fatalf("authorize url: %s", u)
 	}
 	if strings.Contains(u.String(), "csecret") {
@@ -480,11 +219,11 @@ func TestClioConnectFlow(t *testing.T) {
 	}
 	notConnected := func(why string) {
 		t.Helper()
-		if st := cr.cdo("GET", "/api/v1/clio", "ada", nil).json(t); st["connected"] != false {
+		if st := cr.do("GET", "/api/v1/clio", "ada", nil).json(t); st["connected"] != false {
 			t.Fatalf("%s: connected anyway", why)
 		}
 	}
-	callback := func(q string, hdr ...string) resp { return cr.cdo("GET", "/clio/callback?"+q, "", nil, hdr...) }
+	callback := func(q string, hdr ...string) resp { return cr.do("GET", "/clio/callback?"+q, "", nil, hdr...) }
 	bad := []struct {
 		name, query string
 		hdr         []string
@@ -503,7 +242,7 @@ func TestClioConnectFlow(t *testing.T) {
 	}
 	// Another user's browser cannot finish ada's connection (and burns the state).
 	_, s3 := start("ada")
-	if res := cr.cdo("GET", "/clio/callback?code=good-code&state="+s3, "bill", nil); res.Status != 403 {
+	if res := cr.do("GET", "/clio/callback?code=good-code&state="+s3, "bill", nil); res.Status != 403 {
 		t.Fatalf("bill finishing ada's connect: %d %s", res.Status, res.Body)
 	}
 	notConnected("other user")
@@ -538,7 +277,7 @@ func TestClioConnectFlow(t *testing.T) {
 	if res := callback("code=good-code&state=" + s7); res.Status != 403 {
 		t.Fatalf("replayed state: %d", res.Status)
 	}
-	st := cr.cdo("GET", "/api/v1/clio", "bill", nil).json(t)
+	st := cr.do("GET", "/api/v1/clio", "bill", nil).json(t)
 	if st["connected"] != true || st["region"] != "us" || st["connected_by"] != "ada" {
 		t.Fatalf("status: %v", st)
 	}
@@ -549,7 +288,7 @@ func TestClioConnectFlow(t *testing.T) {
 	if len(blob) == 0 || bytes.Contains(blob, []byte("access-SECRET")) || bytes.Contains(blob, []byte("refresh-SECRET")) {
 		t.Fatalf("token_blob is not sealed (%d bytes)", len(blob))
 	}
-	tok, err := cr.st.ClioToken(context.Background(), testClioKey)
+	tok, err := cliosync.OpenToken(context.Background(), cr.st, testClioKey)
 	if err != nil || !strings.HasPrefix(tok.AccessToken, "access-SECRET-") || tok.RefreshToken != "refresh-SECRET-1" {
 		t.Fatalf("stored token: %v", err)
 	}
@@ -560,11 +299,11 @@ func TestClioConnectFlow(t *testing.T) {
 	assertNoTokenInAudit(t, cr)
 
 	// Disconnect (admin only) forgets the token.
-	if res := cr.cdo("DELETE", "/api/v1/clio", "ada", nil); res.Status != 200 || res.json(t)["was_connected"] != true {
+	if res := cr.do("DELETE", "/api/v1/clio", "ada", nil); res.Status != 200 || res.json(t)["was_connected"] != true {
 		t.Fatalf("disconnect: %d %s", res.Status, res.Body)
 	}
 	notConnected("after disconnect")
-	if _, err := cr.st.ClioToken(context.Background(), testClioKey); err == nil {
+	if _, err := cliosync.OpenToken(context.Background(), cr.st, testClioKey); err == nil {
 		t.Fatal("token kept after disconnect")
 	}
 }
@@ -606,7 +345,7 @@ func TestClioImportSyncRetry(t *testing.T) {
 	only := cr.matter("9999-0001", "Nobody", "Not in Clio")
 	cr.connect()
 
-	res := cr.cdo("POST", "/api/v1/clio/import", "bill", nil)
+	res := cr.do("POST", "/api/v1/clio/import", "bill", nil)
 	if res.Status != 200 {
 		t.Fatalf("import: %d %s", res.Status, res.Body)
 	}
@@ -637,11 +376,11 @@ func TestClioImportSyncRetry(t *testing.T) {
 		!strings.Contains(failed[eBob], "timekeeper bob is not linked to a Clio user") {
 		t.Fatalf("failure reasons: %v", failed)
 	}
-	a1 := cr.fake.withMarker(e1)
-	if len(a1) != 1 || a1[0].Quantity != 1080 || a1[0].Matter.ID != 101 || a1[0].UserID != 201 || a1[0].Date != "2026-11-18" {
+	a1 := cr.withMarker(e1)
+	if len(a1) != 1 || a1[0].Quantity != 1080 || a1[0].Matter.ID != 101 || a1[0].User == nil || a1[0].User.ID != 201 || a1[0].Date != "2026-11-18" {
 		t.Fatalf("activity for e1: %+v", a1)
 	}
-	if len(cr.fake.withMarker(draft)) != 0 || len(cr.fake.withMarker(eBob)) != 0 {
+	if len(cr.withMarker(draft)) != 0 || len(cr.withMarker(eBob)) != 0 {
 		t.Fatal("a draft or an unlinked entry reached Clio")
 	}
 	// Synced entries are locked.
@@ -652,51 +391,49 @@ func TestClioImportSyncRetry(t *testing.T) {
 		t.Fatalf("reopen of a synced entry: %d %s", res.Status, res.Body)
 	}
 	// A second sync sends nothing again.
-	_, postsBefore := cr.fake.count()
+	postsBefore := cr.fake.Count(cliofake.RouteCreateActivity)
 	synced, failed = cr.sync("ada")
-	if acts, posts := cr.fake.count(); len(synced) != 0 || len(failed) != 2 || acts != 2 || posts != postsBefore {
+	if acts, posts := len(cr.fake.Activities()), cr.fake.Count(cliofake.RouteCreateActivity); len(synced) != 0 || len(failed) != 2 || acts != 2 || posts != postsBefore {
 		t.Fatalf("second sync: synced=%v failed=%v activities=%d posts=%d->%d", synced, failed, acts, postsBefore, posts)
 	}
 
 	// The billing admin sees the failures...
-	errs := cr.cdo("GET", "/api/v1/clio/errors", "bill", nil)
+	errs := cr.do("GET", "/api/v1/clio/errors", "bill", nil)
 	if errs.Status != 200 || errs.json(t)["count"].(float64) != 2 || !strings.Contains(string(errs.Body), eBob) || !strings.Contains(string(errs.Body), "9999-0001") {
 		t.Fatalf("errors: %d %s", errs.Status, errs.Body)
 	}
-	st := cr.cdo("GET", "/api/v1/clio", "bill", nil).json(t)
+	st := cr.do("GET", "/api/v1/clio", "bill", nil).json(t)
 	if c := st["counts"].(map[string]any); c["synced"].(float64) != 2 || c["failed"].(float64) != 2 || c["pending"].(float64) != 0 || st["last_sync_at"] == "" {
 		t.Fatalf("status: %v", st)
 	}
 	// ...fixes one in Clio (bob gets a Clio user), imports, and retries it.
-	cr.fake.mu.Lock()
-	cr.fake.users = append(cr.fake.users, clio.User{ID: 203, Name: "Bob Brown", Email: "bob@firm.example", Enabled: true})
-	cr.fake.mu.Unlock()
-	if res := cr.cdo("POST", "/api/v1/clio/import", "ada", nil); res.Status != 200 {
+	cr.fake.AddUsers(cliofake.User{ID: 203, Name: "Bob Brown", Email: "bob@firm.example", Enabled: true})
+	if res := cr.do("POST", "/api/v1/clio/import", "ada", nil); res.Status != 200 {
 		t.Fatalf("re-import: %d %s", res.Status, res.Body)
 	}
-	res = cr.cdo("POST", "/api/v1/clio/retry", "bill", map[string]any{"ids": []string{eBob, draft, e1, "ent_nope"}})
+	res = cr.do("POST", "/api/v1/clio/retry", "bill", map[string]any{"ids": []string{eBob, draft, e1, "ent_nope"}})
 	if res.Status != 200 {
 		t.Fatalf("retry: %d %s", res.Status, res.Body)
 	}
-	var rep ClioSyncReport
+	var rep cliosync.SyncReport
 	json.Unmarshal(res.Body, &rep)
 	if len(rep.Synced) != 1 || rep.Synced[0].EntryID != eBob || len(rep.Failed) != 0 || len(rep.Skipped) != 3 {
 		t.Fatalf("retry report: %s", res.Body)
 	}
-	if a := cr.fake.withMarker(eBob); len(a) != 1 || a[0].UserID != 203 {
+	if a := cr.withMarker(eBob); len(a) != 1 || a[0].User == nil || a[0].User.ID != 203 {
 		t.Fatalf("bob's activity: %+v", a)
 	}
 	// Retry with no body retries every failed entry: eOnly fails again, with its reason.
-	res = cr.cdo("POST", "/api/v1/clio/retry", "bill", nil)
+	res = cr.do("POST", "/api/v1/clio/retry", "bill", nil)
 	_, failed = decodeReport(t, res.Body)
 	if res.Status != 200 || len(failed) != 1 || !strings.Contains(failed[eOnly], "9999-0001") {
 		t.Fatalf("retry all: %d %s", res.Status, res.Body)
 	}
-	if n := cr.cdo("GET", "/api/v1/clio/errors", "bill", nil).json(t)["count"].(float64); n != 1 {
+	if n := cr.do("GET", "/api/v1/clio/errors", "bill", nil).json(t)["count"].(float64); n != 1 {
 		t.Fatalf("%v errors left, want 1", n)
 	}
 	for _, id := range []string{e1, e2, eBob} {
-		if n := len(cr.fake.withMarker(id)); n != 1 {
+		if n := len(cr.withMarker(id)); n != 1 {
 			t.Errorf("entry %s is in Clio %d times", id, n)
 		}
 	}
@@ -712,7 +449,7 @@ func TestClioSyncExactlyOnce(t *testing.T) {
 	cr := newClioRig(t, true)
 	cr.matter("2024-0412", "Daniel Smith", "Smith v. Jones")
 	cr.connect()
-	if res := cr.cdo("POST", "/api/v1/clio/import", "ada", nil); res.Status != 200 {
+	if res := cr.do("POST", "/api/v1/clio/import", "ada", nil); res.Status != 200 {
 		t.Fatalf("import: %d %s", res.Status, res.Body)
 	}
 	m := cr.matterID("2024-0412")
@@ -728,7 +465,7 @@ func TestClioSyncExactlyOnce(t *testing.T) {
 	}
 	// Entries go in date order: eCrash's POST is clean, eLost's answer is lost after the
 	// create, eRejected is refused by Clio.
-	cr.fake.fault(fakeFault{}, fakeFault{status: 502, afterCreate: true}, fakeFault{status: 422})
+	cr.fake.AddFault(cliofake.RouteCreateActivity, cliofake.Fault{}, cliofake.Fault{Status: 502, AfterCreate: true}, cliofake.Fault{Status: 422})
 
 	synced, failed := cr.sync("bill")
 	if !synced[eLost].Reconciled || len(synced) != 1 {
@@ -740,7 +477,7 @@ func TestClioSyncExactlyOnce(t *testing.T) {
 	var list struct {
 		Errors []store.ClioSyncError `json:"errors"`
 	}
-	json.Unmarshal(cr.cdo("GET", "/api/v1/clio/errors", "bill", nil).Body, &list)
+	json.Unmarshal(cr.do("GET", "/api/v1/clio/errors", "bill", nil).Body, &list)
 	maybe := map[string]bool{}
 	for _, e := range list.Errors {
 		maybe[e.EntryID] = e.MaybeInClio
@@ -762,14 +499,14 @@ func TestClioSyncExactlyOnce(t *testing.T) {
 		t.Fatalf("second sync: synced=%v failed=%v", synced, failed)
 	}
 	for _, id := range []string{eCrash, eLost, eRejected} {
-		if n := len(cr.fake.withMarker(id)); n != 1 {
+		if n := len(cr.withMarker(id)); n != 1 {
 			t.Errorf("entry %s is in Clio %d times, want exactly 1", id, n)
 		}
 	}
-	if acts, _ := cr.fake.count(); acts != 3 {
+	if acts := len(cr.fake.Activities()); acts != 3 {
 		t.Fatalf("%d activities in Clio, want 3", acts)
 	}
-	if n := cr.cdo("GET", "/api/v1/clio/errors", "bill", nil).json(t)["count"].(float64); n != 0 {
+	if n := cr.do("GET", "/api/v1/clio/errors", "bill", nil).json(t)["count"].(float64); n != 0 {
 		t.Fatalf("%v errors left", n)
 	}
 }
@@ -782,18 +519,18 @@ func TestClioSyncIsExclusive(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"/api/v1/clio/sync", "/api/v1/clio/import"} {
-		if res := cr.cdo("POST", p, "bill", nil); res.Status != 409 || res.errCode(t) != "clio_busy" {
+		if res := cr.do("POST", p, "bill", nil); res.Status != 409 || res.errCode(t) != "clio_busy" {
 			t.Fatalf("%s while another sync runs: %d %s", p, res.Status, res.Body)
 		}
 	}
 	if err := cr.st.ReleaseClioLease(ctx, "dictum-cli-sync"); err != nil {
 		t.Fatal(err)
 	}
-	if res := cr.cdo("POST", "/api/v1/clio/sync", "bill", nil); res.Status != 200 {
+	if res := cr.do("POST", "/api/v1/clio/sync", "bill", nil); res.Status != 200 {
 		t.Fatalf("sync after release: %d %s", res.Status, res.Body)
 	}
 	// The scheduled job is the same code path.
-	if err := cr.srv.ClioScheduledSync(ctx); err != nil {
+	if err := cr.svc.ScheduledSync(ctx); err != nil {
 		t.Fatalf("scheduled sync with nothing to do: %v", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"dictum/internal/auth"
 	"dictum/internal/blob"
+	"dictum/internal/cliosync"
 	"dictum/internal/config"
 	"dictum/internal/exports"
 	"dictum/internal/settings"
@@ -52,7 +53,7 @@ type Server struct {
 	hashParam auth.Params
 	dummyHash string
 	limiter   *limiter
-	clio      *ClioService
+	clio      *cliosync.Service // nil until SetClio
 	settings  *settings.Service
 	exports   *exports.Service
 	once      sync.Once
