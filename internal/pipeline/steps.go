@@ -12,6 +12,7 @@ import (
 
 	"dictum/internal/audio"
 	"dictum/internal/billing"
+	"dictum/internal/config"
 	"dictum/internal/draft"
 	"dictum/internal/entry"
 	"dictum/internal/store"
@@ -46,8 +47,7 @@ func (s *Service) transcribe(ctx context.Context, rec *store.Recording) (string,
 		return "", fmt.Errorf("open audio: %w", err)
 	}
 	defer rc.Close()
-	lim := audio.Limits{MaxBytes: s.Config.Limits.MaxUploadMB << 20, MaxDuration: s.Config.Limits.MaxAudio.Duration, FFmpegPath: s.Config.Trans.FFmpeg}
-	stream, err := audio.Open(rc, rec.ContentType, lim)
+	stream, err := audio.Open(rc, rec.ContentType, AudioLimits(s.Config))
 	if err != nil {
 		return "", permanent{fmt.Errorf("cannot decode the audio: %w", err)}
 	}
@@ -82,6 +82,12 @@ func (s *Service) transcribe(ctx context.Context, rec *store.Recording) (string,
 	s.Notify(Progress{UserID: rec.UserID, RecordingID: rec.ID, Status: store.RecDrafting, Progress: 100})
 	s.Log.Info("transcribed", "recording", rec.ID, "audio_s", res.AudioSeconds, "wall_s", res.WallSeconds)
 	return text, nil
+}
+
+// AudioLimits are the decoding limits a recording is held to (limits.max_upload_mb,
+// limits.max_audio, transcribe.ffmpeg); `dictum transcribe` decodes files with them too.
+func AudioLimits(cfg *config.Config) audio.Limits {
+	return audio.Limits{MaxBytes: cfg.Limits.MaxUploadMB << 20, MaxDuration: cfg.Limits.MaxAudio.Duration, FFmpegPath: cfg.Trans.FFmpeg}
 }
 
 // transcribeStream streams the samples to engines that can read them window by window
