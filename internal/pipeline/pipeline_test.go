@@ -271,3 +271,59 @@ func TestQueueRoundsDraftHoursUp(t *testing.T) {
 		})
 	}
 }
+
+// blockingEngine transcribes until its context is cancelled.
+type blockingEngine struct{ started chan struct{} }
+
+func (b *blockingEngine) Transcribe(ctx context.Context, samples []float32, opts transcribe.Options) (transcribe.Result, error) {
+	close(b.started)
+	<-ctx.Done()
+	return transcribe.Result{}, ctx.Err()
+}
+
+// runUntilStarted starts one worker and returns once it is transcribing a fresh upload.
+func runUntilStarted(t *testing.T) (*queueWorld, *blockingEngine, string, context.CancelFunc) {
+	t.Helper()
+	eng := &blockingEngine{started: make(chan struct{})}
+	w := newQueueWorld(t, func() (transcribe.Transcriber, error) { return eng, nil })
+	w.q.Config.Trans.Workers = 1
+	id := w.upload(t)
+	ctx, stop := context.WithCancel(context.Background())
+	if err := w.q.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.q.Kick()
+	select {
+	case <-eng.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker did not start the job")
+	}
+	return w, eng, id, stop
+}
+
+func TestQueueStopTimeoutLeavesTheJobForTheNextStart(t *testing.T) {
+	w, _, id, stop := runUntilStarted(t)
+	stop()
+	w.q.Stop(10 * time.Millisecond)
+	r := w.rec(t, id)
+	if r.Status != store.RecQueued || r.StatusDetail != "interrupted by a restart; will resume" {
+		t.Fatalf("after shutdown: %+v", r)
+	}
+	if !w.step(t) {
+		t.Fatal("the interrupted job is not runnable at the next start")
+	}
+}
+
+func TestQueueCancelStopsTheRunningJob(t *testing.T) {
+	w, _, id, stop := runUntilStarted(t)
+	w.q.Cancel(id)
+	deadline := time.Now().Add(10 * time.Second)
+	for w.rec(t, id).Status == store.RecTranscribing && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	w.q.Stop(10 * time.Second)
+	if r := w.rec(t, id); r.Status != store.RecQueued || !strings.Contains(r.StatusDetail, "context canceled") {
+		t.Fatalf("after cancel: %+v", r)
+	}
+}
