@@ -12,6 +12,7 @@ import (
 	"dictum/internal/audio"
 	"dictum/internal/config"
 	"dictum/internal/draft"
+	"dictum/internal/pipeline"
 	"dictum/internal/store"
 	"dictum/internal/transcribe"
 )
@@ -163,7 +164,7 @@ func (e *cliEnv) cmdTranscribe(args []string) int {
 	if err != nil {
 		return e.fail("%v", err)
 	}
-	lim := audio.Limits{MaxBytes: cfg.Limits.MaxUploadMB << 20, MaxDuration: cfg.Limits.MaxAudio.Duration, FFmpegPath: cfg.Trans.FFmpeg}
+	lim := pipeline.AudioLimits(cfg)
 	decode := func(path string) ([]float32, error) {
 		f, err := os.Open(path)
 		if err != nil {

@@ -23,6 +23,7 @@ import (
 	"dictum/internal/config"
 	"dictum/internal/draft"
 	"dictum/internal/jobs"
+	"dictum/internal/pipeline"
 	"dictum/internal/tlsca"
 	"dictum/internal/transcribe"
 	"dictum/internal/vault"
@@ -216,8 +217,8 @@ func (e *cliEnv) cmdServe(args []string) int {
 		log.Warn("speech model not available: recordings will wait in the queue", "model", cfg.Trans.Model, "err", err.Error())
 	}
 	hub := web.NewHub()
-	queue := transcribe.NewQueue(transcribe.QueueDeps{Config: cfg, Store: st, Blobs: blobs, Drafter: drafter, Log: log, Load: loader.load,
-		Notify: func(p transcribe.Progress) {
+	queue := pipeline.New(pipeline.Deps{Config: cfg, Store: st, Blobs: blobs, Drafter: drafter, Log: log, Load: loader.load,
+		Notify: func(p pipeline.Progress) {
 			hub.Publish(p.UserID, web.Event{Type: "recording", ID: p.RecordingID, Status: p.Status, Detail: p.Detail, Progress: p.Progress, EntryID: p.EntryID})
 		}})
 	var caPEM []byte

@@ -17,34 +17,57 @@ const MaxTenths Tenths = 999999
 // DefaultIncrementMinutes is the billing increment used when a firm has not set one.
 const DefaultIncrementMinutes = 6
 
-// RoundUpMinutes rounds minutes up to the firm's billing increment and returns the result in
-// tenths, rounding up again when the increment is not a multiple of 6 minutes (a 10-minute
-// increment turns 10 minutes into 0.2 h: time is never billed short of what was rounded).
-// Zero or negative minutes give 0; an increment <= 0 means DefaultIncrementMinutes.
-func RoundUpMinutes(minutes int, incrementMinutes int) Tenths {
-	if minutes <= 0 {
-		return 0
-	}
-	if incrementMinutes <= 0 {
-		incrementMinutes = DefaultIncrementMinutes
-	}
-	// Clamp absurd inputs so the multiplication below stays in range on every platform.
-	if minutes > int(MaxTenths)*6 {
-		minutes = int(MaxTenths) * 6
-	}
-	rounded := ceilDiv(minutes, incrementMinutes) * incrementMinutes
-	return Tenths(ceilDiv(rounded, 6))
-}
-
-// RoundUpSeconds is RoundUpMinutes for a duration in seconds (a partial minute counts as one).
-func RoundUpSeconds(seconds int, incrementMinutes int) Tenths {
+// BilledMinutes rounds a duration in seconds UP to whole billing increments and returns the
+// billed minutes, always a multiple of the increment: with the default 6-minute increment
+// 1 s to 360 s bill 6 minutes and 361 s bills 12. It is the firm's one rounding rule (time
+// is never billed short); RoundUpSeconds, RoundUpMinutes and RoundUpHours express it in
+// tenths and every other package calls one of them. Zero or negative seconds give 0; an
+// increment outside 1..60 minutes means DefaultIncrementMinutes.
+func BilledMinutes(seconds, incrementMinutes int) int {
 	if seconds <= 0 {
 		return 0
 	}
-	return RoundUpMinutes(ceilDiv(seconds, 60), incrementMinutes)
+	if incrementMinutes <= 0 || incrementMinutes > 60 {
+		incrementMinutes = DefaultIncrementMinutes
+	}
+	return ceilDiv(seconds, incrementMinutes*60) * incrementMinutes
 }
 
-func ceilDiv(a, b int) int { return (a + b - 1) / b }
+// maxMinutes is MaxTenths in minutes: longer durations are clamped to it.
+const maxMinutes = int(MaxTenths) * 6
+
+// RoundUpSeconds returns BilledMinutes in tenths of an hour, rounding up again when the
+// increment is not a multiple of 6 minutes (a 10-minute increment turns 10 minutes into
+// 0.2 h). Results above MaxTenths are clamped to it.
+func RoundUpSeconds(seconds, incrementMinutes int) Tenths {
+	return Tenths(min(ceilDiv(BilledMinutes(seconds, incrementMinutes), 6), int(MaxTenths)))
+}
+
+// RoundUpMinutes is RoundUpSeconds for a duration in whole minutes.
+func RoundUpMinutes(minutes, incrementMinutes int) Tenths {
+	return RoundUpSeconds(min(minutes, maxMinutes)*60, incrementMinutes)
+}
+
+// RoundUpHours is RoundUpSeconds for decimal hours, as typed by a person or returned by a
+// drafting engine: 0.25 h with a 6-minute increment is 0.3. Floating-point noise below a
+// millionth of a minute is ignored, so 0.3 h bills 18 minutes, not 19. NaN, zero and
+// negative hours give 0.
+func RoundUpHours(hours float64, incrementMinutes int) Tenths {
+	if !(hours > 0) {
+		return 0
+	}
+	minutes := math.Ceil(min(hours*60, float64(maxMinutes)) - 1e-6)
+	return RoundUpMinutes(int(minutes), incrementMinutes)
+}
+
+// ceilDiv is a/b rounded up, for a >= 0 and b > 0, without overflowing near math.MaxInt.
+func ceilDiv(a, b int) int {
+	q := a / b
+	if a%b != 0 {
+		q++
+	}
+	return q
+}
 
 // ParseHours parses a decimal hour value as typed by a person ("0.3", ".3", "1", "1.25",
 // "2.") into tenths. Digits beyond the first decimal round UP to the next tenth (1.25 ->

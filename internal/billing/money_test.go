@@ -47,6 +47,85 @@ func TestRoundUpSeconds(t *testing.T) {
 	}
 }
 
+// TestRounding is the table of the firm's one rounding rule, from seconds, minutes and
+// hours, for the increments firms use.
+func TestRounding(t *testing.T) {
+	tests := []struct {
+		name        string
+		seconds     int
+		inc         int
+		wantMinutes int    // BilledMinutes
+		wantTenths  Tenths // RoundUpSeconds
+	}{
+		{"zero", 0, 6, 0, 0},
+		{"negative", -90, 6, 0, 0},
+		{"one second, 6 min", 1, 6, 6, 1},
+		{"exactly 6 min", 360, 6, 6, 1},
+		{"6 min and a second", 361, 6, 12, 2},
+		{"an hour", 3600, 6, 60, 10},
+		{"an hour and a second", 3601, 6, 66, 11},
+		{"one second, 10 min", 1, 10, 10, 2}, // 10 min = 0.1667 h -> 0.2
+		{"exactly 10 min", 600, 10, 10, 2},
+		{"20 min, 10 min", 1200, 10, 20, 4}, // 0.333 h -> 0.4
+		{"30 min, 10 min", 1800, 10, 30, 5},
+		{"one second, 15 min", 1, 15, 15, 3}, // 0.25 h -> 0.3
+		{"exactly 15 min", 900, 15, 15, 3},
+		{"16 min, 15 min", 960, 15, 30, 5},
+		{"45 min, 15 min", 2700, 15, 45, 8}, // 0.75 h -> 0.8
+		{"hourly", 59 * 60, 60, 60, 10},
+		{"zero increment means 6", 1, 0, 6, 1},
+		{"negative increment means 6", 400, -3, 12, 2},
+		{"increment over an hour means 6", 400, 90, 12, 2},
+		{"24 h", 24 * 3600, 6, 1440, 240},
+		{"huge, clamped tenths", math.MaxInt, 6, (math.MaxInt/360 + 1) * 6, MaxTenths},
+		{"huge, 15 min", math.MaxInt, 15, (math.MaxInt/900 + 1) * 15, MaxTenths},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := BilledMinutes(tt.seconds, tt.inc); got != tt.wantMinutes {
+				t.Errorf("BilledMinutes(%d, %d) = %d, want %d", tt.seconds, tt.inc, got, tt.wantMinutes)
+			}
+			if got := RoundUpSeconds(tt.seconds, tt.inc); got != tt.wantTenths {
+				t.Errorf("RoundUpSeconds(%d, %d) = %d, want %d", tt.seconds, tt.inc, got, tt.wantTenths)
+			}
+			if tt.seconds%60 == 0 && tt.seconds < math.MaxInt/60 {
+				if got := RoundUpMinutes(tt.seconds/60, tt.inc); got != tt.wantTenths {
+					t.Errorf("RoundUpMinutes(%d, %d) = %d, want %d", tt.seconds/60, tt.inc, got, tt.wantTenths)
+				}
+			}
+		})
+	}
+}
+
+func TestRoundUpHours(t *testing.T) {
+	tests := []struct {
+		hours float64
+		inc   int
+		want  Tenths
+	}{
+		{0, 6, 0},
+		{-1, 6, 0},
+		{math.NaN(), 6, 0},
+		{0.3, 6, 3}, // 0.3*60 = 17.999...: float noise does not bill a 19th minute
+		{0.25, 6, 3},
+		{0.31, 6, 4},
+		{0.01, 6, 1},
+		{1, 6, 10},
+		{2.3, 6, 23},
+		{0.1, 10, 2},
+		{0.3, 15, 5},
+		{1, 15, 10},
+		{24, 6, 240},
+		{1e300, 6, MaxTenths},
+		{math.Inf(1), 6, MaxTenths},
+	}
+	for _, tt := range tests {
+		if got := RoundUpHours(tt.hours, tt.inc); got != tt.want {
+			t.Errorf("RoundUpHours(%v, %d) = %d, want %d", tt.hours, tt.inc, got, tt.want)
+		}
+	}
+}
+
 func TestParseHours(t *testing.T) {
 	tests := []struct {
 		in      string

@@ -34,6 +34,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"dictum/internal/billing"
 )
 
 // Matter is one open matter of the firm.
@@ -92,7 +94,7 @@ const (
 
 // Defaults applied by New and Validate when a Config field is zero.
 const (
-	DefaultIncrementMinutes = 6
+	DefaultIncrementMinutes = billing.DefaultIncrementMinutes
 	DefaultLookbackDays     = 60
 	DefaultLLMTimeout       = 30 * time.Second
 	DefaultLLMRetries       = 2

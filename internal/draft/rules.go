@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"dictum/internal/billing"
 )
 
 // Rules is the default engine: deterministic, no model, no network. It is
@@ -91,7 +93,7 @@ func (r *Rules) draft(req Request) Draft {
 
 	secs, found, summed := findDurations(toks)
 	if found && secs > 0 {
-		d.Minutes = roundUpMinutes(secs, r.cfg.increment())
+		d.Minutes = billing.BilledMinutes(secs, r.cfg.increment())
 		d.Hours = minutesToHours(d.Minutes)
 		if summed {
 			d.Warnings = append(d.Warnings, fmt.Sprintf("several durations heard; added up to %s h", formatHours(d.Hours)))
@@ -150,15 +152,6 @@ func (r *Rules) draft(req Request) Draft {
 	c -= 0.05 * float64(len(d.Warnings))
 	d.Confidence = c
 	return d
-}
-
-// roundUpMinutes rounds seconds up to whole increments of inc minutes.
-func roundUpMinutes(secs, inc int) int {
-	if secs <= 0 {
-		return 0
-	}
-	step := inc * 60
-	return (secs + step - 1) / step * inc
 }
 
 // minutesToHours converts whole minutes to hours with two decimals

@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"dictum/internal/billing"
 	"dictum/internal/utbms"
 )
 
@@ -79,7 +80,7 @@ func Validate(d *Draft, req Request, cfg Config) {
 		case h > 24:
 			warn("hours %s more than 24; dropped", formatHours(h))
 		case h > 0:
-			minutes = roundUpMinutes(int(math.Round(h*3600)), inc)
+			minutes = billing.BilledMinutes(int(math.Round(h*3600)), inc)
 		}
 	}
 	if minutes > 24*60 {

@@ -6,12 +6,13 @@
 package entry
 
 import (
-	"dictum/internal/identity"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"dictum/internal/billing"
+	"dictum/internal/identity"
 	"dictum/internal/utbms"
 )
 
@@ -222,20 +223,12 @@ func Complete(f Fields, today time.Time) error {
 	return nil
 }
 
-// TenthsFromHours converts hours to tenths, rounding UP to the firm's increment (minutes)
-// and then to the next tenth: 0.25 h with a 6-minute increment is 0.3.
+// TenthsFromHours checks hours typed for an entry (0 to 24) and converts them to tenths with
+// the firm's rounding rule, billing.RoundUpHours: UP to the increment (minutes), then to the
+// next tenth, so 0.25 h with a 6-minute increment is 0.3.
 func TenthsFromHours(h float64, incrementMinutes int) (int, error) {
 	if h != h || h < 0 || h > 24 {
 		return 0, fmt.Errorf("%w: hours must be between 0 and 24", ErrInvalid)
 	}
-	if incrementMinutes <= 0 {
-		incrementMinutes = 6
-	}
-	// Work in whole minutes, tolerating float noise (0.3*60 = 17.999...).
-	minutes := int(h*60 + 0.5)
-	if float64(minutes) < h*60-1e-6 {
-		minutes++
-	}
-	inc := (minutes + incrementMinutes - 1) / incrementMinutes * incrementMinutes
-	return (inc + 5) / 6, nil
+	return int(billing.RoundUpHours(h, incrementMinutes)), nil
 }

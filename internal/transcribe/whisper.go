@@ -92,8 +92,8 @@ var ErrClosed = errors.New("whisper engine is closed")
 // ErrNoAudio is returned for an empty input.
 var ErrNoAudio = errors.New("no audio samples")
 
-// Transcriber is what the web layer and the job queue need; *Engine implements
-// it, tests use a double.
+// Transcriber is what the recording pipeline (internal/pipeline) needs; *Engine
+// implements it, tests use a double.
 type Transcriber interface {
 	Transcribe(ctx context.Context, samples []float32, opts Options) (Result, error)
 }

@@ -1,9 +1,8 @@
-package transcribe
+package pipeline
 
 import (
 	"bytes"
 	"context"
-	"dictum/internal/identity"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -16,7 +15,9 @@ import (
 	"dictum/internal/blob"
 	"dictum/internal/config"
 	"dictum/internal/draft"
+	"dictum/internal/identity"
 	"dictum/internal/store"
+	"dictum/internal/transcribe"
 )
 
 // fakeEngine returns scripted results: errs are returned first, then text.
@@ -27,32 +28,32 @@ type fakeEngine struct {
 	calls int
 }
 
-func (f *fakeEngine) Transcribe(ctx context.Context, samples []float32, opts Options) (Result, error) {
+func (f *fakeEngine) Transcribe(ctx context.Context, samples []float32, opts transcribe.Options) (transcribe.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
 	if len(f.errs) > 0 {
 		err := f.errs[0]
 		f.errs = f.errs[1:]
-		return Result{}, err
+		return transcribe.Result{}, err
 	}
 	if len(samples) == 0 {
-		return Result{}, ErrNoAudio
+		return transcribe.Result{}, transcribe.ErrNoAudio
 	}
-	return Result{Text: f.text, Segments: []Segment{{End: time.Second, Text: f.text}}, AudioSeconds: float64(len(samples)) / SampleRate}, nil
+	return transcribe.Result{Text: f.text, Segments: []transcribe.Segment{{End: time.Second, Text: f.text}}, AudioSeconds: float64(len(samples)) / transcribe.SampleRate}, nil
 }
 
 type queueWorld struct {
-	q     *Queue
+	q     *Service
 	st    *store.Store
 	now   time.Time
 	user  *store.User
 	blobs *blob.Store
-	load  func() (Transcriber, error)
+	load  func() (transcribe.Transcriber, error)
 	seen  []Progress
 }
 
-func newQueueWorld(t *testing.T, load func() (Transcriber, error)) *queueWorld {
+func newQueueWorld(t *testing.T, load func() (transcribe.Transcriber, error)) *queueWorld {
 	t.Helper()
 	w := &queueWorld{now: time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC), load: load}
 	dir := t.TempDir()
@@ -77,7 +78,7 @@ func newQueueWorld(t *testing.T, load func() (Transcriber, error)) *queueWorld {
 		t.Fatal(err)
 	}
 	w.st, w.blobs = st, blobs
-	w.q = NewQueue(QueueDeps{Config: &cfg, Store: st, Blobs: blobs, Drafter: draft.NewRules(draft.Config{}), Load: func() (Transcriber, error) { return w.load() },
+	w.q = New(Deps{Config: &cfg, Store: st, Blobs: blobs, Drafter: draft.NewRules(draft.Config{}), Load: func() (transcribe.Transcriber, error) { return w.load() },
 		Notify: func(p Progress) { w.seen = append(w.seen, p) }})
 	return w
 }
@@ -130,7 +131,7 @@ func (w *queueWorld) rec(t *testing.T, id string) *store.Recording {
 
 func TestQueueDraftsATranscript(t *testing.T) {
 	eng := &fakeEngine{text: "Point three hours on Smith versus Jones, drafting the motion to compel."}
-	w := newQueueWorld(t, func() (Transcriber, error) { return eng, nil })
+	w := newQueueWorld(t, func() (transcribe.Transcriber, error) { return eng, nil })
 	id := w.upload(t)
 	if !w.step(t) {
 		t.Fatal("no job")
@@ -152,10 +153,10 @@ func TestQueueDraftsATranscript(t *testing.T) {
 }
 
 func TestQueueWaitsForAMissingModel(t *testing.T) {
-	var eng Transcriber
-	w := newQueueWorld(t, func() (Transcriber, error) {
+	var eng transcribe.Transcriber
+	w := newQueueWorld(t, func() (transcribe.Transcriber, error) {
 		if eng == nil {
-			return nil, fmt.Errorf("%w: base.en is not installed", ErrModelMissing)
+			return nil, fmt.Errorf("%w: base.en is not installed", transcribe.ErrModelMissing)
 		}
 		return eng, nil
 	})
@@ -180,7 +181,7 @@ func TestQueueWaitsForAMissingModel(t *testing.T) {
 func TestQueueRetriesThenFails(t *testing.T) {
 	boom := errors.New("whisper: out of memory")
 	eng := &fakeEngine{errs: []error{boom, boom}, text: "Drafted a letter, point two."}
-	w := newQueueWorld(t, func() (Transcriber, error) { return eng, nil })
+	w := newQueueWorld(t, func() (transcribe.Transcriber, error) { return eng, nil })
 	id := w.upload(t)
 	for i := 0; i < 3; i++ {
 		w.step(t)
@@ -190,7 +191,7 @@ func TestQueueRetriesThenFails(t *testing.T) {
 		t.Fatalf("two failures then success: %+v calls=%d", r, eng.calls)
 	}
 	eng2 := &fakeEngine{errs: []error{boom, boom, boom, boom}}
-	w2 := newQueueWorld(t, func() (Transcriber, error) { return eng2, nil })
+	w2 := newQueueWorld(t, func() (transcribe.Transcriber, error) { return eng2, nil })
 	id2 := w2.upload(t)
 	for i := 0; i < 5; i++ {
 		w2.step(t)
@@ -204,7 +205,7 @@ func TestQueueRetriesThenFails(t *testing.T) {
 
 func TestQueueBadAudioFailsAtOnce(t *testing.T) {
 	eng := &fakeEngine{text: "x"}
-	w := newQueueWorld(t, func() (Transcriber, error) { return eng, nil })
+	w := newQueueWorld(t, func() (transcribe.Transcriber, error) { return eng, nil })
 	bw, _ := w.blobs.Create()
 	bw.Write([]byte("this is not audio at all, just text pretending"))
 	bid, size, _ := bw.Commit()
@@ -219,5 +220,110 @@ func TestQueueBadAudioFailsAtOnce(t *testing.T) {
 	}
 	if w.step(t) {
 		t.Fatal("a permanently failed job ran again")
+	}
+}
+
+// fixedDrafter returns the same draft for every transcript.
+type fixedDrafter struct{ d draft.Draft }
+
+func (f fixedDrafter) Draft(context.Context, draft.Request) (draft.Draft, error) { return f.d, nil }
+func (f fixedDrafter) Name() string                                              { return "fixed" }
+
+// TestQueueRoundsDraftHoursUp: a draft's duration becomes tenths rounded UP to the firm's
+// increment, also when an engine gives hours without minutes (this used to round to the
+// nearest tenth, billing 0.31 h as 0.3).
+func TestQueueRoundsDraftHoursUp(t *testing.T) {
+	tests := []struct {
+		name    string
+		minutes int
+		hours   float64
+		inc     int
+		want    int
+	}{
+		{"minutes, 6-minute increment", 18, 0.3, 6, 3},
+		{"minutes, 15-minute increment", 15, 0.25, 15, 3},
+		{"hours only, 6-minute increment", 0, 0.31, 6, 4},
+		{"hours only, 15-minute increment", 0, 0.3, 15, 5},
+		{"hours only, 10-minute increment", 0, 0.1, 10, 2},
+		{"hours only, exact tenth", 0, 0.3, 6, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newQueueWorld(t, func() (transcribe.Transcriber, error) { return &fakeEngine{text: "Drafted a letter."}, nil })
+			w.q.Config.Draft.IncrementMinutes = tt.inc
+			w.q.Drafter = fixedDrafter{draft.Draft{Date: "2026-11-20", Minutes: tt.minutes, Hours: tt.hours, Activity: "A103",
+				Narrative: "Drafted a letter.", Billable: true, Warnings: []string{}}}
+			id := w.upload(t)
+			if !w.step(t) {
+				t.Fatal("no job")
+			}
+			r := w.rec(t, id)
+			if r.Status != store.RecDone || r.EntryID == nil {
+				t.Fatalf("recording: %+v", r)
+			}
+			e, err := w.st.EntryByID(context.Background(), *r.EntryID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Tenths != tt.want {
+				t.Errorf("tenths = %d, want %d", e.Tenths, tt.want)
+			}
+		})
+	}
+}
+
+// blockingEngine transcribes until its context is cancelled.
+type blockingEngine struct{ started chan struct{} }
+
+func (b *blockingEngine) Transcribe(ctx context.Context, samples []float32, opts transcribe.Options) (transcribe.Result, error) {
+	close(b.started)
+	<-ctx.Done()
+	return transcribe.Result{}, ctx.Err()
+}
+
+// runUntilStarted starts one worker and returns once it is transcribing a fresh upload.
+func runUntilStarted(t *testing.T) (*queueWorld, *blockingEngine, string, context.CancelFunc) {
+	t.Helper()
+	eng := &blockingEngine{started: make(chan struct{})}
+	w := newQueueWorld(t, func() (transcribe.Transcriber, error) { return eng, nil })
+	w.q.Config.Trans.Workers = 1
+	id := w.upload(t)
+	ctx, stop := context.WithCancel(context.Background())
+	if err := w.q.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.q.Kick()
+	select {
+	case <-eng.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker did not start the job")
+	}
+	return w, eng, id, stop
+}
+
+func TestQueueStopTimeoutLeavesTheJobForTheNextStart(t *testing.T) {
+	w, _, id, stop := runUntilStarted(t)
+	stop()
+	w.q.Stop(10 * time.Millisecond)
+	r := w.rec(t, id)
+	if r.Status != store.RecQueued || r.StatusDetail != "interrupted by a restart; will resume" {
+		t.Fatalf("after shutdown: %+v", r)
+	}
+	if !w.step(t) {
+		t.Fatal("the interrupted job is not runnable at the next start")
+	}
+}
+
+func TestQueueCancelStopsTheRunningJob(t *testing.T) {
+	w, _, id, stop := runUntilStarted(t)
+	w.q.Cancel(id)
+	deadline := time.Now().Add(10 * time.Second)
+	for w.rec(t, id).Status == store.RecTranscribing && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	w.q.Stop(10 * time.Second)
+	if r := w.rec(t, id); r.Status != store.RecQueued || !strings.Contains(r.StatusDetail, "context canceled") {
+		t.Fatalf("after cancel: %+v", r)
 	}
 }

@@ -1,0 +1,197 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"dictum/internal/audio"
+	"dictum/internal/billing"
+	"dictum/internal/config"
+	"dictum/internal/draft"
+	"dictum/internal/entry"
+	"dictum/internal/store"
+	"dictum/internal/transcribe"
+)
+
+// handle takes one recording through the pipeline: decode, transcribe, draft. A recording
+// whose transcript was stored before a crash is only drafted again.
+func (s *Service) handle(ctx context.Context, rec *store.Recording) error {
+	if !rec.HasAudio() {
+		return permanent{errors.New("the audio was deleted before transcription")}
+	}
+	if rec.Status == store.RecDrafting && rec.Transcript != nil { // crashed while drafting
+		return s.draftEntry(ctx, rec, *rec.Transcript)
+	}
+	text, err := s.transcribe(ctx, rec)
+	if err != nil {
+		return err
+	}
+	return s.draftEntry(ctx, rec, text)
+}
+
+// transcribe decodes the recording's audio, transcribes it and stores the transcript.
+func (s *Service) transcribe(ctx context.Context, rec *store.Recording) (string, error) {
+	eng, err := s.Load()
+	if err != nil {
+		return "", err
+	}
+	s.setStatus(rec, store.RecTranscribing, "", 0)
+	rc, err := s.Blobs.Open(*rec.BlobID)
+	if err != nil {
+		return "", fmt.Errorf("open audio: %w", err)
+	}
+	defer rc.Close()
+	stream, err := audio.Open(rc, rec.ContentType, AudioLimits(s.Config))
+	if err != nil {
+		return "", permanent{fmt.Errorf("cannot decode the audio: %w", err)}
+	}
+	defer stream.Close()
+	opts := transcribe.Options{Language: s.Config.Trans.Language, Threads: s.Config.Trans.Threads, InitialPrompt: s.prompt(ctx),
+		Duration: time.Duration(rec.DurationMs) * time.Millisecond}
+	var lastPct int
+	var mu sync.Mutex
+	opts.Progress = func(pct int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if pct >= lastPct+5 || pct == 100 {
+			lastPct = pct
+			s.setStatus(rec, store.RecTranscribing, "", pct)
+		}
+	}
+	res, err := transcribeStream(ctx, eng, stream, opts)
+	if err != nil {
+		if errors.Is(err, audio.ErrCorrupt) || errors.Is(err, audio.ErrTooLong) || errors.Is(err, audio.ErrEmpty) || errors.Is(err, transcribe.ErrNoAudio) {
+			return "", permanent{fmt.Errorf("cannot decode the audio: %w", err)}
+		}
+		return "", fmt.Errorf("transcription: %w", err)
+	}
+	if stream.Silent() {
+		return "", permanent{errors.New("the recording is silent: nothing was said (check the microphone)")}
+	}
+	segs, _ := json.Marshal(res.Segments)
+	text := strings.TrimSpace(res.Text)
+	if err := s.Store.SetTranscript(ctx, rec.ID, text, string(segs), int64(res.AudioSeconds*1000)); err != nil {
+		return "", err // unwrapped: it becomes the recording's error text, which the API shows
+	}
+	s.Notify(Progress{UserID: rec.UserID, RecordingID: rec.ID, Status: store.RecDrafting, Progress: 100})
+	s.Log.Info("transcribed", "recording", rec.ID, "audio_s", res.AudioSeconds, "wall_s", res.WallSeconds)
+	return text, nil
+}
+
+// AudioLimits are the decoding limits a recording is held to (limits.max_upload_mb,
+// limits.max_audio, transcribe.ffmpeg); `dictum transcribe` decodes files with them too.
+func AudioLimits(cfg *config.Config) audio.Limits {
+	return audio.Limits{MaxBytes: cfg.Limits.MaxUploadMB << 20, MaxDuration: cfg.Limits.MaxAudio.Duration, FFmpegPath: cfg.Trans.FFmpeg}
+}
+
+// transcribeStream streams the samples to engines that can read them window by window
+// (*transcribe.Engine) and reads them all first for the others (test doubles).
+func transcribeStream(ctx context.Context, eng transcribe.Transcriber, r transcribe.SampleReader, opts transcribe.Options) (transcribe.Result, error) {
+	if rt, ok := eng.(interface {
+		TranscribeReader(context.Context, transcribe.SampleReader, transcribe.Options) (transcribe.Result, error)
+	}); ok {
+		return rt.TranscribeReader(ctx, r, opts)
+	}
+	var samples []float32
+	buf := make([]float32, 16000)
+	for {
+		n, err := r.Read(buf)
+		samples = append(samples, buf[:n]...)
+		if errors.Is(err, io.EOF) {
+			return eng.Transcribe(ctx, samples, opts)
+		}
+		if err != nil {
+			return transcribe.Result{}, err
+		}
+	}
+}
+
+// openMatters returns the firm's open matters in the drafter's shape.
+func openMatters(ctx context.Context, st *store.Store) ([]draft.Matter, error) {
+	ms, err := st.Matters(ctx, "open", "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]draft.Matter, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, draft.Matter{ID: m.ID, Number: m.Number, Client: m.Client, Name: m.Name, Litigation: m.Litigation || draft.IsLitigationCaption(m.Name)})
+	}
+	return out, nil
+}
+
+// prompt is whisper's initial prompt: the configured text plus the firm's matter and client names.
+func (s *Service) prompt(ctx context.Context) string {
+	var b strings.Builder
+	b.WriteString(s.Config.Trans.InitialPrompt)
+	ms, err := openMatters(ctx, s.Store)
+	if err != nil {
+		return b.String()
+	}
+	seen := map[string]bool{}
+	for _, m := range ms {
+		for _, n := range []string{m.Client, m.Name} {
+			if n == "" || seen[n] || b.Len()+len(n) > 800 {
+				continue
+			}
+			seen[n] = true
+			if b.Len() > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(n)
+		}
+	}
+	return b.String()
+}
+
+// draftEntry turns the transcript into a draft entry and finishes the recording.
+func (s *Service) draftEntry(ctx context.Context, rec *store.Recording, text string) error {
+	matters, err := openMatters(ctx, s.Store)
+	if err != nil {
+		return err
+	}
+	loc, err := s.Config.Location()
+	if err != nil {
+		loc = time.UTC
+	}
+	created, err := time.Parse(time.RFC3339Nano, rec.CreatedAt)
+	if err != nil {
+		created = time.Now()
+	}
+	d, err := s.Drafter.Draft(ctx, draft.Request{Text: text, Today: created.In(loc), Matters: matters})
+	if err != nil {
+		return fmt.Errorf("drafting: %w", err)
+	}
+	f := entry.Fields{Date: d.Date, Tenths: draftTenths(d, s.Config.Draft.IncrementMinutes), Activity: d.Activity, Narrative: d.Narrative, Billable: d.Billable}
+	if d.Matter != nil {
+		f.MatterID = *d.Matter
+	}
+	if d.Task != nil {
+		f.Task = *d.Task
+	}
+	conf := d.Confidence
+	engine := d.Engine
+	if engine == "" {
+		engine = s.Drafter.Name()
+	}
+	entryID, err := s.Store.FinishRecording(ctx, rec.ID, store.NewEntry{UserID: rec.UserID, Fields: f, Confidence: &conf, Warnings: d.Warnings, Engine: engine})
+	if err != nil {
+		return fmt.Errorf("store draft: %w", err)
+	}
+	s.Notify(Progress{UserID: rec.UserID, RecordingID: rec.ID, Status: store.RecDone, Progress: 100, EntryID: entryID})
+	return nil
+}
+
+// draftTenths is a draft's duration in tenths, rounded up to the firm's increment: from its
+// minutes, or from its hours when an engine left minutes out.
+func draftTenths(d draft.Draft, incrementMinutes int) int {
+	if d.Minutes == 0 && d.Hours > 0 {
+		return int(billing.RoundUpHours(d.Hours, incrementMinutes))
+	}
+	return int(billing.RoundUpMinutes(d.Minutes, incrementMinutes))
+}
