@@ -5,18 +5,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"dictum/internal/audio"
-	"dictum/internal/blob"
 	"dictum/internal/config"
 	"dictum/internal/draft"
 	"dictum/internal/identity"
 	"dictum/internal/store"
+	"dictum/internal/testrig"
 	"dictum/internal/transcribe"
 )
 
@@ -43,42 +42,25 @@ func (f *fakeEngine) Transcribe(ctx context.Context, samples []float32, opts tra
 	return transcribe.Result{Text: f.text, Segments: []transcribe.Segment{{End: time.Second, Text: f.text}}, AudioSeconds: float64(len(samples)) / transcribe.SampleRate}, nil
 }
 
+// queueWorld is a testrig world (store clock under the test's control, one timekeeper, one
+// matter) with a pipeline whose engine the test supplies.
 type queueWorld struct {
-	q     *Service
-	st    *store.Store
-	now   time.Time
-	user  *store.User
-	blobs *blob.Store
-	load  func() (transcribe.Transcriber, error)
-	seen  []Progress
+	*testrig.World
+	q    *Service
+	user *store.User
+	load func() (transcribe.Transcriber, error)
+	seen []Progress
 }
 
 func newQueueWorld(t *testing.T, load func() (transcribe.Transcriber, error)) *queueWorld {
 	t.Helper()
-	w := &queueWorld{now: time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC), load: load}
-	dir := t.TempDir()
-	var key [32]byte
-	key[3] = 9
-	st, err := store.Open(context.Background(), filepath.Join(dir, "db"), store.Options{Key: &key, Create: true, Now: func() time.Time { return w.now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := blob.Open(filepath.Join(dir, "blobs"), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Defaults()
-	cfg.DataDir, cfg.Firm.Timezone, cfg.Trans.MaxAttempts = dir, "UTC", 3
-	w.user = &store.User{Username: "alice", Role: store.RoleTimekeeper, PasswordHash: "x"}
-	if err := st.CreateUser(context.Background(), identity.Actor{}, w.user); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateMatter(context.Background(), identity.Actor{}, &store.Matter{Number: "2024-0412", Client: "Daniel Smith", Name: "Smith v. Jones"}); err != nil {
-		t.Fatal(err)
-	}
-	w.st, w.blobs = st, blobs
-	w.q = New(Deps{Config: &cfg, Store: st, Blobs: blobs, Drafter: draft.NewRules(draft.Config{}), Load: func() (transcribe.Transcriber, error) { return w.load() },
+	w := &queueWorld{load: load}
+	w.World = testrig.New(t, testrig.WithStoreClock(),
+		testrig.WithUsers(testrig.UserSpec{Username: "alice", Role: store.RoleTimekeeper, Password: "password-alice"}),
+		testrig.WithMatters(store.Matter{Number: "2024-0412", Client: "Daniel Smith", Name: "Smith v. Jones"}),
+		testrig.WithConfig(func(c *config.Config) { c.Trans.MaxAttempts = 3 }))
+	w.user = w.User("alice").User
+	w.q = New(Deps{Config: w.Config, Store: w.Store, Blobs: w.Blobs, Drafter: draft.NewRules(draft.Config{}), Load: func() (transcribe.Transcriber, error) { return w.load() },
 		Notify: func(p Progress) { w.seen = append(w.seen, p) }})
 	return w
 }
@@ -92,7 +74,7 @@ func (w *queueWorld) upload(t *testing.T) string {
 	}
 	var b bytes.Buffer
 	audio.EncodeWAV16(&b, samples)
-	bw, err := w.blobs.Create()
+	bw, err := w.Blobs.Create()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +84,7 @@ func (w *queueWorld) upload(t *testing.T) string {
 		t.Fatal(err)
 	}
 	r := &store.Recording{UserID: w.user.ID, BlobID: &id, ContentType: "audio/wav", Format: "wav", SizeBytes: size, DurationMs: 1000}
-	if err := w.st.CreateRecording(context.Background(), identity.Actor{}, r, 3); err != nil {
+	if err := w.Store.CreateRecording(context.Background(), identity.Actor{}, r, 3); err != nil {
 		t.Fatal(err)
 	}
 	return r.ID
@@ -110,7 +92,7 @@ func (w *queueWorld) upload(t *testing.T) string {
 
 // step claims and runs the next runnable job; false when none is runnable.
 func (w *queueWorld) step(t *testing.T) bool {
-	j, err := w.st.ClaimJob(context.Background(), store.JobTranscribe)
+	j, err := w.Store.ClaimJob(context.Background(), store.JobTranscribe)
 	if errors.Is(err, store.ErrNotFound) {
 		return false
 	}
@@ -122,7 +104,7 @@ func (w *queueWorld) step(t *testing.T) bool {
 }
 
 func (w *queueWorld) rec(t *testing.T, id string) *store.Recording {
-	r, err := w.st.RecordingByID(context.Background(), id)
+	r, err := w.Store.RecordingByID(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +122,7 @@ func TestQueueDraftsATranscript(t *testing.T) {
 	if r.Status != store.RecDone || r.EntryID == nil || r.Transcript == nil {
 		t.Fatalf("recording: %+v", r)
 	}
-	e, err := w.st.EntryByID(context.Background(), *r.EntryID)
+	e, err := w.Store.EntryByID(context.Background(), *r.EntryID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +145,7 @@ func TestQueueWaitsForAMissingModel(t *testing.T) {
 	id := w.upload(t)
 	for i := 0; i < 5; i++ { // many tries while the model is missing
 		w.step(t)
-		w.now = w.now.Add(time.Minute)
+		w.Clock.Advance(time.Minute)
 	}
 	r := w.rec(t, id)
 	if r.Status != store.RecQueued || !strings.Contains(r.StatusDetail, "model") {
@@ -185,7 +167,7 @@ func TestQueueRetriesThenFails(t *testing.T) {
 	id := w.upload(t)
 	for i := 0; i < 3; i++ {
 		w.step(t)
-		w.now = w.now.Add(10 * time.Minute) // past the backoff
+		w.Clock.Advance(10 * time.Minute) // past the backoff
 	}
 	if r := w.rec(t, id); r.Status != store.RecDone || eng.calls != 3 {
 		t.Fatalf("two failures then success: %+v calls=%d", r, eng.calls)
@@ -195,7 +177,7 @@ func TestQueueRetriesThenFails(t *testing.T) {
 	id2 := w2.upload(t)
 	for i := 0; i < 5; i++ {
 		w2.step(t)
-		w2.now = w2.now.Add(10 * time.Minute)
+		w2.Clock.Advance(10 * time.Minute)
 	}
 	r := w2.rec(t, id2)
 	if r.Status != store.RecFailed || r.Error == nil || !strings.Contains(*r.Error, "out of memory") || eng2.calls != 3 {
@@ -206,11 +188,11 @@ func TestQueueRetriesThenFails(t *testing.T) {
 func TestQueueBadAudioFailsAtOnce(t *testing.T) {
 	eng := &fakeEngine{text: "x"}
 	w := newQueueWorld(t, func() (transcribe.Transcriber, error) { return eng, nil })
-	bw, _ := w.blobs.Create()
+	bw, _ := w.Blobs.Create()
 	bw.Write([]byte("this is not audio at all, just text pretending"))
 	bid, size, _ := bw.Commit()
 	r := &store.Recording{UserID: w.user.ID, BlobID: &bid, ContentType: "audio/wav", SizeBytes: size}
-	if err := w.st.CreateRecording(context.Background(), identity.Actor{}, r, 3); err != nil {
+	if err := w.Store.CreateRecording(context.Background(), identity.Actor{}, r, 3); err != nil {
 		t.Fatal(err)
 	}
 	w.step(t)
@@ -261,7 +243,7 @@ func TestQueueRoundsDraftHoursUp(t *testing.T) {
 			if r.Status != store.RecDone || r.EntryID == nil {
 				t.Fatalf("recording: %+v", r)
 			}
-			e, err := w.st.EntryByID(context.Background(), *r.EntryID)
+			e, err := w.Store.EntryByID(context.Background(), *r.EntryID)
 			if err != nil {
 				t.Fatal(err)
 			}
