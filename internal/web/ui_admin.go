@@ -45,9 +45,6 @@ func (s *Server) usersPage(c *fiber.Ctx, status int, pg page, d usersData) error
 }
 
 func (s *Server) uiAdminUsers(c *fiber.Ctx) error {
-	if _, err := pageUser(c, store.RoleAdmin); err != nil {
-		return err
-	}
 	pg := page{}
 	if m := c.Query("ok"); m != "" {
 		pg.Notice = noticeText(m)
@@ -75,7 +72,7 @@ func noticeText(code string) string {
 }
 
 func (s *Server) uiAdminCreateUser(c *fiber.Ctx) error {
-	p, err := pageUser(c, store.RoleAdmin)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}
@@ -120,7 +117,7 @@ func (s *Server) uiAdminCreateUser(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiAdminUpdateUser(c *fiber.Ctx) error {
-	p, err := pageUser(c, store.RoleAdmin)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}
@@ -211,9 +208,6 @@ func (s *Server) mattersPage(c *fiber.Ctx, status int, pg page, d mattersData) e
 }
 
 func (s *Server) uiAdminMatters(c *fiber.Ctx) error {
-	if _, err := pageUser(c, store.RoleAdmin, store.RoleBilling); err != nil {
-		return err
-	}
 	d := mattersData{Q: strings.TrimSpace(c.Query("q")), Status: c.Query("status", "open")}
 	if d.Status != "open" && d.Status != "closed" && d.Status != "all" {
 		return errf(400, "bad_request", "status must be open, closed or all")
@@ -231,7 +225,7 @@ func matterFromForm(c *fiber.Ctx) store.Matter {
 }
 
 func (s *Server) uiAdminCreateMatter(c *fiber.Ctx) error {
-	p, err := pageUser(c, store.RoleAdmin, store.RoleBilling)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}
@@ -251,9 +245,6 @@ func (s *Server) uiAdminCreateMatter(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiAdminMatterEdit(c *fiber.Ctx) error {
-	if _, err := pageUser(c, store.RoleAdmin, store.RoleBilling); err != nil {
-		return err
-	}
 	m, err := s.Store.MatterByID(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
@@ -262,7 +253,7 @@ func (s *Server) uiAdminMatterEdit(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiAdminMatterSave(c *fiber.Ctx) error {
-	p, err := pageUser(c, store.RoleAdmin, store.RoleBilling)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}
@@ -311,9 +302,6 @@ func (s *Server) existingNumbers(c *fiber.Ctx) (map[string]bool, error) {
 
 // uiAdminImportPreview parses an uploaded (or pasted) CSV and shows each row valid or not.
 func (s *Server) uiAdminImportPreview(c *fiber.Ctx) error {
-	if _, err := pageUser(c, store.RoleAdmin, store.RoleBilling); err != nil {
-		return err
-	}
 	var data []byte
 	if fh, err := c.FormFile("file"); err == nil && fh.Size > 0 {
 		if fh.Size > maxImportBytes {
@@ -354,7 +342,7 @@ func (s *Server) uiAdminImportPreview(c *fiber.Ctx) error {
 
 // uiAdminImportConfirm re-validates the previewed CSV and creates its valid rows.
 func (s *Server) uiAdminImportConfirm(c *fiber.Ctx) error {
-	p, err := pageUser(c, store.RoleAdmin, store.RoleBilling)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}

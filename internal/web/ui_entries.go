@@ -335,7 +335,7 @@ func (s *Server) uiApproved(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiBilling(c *fiber.Ctx) error {
-	p, err := pageUser(c, store.RoleBilling, store.RoleAdmin)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}
