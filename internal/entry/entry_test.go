@@ -109,3 +109,25 @@ func TestTenthsFromHours(t *testing.T) {
 		}
 	}
 }
+
+func TestListScope(t *testing.T) {
+	tk := identity.Actor{UserID: 1, Role: "timekeeper"}
+	bill := identity.Actor{UserID: 3, Role: "billing"}
+	for _, tc := range []struct {
+		name       string
+		a          identity.Actor
+		mine       bool
+		timekeeper string
+		want       ListOwner
+	}{
+		{"timekeeper gets own", tk, false, "", ListOwner{UserID: 1}},
+		{"timekeeper cannot name another", tk, false, "bob", ListOwner{UserID: 1}},
+		{"billing gets everyone", bill, false, "", ListOwner{}},
+		{"billing names one", bill, false, "bob", ListOwner{Timekeeper: "bob"}},
+		{"billing asks for own", bill, true, "bob", ListOwner{UserID: 3}},
+	} {
+		if got := ListScope(tc.a, tc.mine, tc.timekeeper); got != tc.want {
+			t.Errorf("%s: ListScope = %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
