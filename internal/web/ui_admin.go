@@ -93,7 +93,7 @@ func (s *Server) uiAdminCreateUser(c *fiber.Ctx) error {
 		if password, err = auth.GeneratePassword(16); err != nil {
 			return err
 		}
-	} else if err := auth.CheckPolicy(password, s.Config.Auth.MinPassword); err != nil {
+	} else if err := auth.CheckPassword(password, s.Config.Auth.MinPassword); err != nil {
 		return fail("Password: " + err.Error() + ".")
 	}
 	hash, err := auth.Hash(password, s.hashParam)

@@ -382,7 +382,7 @@ func (s *Server) uiChangePassword(c *fiber.Ctx) error {
 	if next == cur {
 		return fail("Choose a password different from the current one.")
 	}
-	if err := auth.CheckPolicy(next, s.Config.Auth.MinPassword); err != nil {
+	if err := auth.CheckPassword(next, s.Config.Auth.MinPassword); err != nil {
 		return fail(strings.ToUpper(err.Error()[:1]) + err.Error()[1:] + ".")
 	}
 	h, err := auth.Hash(next, s.hashParam)

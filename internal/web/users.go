@@ -53,7 +53,7 @@ func (s *Server) apiCreateUser(c *fiber.Ctx) error {
 		}
 		generated = true
 	}
-	if err := auth.CheckPolicy(password, s.Config.Auth.MinPassword); err != nil {
+	if err := auth.CheckPassword(password, s.Config.Auth.MinPassword); err != nil {
 		return errf(422, "invalid", "%s", err.Error())
 	}
 	hash, err := auth.Hash(password, s.hashParam)
@@ -109,7 +109,7 @@ func (s *Server) apiPatchUser(c *fiber.Ctx) error {
 		patch.RateCents = &pc
 	}
 	if b.Password != nil {
-		if err := auth.CheckPolicy(*b.Password, s.Config.Auth.MinPassword); err != nil {
+		if err := auth.CheckPassword(*b.Password, s.Config.Auth.MinPassword); err != nil {
 			return errf(422, "invalid", "%s", err.Error())
 		}
 		h, err := auth.Hash(*b.Password, s.hashParam)
