@@ -21,7 +21,7 @@ import (
 	"dictum/internal/buildinfo"
 	"dictum/internal/config"
 	"dictum/internal/draft"
-	"dictum/internal/jobs"
+	"dictum/internal/scheduler"
 	"dictum/internal/store"
 	"dictum/internal/tlsca"
 	"dictum/internal/transcribe"
@@ -236,7 +236,7 @@ func (e *cliEnv) cmdServe(args []string) int {
 		return e.fail("%v", err)
 	}
 	srv.SetClio(&web.ClioDeps{TokenKey: keys.Derive(store.ClioTokenLabel)})
-	sched := jobs.New(log)
+	sched := scheduler.New(log)
 	if cfg.Clio.ClientID != "" && cfg.Clio.SyncSchedule != "" {
 		if err := sched.Add(cfg.Clio.SyncSchedule, "clio.sync", srv.ClioScheduledSync); err != nil {
 			return e.fail("clio.sync_schedule: %v", err)
