@@ -33,7 +33,7 @@ func (s *Server) usersPage(c *fiber.Ctx, status int, pg page, d usersData) error
 	d.Users, d.Me, d.MinLen = users, p.User.Username, s.Config.Auth.MinPassword
 	d.TwoFA = map[string]bool{}
 	for _, u := range users {
-		if m, err := s.Store.MFAFor(c.UserContext(), u.ID); err == nil && m.Enabled {
+		if m, err := s.Store.TwoFAFor(c.UserContext(), u.ID); err == nil && m.Enabled {
 			d.TwoFA[u.Username] = true
 		}
 	}
@@ -145,7 +145,7 @@ func (s *Server) uiAdminUpdateUser(c *fiber.Ctx) error {
 		if target.Username == p.User.Username {
 			return s.usersPage(c, 409, page{Problem: "Manage your own two-factor authentication on the Two-factor page (Your account)."}, out)
 		}
-		if err := s.Store.DisableTOTP(c.UserContext(), p.Actor, target.ID, target.Username); err != nil {
+		if err := s.Store.DisableTwoFA(c.UserContext(), p.Actor, target.ID, target.Username); err != nil {
 			return err
 		}
 		return s.usersPage(c, 200, page{Notice: "Two-factor authentication is off for " + target.Username + "; their sessions were ended. They can set it up again."}, out)
