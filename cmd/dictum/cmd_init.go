@@ -58,7 +58,7 @@ func (e *cliEnv) cmdInit(args []string) int {
 		if password, err = e.readSecretFile(*pwFile); err != nil {
 			return e.fail("%v", err)
 		}
-		if err := auth.CheckPolicy(password, cfg.Auth.MinPassword); err != nil {
+		if err := auth.CheckPassword(password, cfg.Auth.MinPassword); err != nil {
 			return e.fail("admin password: %v", err)
 		}
 	} else {

@@ -22,8 +22,8 @@ import (
 	"dictum/internal/cliosync"
 	"dictum/internal/config"
 	"dictum/internal/draft"
-	"dictum/internal/jobs"
 	"dictum/internal/pipeline"
+	"dictum/internal/scheduler"
 	"dictum/internal/tlsca"
 	"dictum/internal/transcribe"
 	"dictum/internal/vault"
@@ -238,7 +238,7 @@ func (e *cliEnv) cmdServe(args []string) int {
 	}
 	clioSync := cliosync.New(cliosync.Deps{Config: cfg, Store: st, TokenKey: keys.Derive(cliosync.TokenLabel), Log: log})
 	srv.SetClio(clioSync)
-	sched := jobs.New(log)
+	sched := scheduler.New(log)
 	if cfg.Clio.ClientID != "" && cfg.Clio.SyncSchedule != "" {
 		if err := sched.Add(cfg.Clio.SyncSchedule, "clio.sync", clioSync.ScheduledSync); err != nil {
 			return e.fail("clio.sync_schedule: %v", err)

@@ -47,7 +47,7 @@ func (e *cliEnv) cmdUser(args []string) int {
 		if err != nil {
 			return "", false, err
 		}
-		return p, false, auth.CheckPolicy(p, cfg.Auth.MinPassword)
+		return p, false, auth.CheckPassword(p, cfg.Auth.MinPassword)
 	}
 	switch sub {
 	case "add":

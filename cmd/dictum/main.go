@@ -3,7 +3,6 @@ package main
 
 import (
 	"context"
-	"dictum/internal/identity"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 
 	"dictum/internal/buildinfo"
 	"dictum/internal/config"
+	"dictum/internal/identity"
 	"dictum/internal/store"
 	"dictum/internal/vault"
 )

@@ -47,7 +47,7 @@ func TestTokens(t *testing.T) {
 }
 
 func TestPolicy(t *testing.T) {
-	if CheckPolicy("short", 10) == nil || CheckPolicy("long enough pass", 10) != nil {
+	if CheckPassword("short", 10) == nil || CheckPassword("long enough pass", 10) != nil {
 		t.Fatal("policy")
 	}
 	p, _ := GeneratePassword(20)

@@ -74,8 +74,11 @@ func Verify(password, encoded string) error {
 	return nil
 }
 
-// CheckPolicy enforces the password policy.
-func CheckPolicy(password string, minLen int) error {
+// CheckPassword is the one password policy, checked wherever a password is chosen (the
+// users API, the admin pages, changing one's own password, `dictum user add|passwd` and
+// `dictum init`): at least minLen characters (config auth.min_password_length) and at most
+// 1024 bytes. Generated passwords pass it by construction.
+func CheckPassword(password string, minLen int) error {
 	if len([]rune(password)) < minLen {
 		return fmt.Errorf("password must be at least %d characters", minLen)
 	}

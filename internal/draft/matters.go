@@ -2,21 +2,21 @@ package draft
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
+
+	"dictum/internal/matters"
 )
 
 const maxMattersFile = 16 << 20
 
 // LoadMatters reads open matters from a JSON file (an array of objects with
-// id, number, client, name and an optional litigation boolean) or a CSV file
-// with a header row naming the columns id,number,client,name[,litigation].
+// id, number, client, name and an optional litigation boolean) or a matter CSV
+// (the format of internal/matters, the one the admin import reads) whose header
+// names at least the columns id, number, client and name.
 // The format is taken from the content, not the file name.
 func LoadMatters(path string) ([]Matter, error) {
 	f, err := os.Open(path)
@@ -89,52 +89,26 @@ func parseMattersJSON(data []byte) ([]Matter, error) {
 	return out, nil
 }
 
+// parseMattersCSV reads the one matter CSV format (see internal/matters); drafting needs a
+// header naming id, number, client and name, and stops at the first row with a problem.
 func parseMattersCSV(data []byte) ([]Matter, error) {
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1
-	r.TrimLeadingSpace = true
-	header, err := r.Read()
+	f, err := matters.ParseCSV(data, matters.Options{})
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("parse CSV: empty file")
-		}
-		return nil, fmt.Errorf("parse CSV header: %w", err)
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
+		return nil, fmt.Errorf("parse CSV: %w", err)
 	}
 	for _, need := range []string{"id", "number", "client", "name"} {
-		if _, ok := col[need]; !ok {
+		if !f.Has(need) {
 			return nil, fmt.Errorf("parse CSV: header has no %q column", need)
 		}
 	}
-	get := func(rec []string, name string) string {
-		i, ok := col[name]
-		if !ok || i >= len(rec) {
-			return ""
+	out := make([]Matter, 0, len(f.Rows))
+	for _, r := range f.Rows {
+		if len(r.Problems) > 0 {
+			return nil, fmt.Errorf("parse CSV line %d: %s", r.Line, r.Err())
 		}
-		return strings.TrimSpace(rec[i])
-	}
-	var out []Matter
-	for line := 2; ; line++ {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("parse CSV line %d: %w", line, err)
-		}
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue
-		}
-		m := Matter{ID: get(rec, "id"), Number: get(rec, "number"), Client: get(rec, "client"), Name: get(rec, "name")}
-		if v := get(rec, "litigation"); v != "" {
-			b, err := strconv.ParseBool(strings.ToLower(v))
-			if err != nil {
-				return nil, fmt.Errorf("parse CSV line %d: litigation %q is not true/false", line, v)
-			}
-			m.Litigation = b
+		m := Matter{ID: r.ID, Number: r.Number, Client: r.Client, Name: r.Name}
+		if r.Litigation != nil {
+			m.Litigation = *r.Litigation
 		} else {
 			m.Litigation = IsLitigationCaption(m.Name)
 		}

@@ -63,6 +63,23 @@ func CanView(a identity.Actor, s State) error {
 	return ErrNotFound
 }
 
+// ListOwner is whose entries a list shows: one user's (UserID), one timekeeper's named
+// by login (Timekeeper), or, when both are zero, every timekeeper's.
+type ListOwner struct {
+	UserID     int64
+	Timekeeper string
+}
+
+// ListScope is CanView for lists: a timekeeper sees only their own entries, whatever they
+// ask for; billing and admin see their own when they ask for mine, one timekeeper's when
+// they name one, and everyone's otherwise. The actor is a signed-in user (UserID set).
+func ListScope(a identity.Actor, mine bool, timekeeper string) ListOwner {
+	if !a.Privileged() || mine {
+		return ListOwner{UserID: a.UserID}
+	}
+	return ListOwner{Timekeeper: timekeeper}
+}
+
 // CanEdit: only the owner, only drafts that are not deleted.
 func CanEdit(a identity.Actor, s State) error {
 	if err := CanView(a, s); err != nil {

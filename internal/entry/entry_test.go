@@ -1,10 +1,11 @@
 package entry
 
 import (
-	"dictum/internal/identity"
 	"errors"
 	"testing"
 	"time"
+
+	"dictum/internal/identity"
 )
 
 func TestRules(t *testing.T) {
@@ -106,6 +107,28 @@ func TestTenthsFromHours(t *testing.T) {
 	for _, bad := range []float64{-1, 24.1} {
 		if _, err := TenthsFromHours(bad, 6); err == nil {
 			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+func TestListScope(t *testing.T) {
+	tk := identity.Actor{UserID: 1, Role: "timekeeper"}
+	bill := identity.Actor{UserID: 3, Role: "billing"}
+	for _, tc := range []struct {
+		name       string
+		a          identity.Actor
+		mine       bool
+		timekeeper string
+		want       ListOwner
+	}{
+		{"timekeeper gets own", tk, false, "", ListOwner{UserID: 1}},
+		{"timekeeper cannot name another", tk, false, "bob", ListOwner{UserID: 1}},
+		{"billing gets everyone", bill, false, "", ListOwner{}},
+		{"billing names one", bill, false, "bob", ListOwner{Timekeeper: "bob"}},
+		{"billing asks for own", bill, true, "bob", ListOwner{UserID: 3}},
+	} {
+		if got := ListScope(tc.a, tc.mine, tc.timekeeper); got != tc.want {
+			t.Errorf("%s: ListScope = %+v, want %+v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -41,8 +41,8 @@ type Firm struct {
 // roles are the three roles, in the order the admin page lists them.
 var roles = []string{identity.RoleTimekeeper, identity.RoleBilling, identity.RoleAdmin}
 
-// RequiresTwoFactor reports whether users of a role must use two-factor authentication.
-func (f Firm) RequiresTwoFactor(role string) bool {
+// RequiresTwoFA reports whether users of a role must use two-factor authentication.
+func (f Firm) RequiresTwoFA(role string) bool {
 	return f.TwoFactorRoles()[role]
 }
 
@@ -173,14 +173,14 @@ func (s *Service) FirmName(ctx context.Context) (string, error) {
 	return s.store.Setting(ctx, store.SettingFirmName)
 }
 
-// RequiresTwoFactor reports whether the firm requires two-factor authentication for a role.
+// RequiresTwoFA reports whether the firm requires two-factor authentication for a role.
 // It reads only its own setting, so no other (bad) value can switch the requirement off.
-func (s *Service) RequiresTwoFactor(ctx context.Context, role string) (bool, error) {
+func (s *Service) RequiresTwoFA(ctx context.Context, role string) (bool, error) {
 	v, err := s.store.Setting(ctx, store.SettingRequire2FA)
 	if err != nil {
 		return false, err
 	}
-	return Firm{Require2FA: v}.RequiresTwoFactor(role), nil
+	return Firm{Require2FA: v}.RequiresTwoFA(role), nil
 }
 
 // Update validates a patch and writes the settings it changes, all or none, each audited.

@@ -101,8 +101,8 @@ func TestTwoFactorRoles(t *testing.T) {
 			t.Errorf("%q: %v", c.stored, got)
 		}
 		for _, r := range roles {
-			if f.RequiresTwoFactor(r) != c.want[r] {
-				t.Errorf("%q requires %s: %v", c.stored, r, f.RequiresTwoFactor(r))
+			if f.RequiresTwoFA(r) != c.want[r] {
+				t.Errorf("%q requires %s: %v", c.stored, r, f.RequiresTwoFA(r))
 			}
 		}
 	}
@@ -128,7 +128,7 @@ func TestUpdate(t *testing.T) {
 	if f.Name != "Hale" || !f.HasDefaultRate || f.DefaultRate != 41250 || f.Require2FA != "billing" || f.LEDESFirmID != "" {
 		t.Fatalf("after update: %+v", f)
 	}
-	if ok, err := svc.RequiresTwoFactor(ctx, identity.RoleBilling); !ok || err != nil {
+	if ok, err := svc.RequiresTwoFA(ctx, identity.RoleBilling); !ok || err != nil {
 		t.Fatalf("billing 2FA: %v %v", ok, err)
 	}
 	if name, err := svc.FirmName(ctx); name != "Hale" || err != nil {

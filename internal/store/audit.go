@@ -4,10 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"dictum/internal/identity"
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"dictum/internal/identity"
 )
 
 // Event is one audit log entry. Detail must never carry secrets or transcript text.

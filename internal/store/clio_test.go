@@ -2,13 +2,14 @@ package store
 
 import (
 	"context"
-	"dictum/internal/identity"
 	"errors"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"dictum/internal/identity"
 )
 
 func TestClioConnectionToken(t *testing.T) {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"dictum/internal/identity"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"dictum/internal/entry"
+	"dictum/internal/identity"
 )
 
 // Entry is a time entry.

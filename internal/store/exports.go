@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"dictum/internal/identity"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 
 	"dictum/internal/billing"
 	"dictum/internal/entry"
+	"dictum/internal/identity"
 )
 
 // ExportFilter selects entries for an export.

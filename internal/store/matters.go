@@ -3,10 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
-	"dictum/internal/identity"
 	"errors"
 	"fmt"
 	"strings"
+
+	"dictum/internal/identity"
 )
 
 // Matter is a client matter.

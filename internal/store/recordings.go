@@ -3,11 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
-	"dictum/internal/identity"
 	"errors"
 	"fmt"
 
 	"dictum/internal/entry"
+	"dictum/internal/identity"
 )
 
 // Recording statuses.

@@ -3,9 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
-	"dictum/internal/identity"
 	"fmt"
 	"time"
+
+	"dictum/internal/identity"
 )
 
 // SeedEntries bulk-inserts n synthetic entries for a user (benchmarks and demos): the

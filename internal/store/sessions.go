@@ -3,10 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
-	"dictum/internal/identity"
 	"errors"
 	"fmt"
 	"time"
+
+	"dictum/internal/identity"
 )
 
 // Session is a server-side login session. The id itself is never stored, only its hash.
@@ -17,14 +18,14 @@ type Session struct {
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
-	MFA        bool // the second factor was given at login
+	TwoFA      bool // the second factor was given at login (column mfa)
 }
 
 // CreateSession stores a session.
 func (s *Store) CreateSession(ctx context.Context, sess *Session, ip, ua string) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions(id_hash, user_id, csrf, created_at, last_seen_at, expires_at, ip, user_agent, mfa) VALUES (?,?,?,?,?,?,?,?,?)`,
 		sess.IDHash, sess.UserID, sess.CSRF, sess.CreatedAt.UTC().Format(time.RFC3339Nano), sess.LastSeenAt.UTC().Format(time.RFC3339Nano),
-		sess.ExpiresAt.UTC().Format(time.RFC3339Nano), ip, ua, sess.MFA)
+		sess.ExpiresAt.UTC().Format(time.RFC3339Nano), ip, ua, sess.TwoFA)
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -36,7 +37,7 @@ func (s *Store) SessionByHash(ctx context.Context, h []byte) (*Session, error) {
 	var sess Session
 	var c, l, e string
 	err := s.db.QueryRowContext(ctx, "SELECT id_hash, user_id, csrf, created_at, last_seen_at, expires_at, mfa FROM sessions WHERE id_hash = ?", h).
-		Scan(&sess.IDHash, &sess.UserID, &sess.CSRF, &c, &l, &e, &sess.MFA)
+		Scan(&sess.IDHash, &sess.UserID, &sess.CSRF, &c, &l, &e, &sess.TwoFA)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}

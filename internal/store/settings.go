@@ -3,17 +3,19 @@ package store
 import (
 	"context"
 	"database/sql"
-	"dictum/internal/identity"
 	"errors"
 	"fmt"
+
+	"dictum/internal/identity"
 )
 
-// Keys of the firm settings an admin edits (internal/settings reads and validates them;
-// SettingRequire2FA is in mfa.go).
+// Keys of the firm settings an admin edits (internal/settings reads and validates them).
 const (
 	SettingDefaultRate = "default_rate_cents"
 	SettingLEDESFirmID = "ledes_law_firm_id"
 	SettingFirmName    = "firm_name"
+	// SettingRequire2FA lists the roles that must use 2FA ("admin,billing", "all" or "").
+	SettingRequire2FA = "require_2fa_roles"
 )
 
 // SettingChange is one firm setting to write.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"dictum/internal/identity"
 	"encoding/hex"
 	"errors"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"testing"
 
 	"dictum/internal/entry"
+	"dictum/internal/identity"
 )
 
 func testKey(b byte) *[32]byte {

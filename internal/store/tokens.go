@@ -3,9 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
-	"dictum/internal/identity"
 	"errors"
 	"fmt"
+
+	"dictum/internal/identity"
 )
 
 // Token is an API token; only its hash is stored.

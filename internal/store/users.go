@@ -3,12 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
-	"dictum/internal/identity"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/mattn/go-sqlite3"
+
+	"dictum/internal/identity"
 )
 
 // Roles (identity's, named here for the store's callers).

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"dictum/internal/identity"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"dictum/internal/cliosync"
 	"dictum/internal/entry"
+	"dictum/internal/identity"
 	"dictum/internal/store"
 )
 

@@ -1,7 +1,7 @@
 package web
 
 import (
-	"dictum/internal/identity"
+	"context"
 	"encoding/json"
 	"strings"
 	"time"
@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dictum/internal/entry"
+	"dictum/internal/identity"
 	"dictum/internal/store"
 )
 
@@ -50,17 +51,8 @@ func (s *Server) apiListEntries(c *fiber.Ctx) error {
 	if f.Offset < 0 {
 		return errf(400, "bad_request", "offset must not be negative")
 	}
-	// Timekeepers see their own entries; billing and admin see everyone's (or one timekeeper's).
-	f.UserID = p.User.ID
-	if p.User.Role != store.RoleTimekeeper && c.Query("mine") != "1" {
-		f.UserID = 0
-		if tk := c.Query("timekeeper"); tk != "" {
-			u, err := s.Store.UserByName(c.UserContext(), tk)
-			if err != nil {
-				return errf(400, "bad_request", "no timekeeper %q", tk)
-			}
-			f.UserID = u.ID
-		}
+	if f.UserID, err = s.entryOwner(c.UserContext(), p.Actor, c.Query("mine") == "1", c.Query("timekeeper")); err != nil {
+		return err
 	}
 	list, err := s.Store.Entries(c.UserContext(), f)
 	if err != nil {
@@ -71,6 +63,20 @@ func (s *Server) apiListEntries(c *fiber.Ctx) error {
 		tenths += e.Tenths
 	}
 	return c.JSON(fiber.Map{"entries": list, "count": len(list), "total_hours": float64(tenths) / 10})
+}
+
+// entryOwner is the store's owner filter (a user id; 0 = everyone) for a list of entries
+// the actor asked for: entry.ListScope decides whose entries they may see.
+func (s *Server) entryOwner(ctx context.Context, a identity.Actor, mine bool, timekeeper string) (int64, error) {
+	o := entry.ListScope(a, mine, timekeeper)
+	if o.Timekeeper == "" {
+		return o.UserID, nil
+	}
+	u, err := s.Store.UserByName(ctx, o.Timekeeper)
+	if err != nil {
+		return 0, errf(400, "bad_request", "no timekeeper %q", o.Timekeeper)
+	}
+	return u.ID, nil
 }
 
 func (s *Server) apiGetEntry(c *fiber.Ctx) error {

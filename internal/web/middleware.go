@@ -2,7 +2,6 @@ package web
 
 import (
 	"crypto/subtle"
-	"dictum/internal/identity"
 	"errors"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dictum/internal/auth"
+	"dictum/internal/identity"
 	"dictum/internal/store"
 )
 
@@ -106,7 +106,7 @@ func (s *Server) authn(c *fiber.Ctx) error {
 			return tooMany(c, retry)
 		}
 	}
-	if p != nil && p.Session != nil && !p.Session.MFA && !mfaExempt(c.Method(), c.Path()) && s.mfaRequired(c, p.User.Role) {
+	if p != nil && p.Session != nil && !p.Session.TwoFA && !twoFAExempt(c.Method(), c.Path()) && s.twoFARequired(c, p.User.Role) {
 		if strings.HasPrefix(c.Path(), "/api/") {
 			return errf(403, "mfa_enrolment_required", "the firm requires two-factor authentication for your role: set it up first (POST /api/v1/me/2fa)")
 		}

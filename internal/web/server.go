@@ -1,6 +1,7 @@
 // Package web is Dictum's HTTP server: the JSON API under /api/v1 and the server-rendered UI.
-// One file per handler group. Every handler checks the caller's role and ownership through
-// the store's access-checked methods (owners only, billing/admin by role; others get 404).
+// One file per handler group. Role checks are middleware on the route groups of routes.go;
+// handlers only fetch the caller and leave ownership to the store's access-checked methods
+// and the services (owners only, billing/admin by role; others get 404).
 package web
 
 import (

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"dictum/internal/identity"
 	"encoding/json"
 	"errors"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dictum/internal/auth"
+	"dictum/internal/identity"
 	"dictum/internal/store"
 )
 
@@ -45,9 +45,9 @@ func (s *Server) login(c *fiber.Ctx, username, password string) (*store.User, er
 	return u, nil
 }
 
-// startSession creates a server-side session and sets the cookie. mfa records that the
+// startSession creates a server-side session and sets the cookie. twoFA records that the
 // second factor was given.
-func (s *Server) startSession(c *fiber.Ctx, u *store.User, mfa ...bool) (*store.Session, error) {
+func (s *Server) startSession(c *fiber.Ctx, u *store.User, twoFA ...bool) (*store.Session, error) {
 	id, err := auth.NewSecret()
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func (s *Server) startSession(c *fiber.Ctx, u *store.User, mfa ...bool) (*store.
 	}
 	now := s.Now()
 	sess := &store.Session{IDHash: auth.HashToken(id), UserID: u.ID, CSRF: csrf, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.Config.Auth.SessionMax.Duration), MFA: len(mfa) > 0 && mfa[0]}
+		ExpiresAt: now.Add(s.Config.Auth.SessionMax.Duration), TwoFA: len(twoFA) > 0 && twoFA[0]}
 	ua := c.Get(fiber.HeaderUserAgent)
 	if len(ua) > 200 {
 		ua = ua[:200]
@@ -84,16 +84,16 @@ func (s *Server) apiLogin(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	mfa, err := s.checkSecondFactor(c, u, req.OTP, req.RecoveryCode)
+	twoFA, err := s.checkTwoFA(c, u, req.OTP, req.RecoveryCode)
 	if err != nil {
 		return err
 	}
-	sess, err := s.startSession(c, u, mfa)
+	sess, err := s.startSession(c, u, twoFA)
 	if err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"username": u.Username, "role": u.Role, "csrf_token": sess.CSRF, "expires_at": sess.ExpiresAt.UTC().Format(time.RFC3339),
-		"must_change_password": u.MustChangePassword, "mfa_enrolment_required": !mfa && s.mfaRequired(c, u.Role)})
+		"must_change_password": u.MustChangePassword, "mfa_enrolment_required": !twoFA && s.twoFARequired(c, u.Role)})
 }
 
 func (s *Server) apiLogout(c *fiber.Ctx) error {

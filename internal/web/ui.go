@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"dictum/internal/identity"
 	"errors"
 	"fmt"
 	"html/template"
@@ -16,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dictum/assets"
+	"dictum/internal/identity"
 	"dictum/internal/store"
 )
 
@@ -386,7 +386,7 @@ func (s *Server) uiLogin(c *fiber.Ctx) error {
 	}
 	// A user with 2FA on also needs a code (or a recovery code) from the same form.
 	otp, recovery := splitCode(c.FormValue("code"))
-	mfa, err := s.checkSecondFactor(c, u, otp, recovery)
+	twoFA, err := s.checkTwoFA(c, u, otp, recovery)
 	if err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) && (ae.Code == "otp_required" || ae.Code == "bad_otp") {
@@ -399,7 +399,7 @@ func (s *Server) uiLogin(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	if _, err := s.startSession(c, u, mfa); err != nil {
+	if _, err := s.startSession(c, u, twoFA); err != nil {
 		return err
 	}
 	next := d.Next

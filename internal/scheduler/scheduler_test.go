@@ -1,4 +1,4 @@
-package jobs
+package scheduler
 
 import (
 	"bytes"
@@ -151,12 +151,7 @@ func TestScheduleRunsAndStopCancels(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s.Start()
-	select {
-	case <-started:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the job never ran")
-	}
+	startAndWait(t, s, started)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if err := s.Stop(ctx); !errors.Is(err, context.DeadlineExceeded) {
@@ -186,12 +181,7 @@ func TestStopWaitsForRunningJob(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s.Start()
-	select {
-	case <-started:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the job never ran")
-	}
+	startAndWait(t, s, started)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.Stop(ctx); err != nil {
@@ -201,5 +191,16 @@ func TestStopWaitsForRunningJob(t *testing.T) {
 	case <-finished:
 	default:
 		t.Fatal("Stop returned before the running job finished")
+	}
+}
+
+// startAndWait starts the scheduler and waits for the first run of a job that signals started.
+func startAndWait(t *testing.T, s *Scheduler, started <-chan struct{}) {
+	t.Helper()
+	s.Start()
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the job never ran")
 	}
 }

@@ -20,11 +20,11 @@ func (s *Server) uiTwoFA(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	m, err := s.Store.MFAFor(c.UserContext(), p.User.ID)
+	m, err := s.Store.TwoFAFor(c.UserContext(), p.User.ID)
 	if err != nil {
 		return err
 	}
-	d := twoFAData{Enabled: m.Enabled, Required: s.mfaRequired(c, p.User.Role), Verified: p.Session == nil || p.Session.MFA,
+	d := twoFAData{Enabled: m.Enabled, Required: s.twoFARequired(c, p.User.Role), Verified: p.Session == nil || p.Session.TwoFA,
 		RecoveryLeft: len(m.RecoveryCodes)}
 	return s.render(c, 200, "twofa", page{Title: "Two-factor authentication", Page: "twofa", Nav: "account", D: d})
 }

@@ -3,27 +3,29 @@ package store
 import (
 	"context"
 	"database/sql"
-	"dictum/internal/identity"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"dictum/internal/identity"
 )
 
-// MFA is a user's second-factor state.
-type MFA struct {
+// Two-factor authentication ("2FA" in messages and routes, TwoFA in code): a TOTP secret
+// (the algorithm is in internal/auth) and single-use recovery codes. The database keeps its
+// older names: the users.totp_* columns and sessions.mfa.
+
+// TwoFA is a user's second-factor state.
+type TwoFA struct {
 	Secret        string   // TOTP secret (base32); "" when never enrolled
 	Enabled       bool     // confirmed with a valid code
 	LastStep      int64    // last accepted TOTP time step (replays are refused)
 	RecoveryCodes [][]byte // hashes of unused recovery codes
 }
 
-// SettingRequire2FA lists the roles that must use 2FA ("admin,billing", "all" or "").
-const SettingRequire2FA = "require_2fa_roles"
-
-// MFAFor reads a user's 2FA state.
-func (s *Store) MFAFor(ctx context.Context, userID int64) (*MFA, error) {
-	var m MFA
+// TwoFAFor reads a user's 2FA state.
+func (s *Store) TwoFAFor(ctx context.Context, userID int64) (*TwoFA, error) {
+	var m TwoFA
 	var secret []byte
 	var codes string
 	err := s.db.QueryRowContext(ctx, "SELECT totp_secret, totp_enabled, totp_last_step, recovery_codes FROM users WHERE id = ?", userID).
@@ -54,8 +56,8 @@ func encodeCodes(hashes [][]byte) string {
 	return string(b)
 }
 
-// StartTOTP stores a new, not yet confirmed secret (enrolment step 1).
-func (s *Store) StartTOTP(ctx context.Context, a identity.Actor, userID int64, secret string) error {
+// StartTwoFA stores a new, not yet confirmed secret (enrolment step 1).
+func (s *Store) StartTwoFA(ctx context.Context, a identity.Actor, userID int64, secret string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var enabled bool
 		if err := tx.QueryRowContext(ctx, "SELECT totp_enabled FROM users WHERE id = ?", userID).Scan(&enabled); err != nil {
@@ -71,8 +73,8 @@ func (s *Store) StartTOTP(ctx context.Context, a identity.Actor, userID int64, s
 	})
 }
 
-// EnableTOTP turns 2FA on after a valid code (step 2), storing the recovery code hashes.
-func (s *Store) EnableTOTP(ctx context.Context, a identity.Actor, userID, step int64, recovery [][]byte) error {
+// EnableTwoFA turns 2FA on after a valid code (step 2), storing the recovery code hashes.
+func (s *Store) EnableTwoFA(ctx context.Context, a identity.Actor, userID, step int64, recovery [][]byte) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE users SET totp_enabled = 1, totp_last_step = ?, recovery_codes = ?, updated_at = ? WHERE id = ?",
 			step, encodeCodes(recovery), s.ts(), userID); err != nil {
@@ -82,8 +84,8 @@ func (s *Store) EnableTOTP(ctx context.Context, a identity.Actor, userID, step i
 	})
 }
 
-// DisableTOTP turns 2FA off for a user (self, or an admin resetting a lost phone).
-func (s *Store) DisableTOTP(ctx context.Context, a identity.Actor, userID int64, username string) error {
+// DisableTwoFA turns 2FA off for a user (self, or an admin resetting a lost phone).
+func (s *Store) DisableTwoFA(ctx context.Context, a identity.Actor, userID int64, username string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE users SET totp_enabled = 0, totp_secret = NULL, totp_last_step = 0, recovery_codes = '[]', updated_at = ? WHERE id = ?",
 			s.ts(), userID); err != nil {
@@ -107,8 +109,8 @@ func (s *Store) UseTOTPStep(ctx context.Context, userID, step int64) (bool, erro
 	return n == 1, nil
 }
 
-// UseRecoveryCode removes a used recovery code hash (by index in MFA.RecoveryCodes).
-func (s *Store) UseRecoveryCode(ctx context.Context, a identity.Actor, userID int64, m *MFA, index int) error {
+// UseRecoveryCode removes a used recovery code hash (by index in TwoFA.RecoveryCodes).
+func (s *Store) UseRecoveryCode(ctx context.Context, a identity.Actor, userID int64, m *TwoFA, index int) error {
 	rest := append(append([][]byte{}, m.RecoveryCodes[:index]...), m.RecoveryCodes[index+1:]...)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE users SET recovery_codes = ? WHERE id = ? AND recovery_codes = ?", encodeCodes(rest), userID, encodeCodes(m.RecoveryCodes))
@@ -122,8 +124,8 @@ func (s *Store) UseRecoveryCode(ctx context.Context, a identity.Actor, userID in
 	})
 }
 
-// MarkSessionMFA records that a session passed the second factor.
-func (s *Store) MarkSessionMFA(ctx context.Context, h []byte) error {
+// MarkSessionTwoFA records that a session passed the second factor.
+func (s *Store) MarkSessionTwoFA(ctx context.Context, h []byte) error {
 	_, err := s.db.ExecContext(ctx, "UPDATE sessions SET mfa = 1 WHERE id_hash = ?", h)
 	return err
 }
