@@ -79,10 +79,7 @@ func (s *Server) apiClioStatus(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiClioConnect(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	svc, err := s.clioService()
 	if err != nil {
 		return err
@@ -100,10 +97,7 @@ func (s *Server) apiClioConnect(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiClioDisconnect(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	svc, err := s.clioService()
 	if err != nil {
 		return err
@@ -117,10 +111,7 @@ func (s *Server) apiClioDisconnect(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiClioImport(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	svc, err := s.clioService()
 	if err != nil {
 		return err
@@ -135,10 +126,7 @@ func (s *Server) apiClioImport(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiClioSync(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	svc, err := s.clioService()
 	if err != nil {
 		return err
@@ -165,10 +153,7 @@ func (s *Server) apiClioErrors(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiClioRetry(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	svc, err := s.clioService()
 	if err != nil {
 		return err

@@ -29,10 +29,7 @@ func validDate(d string) bool {
 }
 
 func (s *Server) apiListEntries(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	f := store.EntryFilter{Status: c.Query("status"), From: c.Query("from"), To: c.Query("to"), MatterID: c.Query("matter")}
 	switch f.Status {
 	case "", entry.Draft, entry.Approved, entry.Exported, entry.Synced, entry.Deleted:
@@ -51,6 +48,7 @@ func (s *Server) apiListEntries(c *fiber.Ctx) error {
 	if f.Offset < 0 {
 		return errf(400, "bad_request", "offset must not be negative")
 	}
+	var err error
 	if f.UserID, err = s.entryOwner(c.UserContext(), p.Actor, c.Query("mine") == "1", c.Query("timekeeper")); err != nil {
 		return err
 	}
@@ -80,10 +78,7 @@ func (s *Server) entryOwner(ctx context.Context, a identity.Actor, mine bool, ti
 }
 
 func (s *Server) apiGetEntry(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	e, err := s.Store.EntryFor(c.UserContext(), p.Actor, c.Params("id"))
 	if err != nil {
 		return err
@@ -156,10 +151,7 @@ func (s *Server) patchFrom(b entryFields) (store.EntryPatch, error) {
 }
 
 func (s *Server) apiCreateEntry(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	var b entryFields
 	if err := s.decodeJSON(c, &b); err != nil {
 		return err
@@ -198,10 +190,7 @@ func (s *Server) apiCreateEntry(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiPatchEntry(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	// Check visibility first so a stranger's id answers 404 before any body error.
 	if _, err := s.Store.EntryFor(c.UserContext(), p.Actor, c.Params("id")); err != nil {
 		return err
@@ -222,10 +211,7 @@ func (s *Server) apiPatchEntry(c *fiber.Ctx) error {
 }
 
 func (s *Server) entryAction(c *fiber.Ctx, fn func(identity.Actor, string) (*store.Entry, error)) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	e, err := fn(p.Actor, c.Params("id"))
 	if err != nil {
 		return err
@@ -260,10 +246,7 @@ func (s *Server) apiDeleteEntry(c *fiber.Ctx) error {
 
 // apiBulkApprove approves several drafts; each succeeds or fails on its own.
 func (s *Server) apiBulkApprove(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	var b struct {
 		IDs []string `json:"ids"`
 	}

@@ -81,10 +81,7 @@ func (h *Hub) Close() {
 
 // apiEvents is the SSE stream of the caller's events.
 func (s *Server) apiEvents(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("X-Accel-Buffering", "no")

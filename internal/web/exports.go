@@ -72,10 +72,7 @@ func sendLEDESRejected(c *fiber.Ctx, rej *billing.RejectError) error {
 
 // apiExportCSVPreview streams a CSV of approved entries; it marks nothing.
 func (s *Server) apiExportCSVPreview(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	preview, err := s.exports.PreviewCSV(c.UserContext(), p.Actor, exportQuery(c))
 	if err != nil {
 		return exportFailed(c, err)
@@ -91,10 +88,7 @@ func (s *Server) apiExportCSVPreview(c *fiber.Ctx) error {
 
 // apiExportLEDESPreview answers a LEDES invoice for one matter and period; it marks nothing.
 func (s *Server) apiExportLEDESPreview(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	f, err := s.exports.PreviewLEDES(c.UserContext(), p.Actor, exportQuery(c))
 	if err != nil {
 		return exportFailed(c, err)
@@ -106,10 +100,7 @@ func (s *Server) apiExportLEDESPreview(c *fiber.Ctx) error {
 // apiCreateExport makes a kept export: the file is stored encrypted and can be downloaded
 // again; with "mark": true its entries become exported (locked) in the same transaction.
 func (s *Server) apiCreateExport(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	var q exports.Params
 	if err := s.decodeJSON(c, &q); err != nil {
 		return err
@@ -130,10 +121,7 @@ func (s *Server) apiListExports(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiDownloadExport(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	dl, err := s.exports.Open(c.UserContext(), p.Actor, c.Params("id"))
 	if err != nil {
 		return err

@@ -48,10 +48,7 @@ func str(p *string) string {
 }
 
 func (s *Server) apiCreateMatter(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	var b matterBody
 	if err := s.decodeJSON(c, &b); err != nil {
 		return err
@@ -86,10 +83,7 @@ func rateCents(r float64) (int64, error) {
 }
 
 func (s *Server) apiPatchMatter(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	var b matterBody
 	if err := s.decodeJSON(c, &b); err != nil {
 		return err

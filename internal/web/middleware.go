@@ -153,8 +153,12 @@ func tooMany(c *fiber.Ctx, retry time.Duration) error {
 // without one of roles (none: any signed-in caller).
 func apiRole(roles ...string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if _, err := needRole(c, roles...); err != nil {
-			return err
+		p := me(c)
+		if p == nil {
+			return errf(401, "unauthorized", "log in first (POST /api/v1/session) or send an API token")
+		}
+		if len(roles) > 0 && !p.HasRole(roles...) {
+			return errf(403, "forbidden", "this needs the %s role", strings.Join(roles, " or "))
 		}
 		return c.Next()
 	}
@@ -164,32 +168,23 @@ func apiRole(roles ...string) fiber.Handler {
 // without one of roles (none: any) get a 403 page.
 func pageRole(roles ...string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if _, err := pageUser(c, roles...); err != nil {
-			return err
+		p := me(c)
+		if p == nil {
+			return errLoginRedirect
+		}
+		if len(roles) > 0 && !p.HasRole(roles...) {
+			return errf(403, "forbidden", "This page is for the %s role. You are logged in as %s (%s).",
+				strings.Join(roles, " or "), p.Username, p.Role)
 		}
 		return c.Next()
 	}
 }
 
-// need returns the caller or a 401.
-func need(c *fiber.Ctx) (*caller, error) {
+// me is the caller of a route behind apiRole or pageRole (nil on public routes, where
+// anonymous callers are allowed).
+func me(c *fiber.Ctx) *caller {
 	p, _ := c.Locals("p").(*caller)
-	if p == nil {
-		return nil, errf(401, "unauthorized", "log in first (POST /api/v1/session) or send an API token")
-	}
-	return p, nil
-}
-
-// needRole returns the caller if it has one of the roles; 403 otherwise.
-func needRole(c *fiber.Ctx, roles ...string) (*caller, error) {
-	p, err := need(c)
-	if err != nil {
-		return nil, err
-	}
-	if len(roles) == 0 || p.HasRole(roles...) {
-		return p, nil
-	}
-	return nil, errf(403, "forbidden", "this needs the %s role", strings.Join(roles, " or "))
+	return p
 }
 
 // securityHeaders sets the headers every response carries.

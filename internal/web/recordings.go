@@ -63,10 +63,7 @@ func uploadSource(c *fiber.Ctx) (io.Reader, string, error) {
 // bad file is refused at once with a clear message and nothing is left on disk; limits
 // are enforced mid-stream (413). On success the recording is queued (202).
 func (s *Server) apiUpload(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	idem := strings.TrimSpace(c.Get("Idempotency-Key"))
 	if len(idem) > 128 {
 		return errf(400, "bad_request", "Idempotency-Key is longer than 128 characters")
@@ -177,10 +174,7 @@ func (s *Server) audioError(err error, lw *limitedWriter) error {
 func trimAudio(err error) string { return strings.TrimPrefix(err.Error(), "audio: ") }
 
 func (s *Server) apiListRecordings(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	list, err := s.Store.Recordings(c.UserContext(), p.User.ID, c.QueryInt("limit", 100))
 	if err != nil {
 		return err
@@ -189,10 +183,7 @@ func (s *Server) apiListRecordings(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiGetRecording(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	r, err := s.Store.RecordingFor(c.UserContext(), p.Actor, c.Params("id"))
 	if err != nil {
 		return err
@@ -212,10 +203,7 @@ func (r rawJSON) MarshalJSON() ([]byte, error) { return []byte(r), nil }
 
 // apiRecordingAudio streams the decrypted audio (with Range support for playback).
 func (s *Server) apiRecordingAudio(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	r, err := s.Store.RecordingFor(c.UserContext(), p.Actor, c.Params("id"))
 	if err != nil {
 		return err
@@ -262,10 +250,7 @@ type readCloser struct {
 func (r *readCloser) Close() error { return r.c.Close() }
 
 func (s *Server) apiDeleteAudio(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	blobID, err := s.Store.DeleteRecordingAudio(c.UserContext(), p.Actor, c.Params("id"))
 	if err != nil {
 		return err

@@ -97,10 +97,7 @@ func (s *Server) apiLogin(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiLogout(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	if p.Session != nil {
 		if err := s.Store.DeleteSession(c.UserContext(), p.Session.IDHash); err != nil {
 			return err
@@ -112,10 +109,7 @@ func (s *Server) apiLogout(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiMe(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	out := fiber.Map{"username": p.User.Username, "role": p.User.Role, "display_name": p.User.DisplayName,
 		"must_change_password": p.User.MustChangePassword}
 	if p.Session != nil {

@@ -37,10 +37,7 @@ func (s *Server) apiGetSettings(c *fiber.Ctx) error {
 
 // apiPatchSettings changes the firm settings given in the body (admin).
 func (s *Server) apiPatchSettings(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	var b struct {
 		FirmName    *string  `json:"firm_name"`
 		LEDESFirmID *string  `json:"ledes_law_firm_id"`

@@ -71,10 +71,7 @@ func (s *Server) checkTwoFA(c *fiber.Ctx, u *store.User, otp, recovery string) (
 }
 
 func (s *Server) apiTwoFAStatus(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	m, err := s.Store.TwoFAFor(c.UserContext(), p.User.ID)
 	if err != nil {
 		return err
@@ -85,10 +82,7 @@ func (s *Server) apiTwoFAStatus(c *fiber.Ctx) error {
 
 // apiTwoFAStart creates a secret and returns it with an otpauth URL and a QR code (PNG).
 func (s *Server) apiTwoFAStart(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	issuer := "Dictum"
 	if name, _ := s.settings.FirmName(c.UserContext()); name != "" {
 		issuer = "Dictum (" + name + ")"
@@ -106,10 +100,7 @@ func (s *Server) apiTwoFAStart(c *fiber.Ctx) error {
 
 // apiTwoFAConfirm turns 2FA on with a first valid code and returns the recovery codes once.
 func (s *Server) apiTwoFAConfirm(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	var b struct {
 		Code string `json:"code"`
 	}
@@ -148,10 +139,7 @@ func (s *Server) apiTwoFAConfirm(c *fiber.Ctx) error {
 
 // apiTwoFADisable turns the caller's 2FA off; it needs the password again.
 func (s *Server) apiTwoFADisable(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	var b struct {
 		Password string `json:"password"`
 	}
@@ -172,10 +160,7 @@ func (s *Server) apiTwoFADisable(c *fiber.Ctx) error {
 
 // apiResetUserTwoFA lets an admin turn off a user's 2FA (lost phone); their sessions end.
 func (s *Server) apiResetUserTwoFA(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	u, err := s.Store.UserByName(c.UserContext(), c.Params("username"))
 	if errors.Is(err, store.ErrNotFound) {
 		return errf(404, "not_found", "not found")

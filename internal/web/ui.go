@@ -161,24 +161,6 @@ func (p page) IsBilling() bool {
 // a redirect to /login.
 var errLoginRedirect = &apiError{Status: 401, Code: "login", Message: "log in first"}
 
-// pageUser returns the logged-in caller of a page, a redirect to /login for anonymous
-// callers, or a 403 page when the caller lacks every one of the roles (none = any role).
-func pageUser(c *fiber.Ctx, roles ...string) (*caller, error) {
-	p, _ := c.Locals("p").(*caller)
-	if p == nil {
-		return nil, errLoginRedirect
-	}
-	if len(roles) == 0 {
-		return p, nil
-	}
-	for _, r := range roles {
-		if p.User.Role == r {
-			return p, nil
-		}
-	}
-	return nil, errf(403, "forbidden", "This page is for the %s role. You are logged in as %s (%s).",
-		strings.Join(roles, " or "), p.User.Username, p.User.Role)
-}
 
 // render writes a full page.
 func (s *Server) render(c *fiber.Ctx, status int, name string, pg page) error {
@@ -426,9 +408,6 @@ func (s *Server) uiLogout(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiHome(c *fiber.Ctx) error {
-	p, err := pageUser(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	return c.Redirect(homeFor(p.User), fiber.StatusSeeOther)
 }

@@ -72,10 +72,7 @@ func noticeText(code string) string {
 }
 
 func (s *Server) uiAdminCreateUser(c *fiber.Ctx) error {
-	p, err := pageUser(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	var d usersData
 	d.NewUser.Username = strings.TrimSpace(c.FormValue("username"))
 	d.NewUser.Display = strings.TrimSpace(c.FormValue("display_name"))
@@ -90,6 +87,7 @@ func (s *Server) uiAdminCreateUser(c *fiber.Ctx) error {
 	}
 	generated := password == ""
 	if generated {
+		var err error
 		if password, err = auth.GeneratePassword(16); err != nil {
 			return err
 		}
@@ -117,10 +115,7 @@ func (s *Server) uiAdminCreateUser(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiAdminUpdateUser(c *fiber.Ctx) error {
-	p, err := pageUser(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	name := c.Params("username")
 	target, err := s.Store.UserByName(c.UserContext(), name)
 	if err != nil {
@@ -225,10 +220,7 @@ func matterFromForm(c *fiber.Ctx) store.Matter {
 }
 
 func (s *Server) uiAdminCreateMatter(c *fiber.Ctx) error {
-	p, err := pageUser(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	m := matterFromForm(c)
 	if err := s.Store.CreateMatter(c.UserContext(), p.Actor, &m); err != nil {
 		ae := mapDomain(err)
@@ -253,10 +245,7 @@ func (s *Server) uiAdminMatterEdit(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiAdminMatterSave(c *fiber.Ctx) error {
-	p, err := pageUser(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	id := c.Params("id")
 	var patch store.MatterPatch
 	ok := "matter-saved"
@@ -342,10 +331,7 @@ func (s *Server) uiAdminImportPreview(c *fiber.Ctx) error {
 
 // uiAdminImportConfirm re-validates the previewed CSV and creates its valid rows.
 func (s *Server) uiAdminImportConfirm(c *fiber.Ctx) error {
-	p, err := pageUser(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	existing, err := s.existingNumbers(c)
 	if err != nil {
 		return err
@@ -410,12 +396,10 @@ func (s *Server) uiAdminSettings(c *fiber.Ctx) error {
 // uiAdminSaveSettings saves the settings form: every field is sent, so an empty one clears
 // its setting.
 func (s *Server) uiAdminSaveSettings(c *fiber.Ctx) error {
-	p, err := pageUser(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	name, ledes := c.FormValue("firm_name"), c.FormValue("ledes_law_firm_id")
 	patch := settings.Patch{FirmName: &name, LEDESFirmID: &ledes}
+	var err error
 	if patch.DefaultRate, err = settings.ParseRate(c.FormValue("default_rate")); err != nil {
 		return settingsFailed(err)
 	}

@@ -97,10 +97,7 @@ type recordData struct {
 }
 
 func (s *Server) uiRecord(c *fiber.Ctx) error {
-	p, err := pageUser(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	recent, err := s.Store.Recordings(c.UserContext(), p.User.ID, 8)
 	if err != nil {
 		return err
@@ -121,10 +118,7 @@ type inboxData struct {
 }
 
 func (s *Server) uiInbox(c *fiber.Ctx) error {
-	p, err := pageUser(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	ctx := c.UserContext()
 	matters, open, _, err := s.matterIndex(ctx)
 	if err != nil {
@@ -160,10 +154,7 @@ func (s *Server) uiInbox(c *fiber.Ctx) error {
 
 // uiInboxCard renders one draft's card, for the page script to insert when a draft arrives.
 func (s *Server) uiInboxCard(c *fiber.Ctx) error {
-	p, err := need(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	ctx := c.UserContext()
 	e, err := s.Store.EntryFor(ctx, p.Actor, c.Params("id"))
 	if err != nil {
@@ -318,10 +309,7 @@ func (s *Server) listEntries(c *fiber.Ctx, p *caller, billing bool) (listData, e
 }
 
 func (s *Server) uiApproved(c *fiber.Ctx) error {
-	p, err := pageUser(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	d, err := s.listEntries(c, p, false)
 	if err != nil {
 		return err
@@ -330,10 +318,7 @@ func (s *Server) uiApproved(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiBilling(c *fiber.Ctx) error {
-	p, err := pageUser(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	d, err := s.listEntries(c, p, true)
 	if err != nil {
 		return err
@@ -348,10 +333,7 @@ type accountData struct {
 }
 
 func (s *Server) uiAccount(c *fiber.Ctx) error {
-	p, err := pageUser(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	pg := page{Title: "Your account", Page: "account", Nav: "account", D: accountData{Must: p.User.MustChangePassword, MinLen: s.Config.Auth.MinPassword}}
 	if c.Query("changed") == "1" {
 		pg.Notice = "Your password is changed. Other sessions were logged out."
@@ -361,10 +343,7 @@ func (s *Server) uiAccount(c *fiber.Ctx) error {
 
 // uiChangePassword lets any user change their own password (the current one is required).
 func (s *Server) uiChangePassword(c *fiber.Ctx) error {
-	p, err := pageUser(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	if p.Session == nil {
 		return errf(403, "forbidden", "log in with a password to change it")
 	}

@@ -16,10 +16,7 @@ type twoFAData struct {
 // recovery codes shown once) and turning it off. The page script talks to /api/v1/me/2fa.
 // The middleware sends sessions that owe enrolment here.
 func (s *Server) uiTwoFA(c *fiber.Ctx) error {
-	p, err := pageUser(c)
-	if err != nil {
-		return err
-	}
+	p := me(c)
 	m, err := s.Store.TwoFAFor(c.UserContext(), p.User.ID)
 	if err != nil {
 		return err
