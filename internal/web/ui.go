@@ -161,7 +161,6 @@ func (p page) IsBilling() bool {
 // a redirect to /login.
 var errLoginRedirect = &apiError{Status: 401, Code: "login", Message: "log in first"}
 
-
 // render writes a full page.
 func (s *Server) render(c *fiber.Ctx, status int, name string, pg page) error {
 	k, err := loadUI()
