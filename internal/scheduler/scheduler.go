@@ -78,21 +78,21 @@ func Validate(spec string) error {
 // Add schedules fn under a unique name. It may be called before or after Start.
 func (s *Scheduler) Add(spec, name string, fn func(ctx context.Context) error) error {
 	if name == "" || fn == nil {
-		return errors.New("jobs: a job needs a name and a function")
+		return errors.New("scheduler: a job needs a name and a function")
 	}
 	if err := Validate(spec); err != nil {
-		return fmt.Errorf("jobs: %s: %w", name, err)
+		return fmt.Errorf("scheduler: %s: %w", name, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
-		return fmt.Errorf("jobs: %s: the scheduler is stopped", name)
+		return fmt.Errorf("scheduler: %s: the scheduler is stopped", name)
 	}
 	if s.names[name] {
-		return fmt.Errorf("jobs: a job named %s is already scheduled", name)
+		return fmt.Errorf("scheduler: a job named %s is already scheduled", name)
 	}
 	if _, err := s.cron.AddJob(spec, s.wrap(name, fn)); err != nil {
-		return fmt.Errorf("jobs: %s: %w", name, err)
+		return fmt.Errorf("scheduler: %s: %w", name, err)
 	}
 	s.names[name] = true
 	s.log.Info("job scheduled", "job", name, "schedule", spec)
@@ -124,7 +124,7 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		s.cancel()
 		s.log.Warn("jobs still running at shutdown were cancelled")
-		return fmt.Errorf("jobs: stop: %w", ctx.Err())
+		return fmt.Errorf("scheduler: stop: %w", ctx.Err())
 	}
 }
 
