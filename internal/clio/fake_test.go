@@ -18,19 +18,19 @@ import (
 func newFakeClio(t *testing.T) *cliofake.Server {
 	f := cliofake.New(t)
 	for i := int64(1); i <= 5; i++ {
-		f.AddMatters(cliofake.Matter{ID: 100 + i, DisplayNumber: fmt.Sprintf("00%d-Acme", i), Description: fmt.Sprintf("Matter %d", i),
-			Status: "Open", Billable: true, Client: &cliofake.Ref{ID: 500 + i%2, Name: "Client"}})
+		f.AddMatters(Matter{ID: 100 + i, DisplayNumber: fmt.Sprintf("00%d-Acme", i), Description: fmt.Sprintf("Matter %d", i),
+			Status: "Open", Billable: true, Client: &Ref{ID: 500 + i%2, Name: "Client"}})
 	}
 	for i := int64(1); i <= 3; i++ {
-		f.AddUsers(cliofake.User{ID: 200 + i, Name: fmt.Sprintf("User %d", i), Enabled: true})
+		f.AddUsers(User{ID: 200 + i, Name: fmt.Sprintf("User %d", i), Enabled: true})
 	}
 	for i := int64(1); i <= 4; i++ {
-		f.AddContacts(cliofake.Contact{ID: 500 + i, Name: fmt.Sprintf("Contact %d", i), Type: "Company", IsClient: i != 3})
+		f.AddContacts(cliofake.Contact{Contact: Contact{ID: 500 + i, Name: fmt.Sprintf("Contact %d", i), Type: "Company"}, IsClient: i != 3})
 	}
 	f.AddActivityDescriptions(
-		cliofake.ActivityDescription{ID: 70, Name: "Plain"},
-		cliofake.ActivityDescription{ID: 71, Name: "Draft pleadings", UTBMSActivity: &cliofake.Code{ID: 3, Code: "A103"}, UTBMSTask: &cliofake.Code{ID: 21, Code: "L210"}},
-		cliofake.ActivityDescription{ID: 72, Name: "Review strategy", UTBMSActivity: &cliofake.Code{ID: 4, Code: "A104"}, UTBMSTask: &cliofake.Code{ID: 12, Code: "L120"}},
+		ActivityDescription{ID: 70, Name: "Plain"},
+		ActivityDescription{ID: 71, Name: "Draft pleadings", UTBMSActivity: &UTBMSCode{ID: 3, Code: "A103"}, UTBMSTask: &UTBMSCode{ID: 21, Code: "L210"}},
+		ActivityDescription{ID: 72, Name: "Review strategy", UTBMSActivity: &UTBMSCode{ID: 4, Code: "A104"}, UTBMSTask: &UTBMSCode{ID: 12, Code: "L120"}},
 	)
 	return f
 }

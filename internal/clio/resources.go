@@ -9,82 +9,20 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"dictum/internal/clio/clioapi"
 )
 
-// Ref is a nested record reference as Clio returns it ({"id":1,"name":"..."}).
-type Ref struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name,omitempty"`
-}
-
-// Matter is the subset of a Clio matter Dictum imports.
-type Matter struct {
-	ID            int64  `json:"id"`
-	DisplayNumber string `json:"display_number"`
-	Description   string `json:"description"`
-	Status        string `json:"status"` // Open, Pending, Closed
-	Billable      bool   `json:"billable"`
-	Client        *Ref   `json:"client"`
-}
-
-// MatterFields is the fields= value used for matters.
-const MatterFields = "id,display_number,description,status,billable,client{id,name}"
-
-// User is a Clio firm user (a timekeeper).
-type User struct {
-	ID        int64  `json:"id"`
-	Name      string `json:"name"`
-	FirstName string `json:"first_name"`
-	LastName  string `json:"last_name"`
-	Email     string `json:"email"`
-	Enabled   bool   `json:"enabled"`
-}
-
-// UserFields is the fields= value used for users.
-const UserFields = "id,name,first_name,last_name,email,enabled"
-
-// Contact is a Clio contact (a client when listed with clientsOnly).
-type Contact struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
-	Type string `json:"type"` // Person or Company
-}
-
-// ContactFields is the fields= value used for contacts.
-const ContactFields = "id,name,type"
-
-// UTBMSCode is a UTBMS code as Clio nests it in an activity description.
-type UTBMSCode struct {
-	ID   int64  `json:"id"`
-	Code string `json:"code"`
-}
-
-// ActivityDescription is Clio's "activity" pick list entry. Clio attaches UTBMS codes to
-// time entries through it (there is no utbms_task / utbms_activity field on a TimeEntry):
-// a UTBMS activity description carries one activity code and one task code.
-type ActivityDescription struct {
-	ID            int64      `json:"id"`
-	Name          string     `json:"name"`
-	UTBMSActivity *UTBMSCode `json:"utbms_activity"`
-	UTBMSTask     *UTBMSCode `json:"utbms_task"`
-}
-
-// ActivityDescriptionFields is the fields= value used for activity descriptions.
-const ActivityDescriptionFields = "id,name,utbms_activity{id,code},utbms_task{id,code}"
-
-// TimeEntry is a Clio activity of type TimeEntry as read back.
-type TimeEntry struct {
-	ID       int64   `json:"id"`
-	Type     string  `json:"type"`
-	Date     string  `json:"date"`
-	Quantity float64 `json:"quantity"` // seconds
-	Note     string  `json:"note"`
-	Matter   *Ref    `json:"matter"`
-	User     *Ref    `json:"user"`
-}
-
-// TimeEntryFields is the fields= value used for activities.
-const TimeEntryFields = "id,type,date,quantity,note,matter{id},user{id}"
+// The Clio API v4 resources Dictum reads, as package clioapi shapes them (see there).
+type (
+	Ref                 = clioapi.Ref
+	Matter              = clioapi.Matter
+	User                = clioapi.User
+	Contact             = clioapi.Contact
+	UTBMSCode           = clioapi.UTBMSCode
+	ActivityDescription = clioapi.ActivityDescription
+	TimeEntry           = clioapi.TimeEntry
+)
 
 // NewTimeEntry is what Dictum sends to create a Clio time entry.
 type NewTimeEntry struct {
@@ -138,17 +76,17 @@ func listAll[T any](ctx context.Context, c *Client, path string, q url.Values) (
 
 // ListMatters returns every matter visible to the connected user.
 func (c *Client) ListMatters(ctx context.Context) ([]Matter, error) {
-	return listAll[Matter](ctx, c, "/api/v4/matters.json", url.Values{"fields": {MatterFields}})
+	return listAll[Matter](ctx, c, "/api/v4/matters.json", url.Values{"fields": {clioapi.MatterFields}})
 }
 
 // ListUsers returns every user of the firm's Clio account.
 func (c *Client) ListUsers(ctx context.Context) ([]User, error) {
-	return listAll[User](ctx, c, "/api/v4/users.json", url.Values{"fields": {UserFields}})
+	return listAll[User](ctx, c, "/api/v4/users.json", url.Values{"fields": {clioapi.UserFields}})
 }
 
 // ListContacts returns contacts; with clientsOnly just those that are clients.
 func (c *Client) ListContacts(ctx context.Context, clientsOnly bool) ([]Contact, error) {
-	q := url.Values{"fields": {ContactFields}}
+	q := url.Values{"fields": {clioapi.ContactFields}}
 	if clientsOnly {
 		q.Set("client_only", "true")
 	}
@@ -159,22 +97,7 @@ func (c *Client) ListContacts(ctx context.Context, clientsOnly bool) ([]Contact,
 // codes (see ActivityDescription).
 func (c *Client) ListActivityDescriptions(ctx context.Context) ([]ActivityDescription, error) {
 	return listAll[ActivityDescription](ctx, c, "/api/v4/activity_descriptions.json",
-		url.Values{"fields": {ActivityDescriptionFields}})
-}
-
-type ref struct {
-	ID int64 `json:"id"`
-}
-
-type createActivity struct {
-	Type                string `json:"type"`
-	Date                string `json:"date"`
-	Quantity            int64  `json:"quantity"`
-	Matter              ref    `json:"matter"`
-	User                *ref   `json:"user,omitempty"`
-	Note                string `json:"note"`
-	NonBillable         bool   `json:"non_billable"`
-	ActivityDescription *ref   `json:"activity_description,omitempty"`
+		url.Values{"fields": {clioapi.ActivityDescriptionFields}})
 }
 
 // CreateTimeEntry creates a TimeEntry (POST /api/v4/activities.json). An error wrapping
@@ -190,15 +113,15 @@ func (c *Client) CreateTimeEntry(ctx context.Context, e NewTimeEntry) (TimeEntry
 	if e.Seconds <= 0 {
 		return TimeEntry{}, errors.New("clio: create time entry: quantity must be positive")
 	}
-	body := createActivity{
-		Type: "TimeEntry", Date: e.Date, Quantity: e.Seconds, Matter: ref{ID: e.MatterID},
+	body := clioapi.TimeEntryCreate{
+		Type: "TimeEntry", Date: e.Date, Quantity: float64(e.Seconds), Matter: &Ref{ID: e.MatterID},
 		Note: e.Note, NonBillable: e.NonBillable,
 	}
 	if e.UserID > 0 {
-		body.User = &ref{ID: e.UserID}
+		body.User = &Ref{ID: e.UserID}
 	}
 	if e.ActivityDescriptionID > 0 {
-		body.ActivityDescription = &ref{ID: e.ActivityDescriptionID}
+		body.ActivityDescription = &Ref{ID: e.ActivityDescriptionID}
 	}
 	data, err := json.Marshal(map[string]any{"data": body})
 	if err != nil {
@@ -207,7 +130,7 @@ func (c *Client) CreateTimeEntry(ctx context.Context, e NewTimeEntry) (TimeEntry
 	var out struct {
 		Data TimeEntry `json:"data"`
 	}
-	q := url.Values{"fields": {TimeEntryFields}}
+	q := url.Values{"fields": {clioapi.TimeEntryFields}}
 	if err := c.do(ctx, "POST", "/api/v4/activities.json?"+q.Encode(), data, &out); err != nil {
 		return TimeEntry{}, fmt.Errorf("create time entry: %w", err)
 	}
@@ -245,7 +168,7 @@ func (c *Client) FindTimeEntry(ctx context.Context, entryID string, matterID int
 		return TimeEntry{}, false, fmt.Errorf("clio: find time entry: date %q is not YYYY-MM-DD", date)
 	}
 	q := url.Values{
-		"fields":     {TimeEntryFields},
+		"fields":     {clioapi.TimeEntryFields},
 		"type":       {"TimeEntry"},
 		"matter_id":  {strconv.FormatInt(matterID, 10)},
 		"start_date": {date},

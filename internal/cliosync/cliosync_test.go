@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"dictum/internal/clio"
 	"dictum/internal/config"
 	"dictum/internal/entry"
 	"dictum/internal/identity"
@@ -277,7 +278,7 @@ func TestScheduledSync(t *testing.T) {
 	ctx := context.Background()
 	w := newLedgerWorld(t)
 	f := cliofake.New(t)
-	f.AddMatters(cliofake.Matter{ID: 101, DisplayNumber: "2024-0100", Status: "Open", Client: &cliofake.Ref{ID: 501, Name: "Acme"}})
+	f.AddMatters(clio.Matter{ID: 101, DisplayNumber: "2024-0100", Status: "Open", Client: &clio.Ref{ID: 501, Name: "Acme"}})
 	svc := newService(t, w.s, f)
 	if err := svc.ScheduledSync(ctx); err == nil || !strings.Contains(err.Error(), "Clio is not connected") {
 		t.Fatalf("not connected: %v", err)

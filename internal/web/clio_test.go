@@ -24,17 +24,17 @@ import (
 func newFakeClio(t *testing.T) *cliofake.Server {
 	f := cliofake.New(t)
 	f.AddMatters(
-		cliofake.Matter{ID: 101, DisplayNumber: "2024-0412", Description: "Smith v. Jones", Status: "Open", Billable: true, Client: &cliofake.Ref{ID: 501, Name: "Daniel Smith"}},
-		cliofake.Matter{ID: 102, DisplayNumber: "2025-0001", Description: "Acme general", Status: "Open", Billable: true, Client: &cliofake.Ref{ID: 502, Name: "Acme Corp"}},
-		cliofake.Matter{ID: 103, DisplayNumber: "2019-0007", Description: "Old", Status: "Closed", Client: &cliofake.Ref{ID: 502, Name: "Acme Corp"}},
+		clio.Matter{ID: 101, DisplayNumber: "2024-0412", Description: "Smith v. Jones", Status: "Open", Billable: true, Client: &clio.Ref{ID: 501, Name: "Daniel Smith"}},
+		clio.Matter{ID: 102, DisplayNumber: "2025-0001", Description: "Acme general", Status: "Open", Billable: true, Client: &clio.Ref{ID: 502, Name: "Acme Corp"}},
+		clio.Matter{ID: 103, DisplayNumber: "2019-0007", Description: "Old", Status: "Closed", Client: &clio.Ref{ID: 502, Name: "Acme Corp"}},
 	)
 	f.AddUsers(
-		cliofake.User{ID: 201, Name: "Alice Archer", Email: "alice@firm.example", Enabled: true},
-		cliofake.User{ID: 202, Name: "Someone Else", Email: "else@firm.example", Enabled: true},
+		clio.User{ID: 201, Name: "Alice Archer", Email: "alice@firm.example", Enabled: true},
+		clio.User{ID: 202, Name: "Someone Else", Email: "else@firm.example", Enabled: true},
 	)
 	f.AddContacts(
-		cliofake.Contact{ID: 501, Name: "Daniel Smith", Type: "Person", IsClient: true},
-		cliofake.Contact{ID: 502, Name: "Acme Corp", Type: "Company", IsClient: true},
+		cliofake.Contact{Contact: clio.Contact{ID: 501, Name: "Daniel Smith", Type: "Person"}, IsClient: true},
+		cliofake.Contact{Contact: clio.Contact{ID: 502, Name: "Acme Corp", Type: "Company"}, IsClient: true},
 	)
 	return f
 }
@@ -407,7 +407,7 @@ func TestClioImportSyncRetry(t *testing.T) {
 		t.Fatalf("status: %v", st)
 	}
 	// ...fixes one in Clio (bob gets a Clio user), imports, and retries it.
-	cr.fake.AddUsers(cliofake.User{ID: 203, Name: "Bob Brown", Email: "bob@firm.example", Enabled: true})
+	cr.fake.AddUsers(clio.User{ID: 203, Name: "Bob Brown", Email: "bob@firm.example", Enabled: true})
 	if res := cr.do("POST", "/api/v1/clio/import", "ada", nil); res.Status != 200 {
 		t.Fatalf("re-import: %d %s", res.Status, res.Body)
 	}

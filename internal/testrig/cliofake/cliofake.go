@@ -4,7 +4,8 @@
 // test can queue per route. It starts empty; tests add the matters, users, contacts and
 // activity descriptions they need.
 //
-// It imports nothing from Dictum, so the clio package's own tests can use it.
+// It imports nothing from Dictum but the wire shapes in internal/clio/clioapi, so the
+// clio package's own tests can use it.
 package cliofake
 
 import (
@@ -19,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"dictum/internal/clio/clioapi"
 )
 
 // The app registration and codes the fake accepts.
@@ -44,66 +47,19 @@ const (
 	RouteListActivities = "GET /api/v4/activities.json"
 )
 
-// Ref is a nested record reference ({"id":1,"name":"..."}).
-type Ref struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name,omitempty"`
-}
-
-// Matter is a Clio matter.
-type Matter struct {
-	ID            int64  `json:"id"`
-	DisplayNumber string `json:"display_number"`
-	Description   string `json:"description"`
-	Status        string `json:"status"`
-	Billable      bool   `json:"billable"`
-	Client        *Ref   `json:"client"`
-}
-
-// User is a Clio firm user.
-type User struct {
-	ID        int64  `json:"id"`
-	Name      string `json:"name"`
-	FirstName string `json:"first_name"`
-	LastName  string `json:"last_name"`
-	Email     string `json:"email"`
-	Enabled   bool   `json:"enabled"`
-}
-
 // Contact is a Clio contact; IsClient says whether client_only=true lists it.
 type Contact struct {
-	ID       int64  `json:"id"`
-	Name     string `json:"name"`
-	Type     string `json:"type"`
-	IsClient bool   `json:"-"`
+	clioapi.Contact
+	IsClient bool `json:"-"`
 }
 
-// Code is a UTBMS code nested in an activity description.
-type Code struct {
-	ID   int64  `json:"id"`
-	Code string `json:"code"`
-}
-
-// ActivityDescription is an entry of Clio's activity pick list.
-type ActivityDescription struct {
-	ID            int64  `json:"id"`
-	Name          string `json:"name"`
-	UTBMSActivity *Code  `json:"utbms_activity"`
-	UTBMSTask     *Code  `json:"utbms_task"`
-}
-
-// Activity is a time entry created in the fake. Only the fields Clio returns for
-// fields=id,type,date,quantity,note,matter{id},user{id} are listed.
+// Activity is a time entry created in the fake: what Clio returns for
+// fields=id,type,date,quantity,note,matter{id},user{id}, and what else the fake kept of
+// the create request.
 type Activity struct {
-	ID                    int64   `json:"id"`
-	Type                  string  `json:"type"`
-	Date                  string  `json:"date"`
-	Quantity              float64 `json:"quantity"`
-	Note                  string  `json:"note"`
-	Matter                *Ref    `json:"matter"`
-	User                  *Ref    `json:"user"`
-	NonBillable           bool    `json:"-"`
-	ActivityDescriptionID int64   `json:"-"`
+	clioapi.TimeEntry
+	NonBillable           bool  `json:"-"`
+	ActivityDescriptionID int64 `json:"-"`
 }
 
 // Fault replaces the answer to the next request on a route. A Fault with neither Status
@@ -126,10 +82,10 @@ type Server struct {
 	issued      int
 	refreshes   int
 	rejectAll   bool
-	matters     []Matter
-	users       []User
+	matters     []clioapi.Matter
+	users       []clioapi.User
 	contacts    []Contact
-	descs       []ActivityDescription
+	descs       []clioapi.ActivityDescription
 	activities  []Activity
 	nextID      int64
 	faults      map[string][]Fault
@@ -186,16 +142,16 @@ func snapshot[T any](f *Server, list *[]T) []any {
 }
 
 // AddMatters adds matters to the account.
-func (f *Server) AddMatters(vs ...Matter) { add(f, &f.matters, vs) }
+func (f *Server) AddMatters(vs ...clioapi.Matter) { add(f, &f.matters, vs) }
 
 // AddUsers adds firm users to the account.
-func (f *Server) AddUsers(vs ...User) { add(f, &f.users, vs) }
+func (f *Server) AddUsers(vs ...clioapi.User) { add(f, &f.users, vs) }
 
 // AddContacts adds contacts to the account.
 func (f *Server) AddContacts(vs ...Contact) { add(f, &f.contacts, vs) }
 
 // AddActivityDescriptions adds activity descriptions to the account.
-func (f *Server) AddActivityDescriptions(vs ...ActivityDescription) { add(f, &f.descs, vs) }
+func (f *Server) AddActivityDescriptions(vs ...clioapi.ActivityDescription) { add(f, &f.descs, vs) }
 
 // AddFault queues faults for the next requests on route ("POST /api/v4/activities.json").
 func (f *Server) AddFault(route string, fs ...Fault) {
@@ -424,16 +380,7 @@ func (f *Server) createActivity(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	var in struct {
-		Type                string  `json:"type"`
-		Date                string  `json:"date"`
-		Quantity            float64 `json:"quantity"`
-		Note                string  `json:"note"`
-		NonBillable         bool    `json:"non_billable"`
-		Matter              *Ref    `json:"matter"`
-		User                *Ref    `json:"user"`
-		ActivityDescription *Ref    `json:"activity_description"`
-	}
+	var in clioapi.TimeEntryCreate
 	raw, _ := json.Marshal(body.Data)
 	if err := json.Unmarshal(raw, &in); err != nil {
 		apiErr(w, http.StatusBadRequest, "", err.Error())
@@ -454,10 +401,10 @@ func (f *Server) createActivity(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.nextID++
-	a := Activity{ID: f.nextID, Type: "TimeEntry", Date: in.Date, Quantity: in.Quantity, Note: in.Note,
-		Matter: &Ref{ID: in.Matter.ID}, NonBillable: in.NonBillable}
+	a := Activity{TimeEntry: clioapi.TimeEntry{ID: f.nextID, Type: "TimeEntry", Date: in.Date, Quantity: in.Quantity, Note: in.Note,
+		Matter: &clioapi.Ref{ID: in.Matter.ID}}, NonBillable: in.NonBillable}
 	if in.User != nil {
-		a.User = &Ref{ID: in.User.ID}
+		a.User = &clioapi.Ref{ID: in.User.ID}
 	}
 	if in.ActivityDescription != nil {
 		a.ActivityDescriptionID = in.ActivityDescription.ID
