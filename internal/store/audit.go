@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -120,4 +121,28 @@ func (s *Store) AuditEvents(ctx context.Context, objType, objID string, limit in
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// AuditHead is the newest event of the hash chain: the anchor written into backup and
+// archive manifests, logged daily and printed by `dictum audit head`. A later
+// `audit verify --against` detects a rewritten or cut tail by comparing with it.
+type AuditHead struct {
+	ID   int64  `json:"id"`
+	At   string `json:"at"`
+	Hash string `json:"hash"` // hex SHA-256
+}
+
+// AuditHead returns the chain head (zero ID and empty hash when the log is empty).
+func (s *Store) AuditHead(ctx context.Context) (AuditHead, error) {
+	var h AuditHead
+	var raw []byte
+	err := s.db.QueryRowContext(ctx, "SELECT id, at, hash FROM audit_events ORDER BY id DESC LIMIT 1").Scan(&h.ID, &h.At, &raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return AuditHead{}, nil
+	}
+	if err != nil {
+		return AuditHead{}, fmt.Errorf("audit head: %w", err)
+	}
+	h.Hash = hex.EncodeToString(raw)
+	return h, nil
 }
