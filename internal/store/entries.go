@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"dictum/internal/entry"
 	"dictum/internal/identity"
@@ -320,8 +321,39 @@ func (s *Store) UpdateEntry(ctx context.Context, p identity.Actor, id string, pa
 		if err != nil {
 			return "", nil, fmt.Errorf("update entry: %w", err)
 		}
-		return "entry.update", map[string]any{"fields": changed}, nil
+		return "entry.update", map[string]any{"fields": changed, "diff": entryDiff(e.Fields(), f)}, nil
 	})
+}
+
+// entryDiff is the field-level diff of an edit, {field: {from, to}}, for the fields whose
+// value changed. The audit log outlives retention (events keep ids, not content), so the
+// narrative is recorded by its length only ({from_chars, to_chars}); every other field is
+// a code, id, date or number and is recorded as it was and is.
+func entryDiff(old, cur entry.Fields) map[string]any {
+	d := map[string]any{}
+	pair := func(name string, from, to any) { d[name] = map[string]any{"from": from, "to": to} }
+	if old.MatterID != cur.MatterID {
+		pair("matter", old.MatterID, cur.MatterID)
+	}
+	if old.Date != cur.Date {
+		pair("date", old.Date, cur.Date)
+	}
+	if old.Tenths != cur.Tenths {
+		pair("hours", float64(old.Tenths)/10, float64(cur.Tenths)/10)
+	}
+	if old.Activity != cur.Activity {
+		pair("activity", old.Activity, cur.Activity)
+	}
+	if old.Task != cur.Task {
+		pair("task", old.Task, cur.Task)
+	}
+	if old.Billable != cur.Billable {
+		pair("billable", old.Billable, cur.Billable)
+	}
+	if old.Narrative != cur.Narrative {
+		d["narrative"] = map[string]any{"from_chars": utf8.RuneCountInString(old.Narrative), "to_chars": utf8.RuneCountInString(cur.Narrative)}
+	}
+	return d
 }
 
 // Approve approves a complete draft.

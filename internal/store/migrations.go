@@ -187,6 +187,31 @@ ALTER TABLE sessions ADD COLUMN mfa INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE recordings ADD COLUMN idempotency_key TEXT;
 CREATE UNIQUE INDEX recordings_idem ON recordings(user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 `,
+	// archives: ZIP archive jobs (kept as encrypted blobs until they expire), and the
+	// indexes of the auditors' filters (per actor, per action).
+	`
+CREATE TABLE archives (
+	id              TEXT PRIMARY KEY,
+	scope           TEXT NOT NULL,
+	status          TEXT NOT NULL CHECK (status IN ('queued','running','done','failed','expired')),
+	progress        INTEGER NOT NULL DEFAULT 0,
+	error           TEXT NOT NULL DEFAULT '',
+	blob_id         TEXT,
+	size_bytes      INTEGER NOT NULL DEFAULT 0,
+	sha256          TEXT NOT NULL DEFAULT '',
+	files           INTEGER NOT NULL DEFAULT 0,
+	requested_by    TEXT NOT NULL,
+	requested_by_id INTEGER NOT NULL DEFAULT 0,
+	created_at      TEXT NOT NULL,
+	started_at      TEXT,
+	finished_at     TEXT,
+	expires_at      TEXT
+);
+CREATE INDEX archives_status ON archives(status, expires_at);
+CREATE INDEX archives_requester ON archives(requested_by_id, created_at);
+CREATE INDEX audit_actor ON audit_events(actor COLLATE NOCASE, id);
+CREATE INDEX audit_action ON audit_events(action, id);
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.

@@ -124,21 +124,31 @@ var authzMatrix = map[string]authzCase{
 	"DELETE /api/v1/tokens/:id":           {fixture: "token", want: [5]string{"401", "ok", "404", "404", "ok"}},
 	"GET /api/v1/lockouts":                {want: admin},
 	"GET /api/v1/audit":                   {want: admin},
-	"GET /api/v1/settings":                {want: billingOnly},
-	"PATCH /api/v1/settings":              {want: admin, body: jsonBody(`{"firm_name":"Firm"}`)},
-	"GET /api/v1/exports/entries.csv":     {want: billingOnly},
-	"GET /api/v1/exports/entries.ledes":   {fixture: "matter", want: billingOnly},
-	"POST /api/v1/exports":                {want: billingOnly, body: jsonBody(`{"format":"csv"}`)},
-	"GET /api/v1/exports":                 {want: billingOnly},
-	"GET /api/v1/exports/:id/download":    {fixture: "export", want: billingOnly},
-	"GET /api/v1/clio":                    {want: billingOnly},
-	"DELETE /api/v1/clio":                 {want: admin},
-	"POST /api/v1/clio/connect":           {want: admin},
-	"POST /api/v1/clio/import":            {want: billingOnly},
-	"POST /api/v1/clio/sync":              {want: billingOnly},
-	"GET /api/v1/clio/errors":             {want: billingOnly},
-	"POST /api/v1/clio/retry":             {want: billingOnly, body: jsonBody(`{"ids":[]}`)},
-	"ANY /api/v1/*":                       {want: catchAll},
+	"GET /api/v1/audit.csv":               {want: admin},
+	"GET /admin/audit":                    {want: adminPage},
+	// A timekeeper may archive only themselves, billing a matter (this body), admins anything.
+	"POST /api/v1/archives": {fixture: "matter", want: [5]string{"401", "403", "403", "ok", "ok"}, body: func(r *rig, _ string) (string, []byte) {
+		return "application/json", []byte(`{"scope":"matter:` + r.fixtureID + `"}`)
+	}},
+	"GET /api/v1/archives": {want: all},
+	// The fixture is a matter archive bill asked for: bill and ada see it, others get 404.
+	"GET /api/v1/archives/:id":          {fixture: "archive", want: [5]string{"401", "404", "404", "ok", "ok"}},
+	"GET /api/v1/archives/:id/download": {fixture: "archive", want: [5]string{"401", "404", "404", "ok", "ok"}},
+	"GET /api/v1/settings":              {want: billingOnly},
+	"PATCH /api/v1/settings":            {want: admin, body: jsonBody(`{"firm_name":"Firm"}`)},
+	"GET /api/v1/exports/entries.csv":   {want: billingOnly},
+	"GET /api/v1/exports/entries.ledes": {fixture: "matter", want: billingOnly},
+	"POST /api/v1/exports":              {want: billingOnly, body: jsonBody(`{"format":"csv"}`)},
+	"GET /api/v1/exports":               {want: billingOnly},
+	"GET /api/v1/exports/:id/download":  {fixture: "export", want: billingOnly},
+	"GET /api/v1/clio":                  {want: billingOnly},
+	"DELETE /api/v1/clio":               {want: admin},
+	"POST /api/v1/clio/connect":         {want: admin},
+	"POST /api/v1/clio/import":          {want: billingOnly},
+	"POST /api/v1/clio/sync":            {want: billingOnly},
+	"GET /api/v1/clio/errors":           {want: billingOnly},
+	"POST /api/v1/clio/retry":           {want: billingOnly, body: jsonBody(`{"ids":[]}`)},
+	"ANY /api/v1/*":                     {want: catchAll},
 }
 
 func formBody(s string) func(*rig, string) (string, []byte) {
@@ -180,6 +190,13 @@ func (r *rig) fixture(kind, path string) string {
 		_ = e
 		res := r.do("POST", "/api/v1/exports", "bill", map[string]any{"format": "csv"})
 		id = res.json(t)["export"].(map[string]any)["id"].(string)
+	case "archive":
+		bill, _ := r.st.UserByName(ctx, "bill")
+		x, err := r.st.CreateArchive(ctx, identity.Actor{UserID: bill.ID, Username: "bill", Role: "billing"}, "matter:"+r.matterID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = x.ID
 	case "token":
 		res := r.do("POST", "/api/v1/tokens", "alice", map[string]any{"name": "x"})
 		id = fmt.Sprint(int64(res.json(t)["id"].(float64)))

@@ -62,6 +62,8 @@ func newServerRig(t testing.TB, users []testrig.UserSpec, mut ...func(*config.Co
 		t.Fatal(err)
 	}
 	r.srv = srv
+	// Archives run on the server's goroutines: stop them before the world's temp dir goes.
+	t.Cleanup(srv.archives.Close)
 	return r
 }
 

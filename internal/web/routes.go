@@ -114,6 +114,7 @@ func (s *Server) routes() {
 	signedIn.post("/tokens", s.apiCreateToken)
 	signedIn.delete("/tokens/:id", s.apiRevokeToken)
 	admins.get("/audit", s.apiAudit)
+	admins.get("/audit.csv", s.apiAuditCSV)
 	admins.get("/lockouts", s.apiLockouts)
 	admins.get("/dataflow", s.apiDataFlow)
 	billers.get("/settings", s.apiGetSettings)
@@ -124,6 +125,13 @@ func (s *Server) routes() {
 	billers.post("/exports", s.apiCreateExport)
 	billers.get("/exports", s.apiListExports)
 	billers.get("/exports/:id/download", s.apiDownloadExport)
+
+	// Archives: who may archive which scope depends on the scope (admins anything,
+	// billing a matter, a timekeeper themselves): the service decides, 403 otherwise.
+	signedIn.post("/archives", s.apiCreateArchive)
+	signedIn.get("/archives", s.apiListArchives)
+	signedIn.get("/archives/:id", s.apiGetArchive)
+	signedIn.get("/archives/:id/download", s.apiDownloadArchive)
 
 	billers.get("/clio", s.apiClioStatus)
 	admins.delete("/clio", s.apiClioDisconnect)
@@ -168,6 +176,7 @@ func (s *Server) routes() {
 	adminPages.get("/admin/settings", s.uiAdminSettings)
 	adminPages.post("/admin/settings", s.uiAdminSaveSettings)
 	adminPages.get("/admin/dataflow", s.uiDataFlow)
+	adminPages.get("/admin/audit", s.uiAudit)
 	billingPages.get("/admin/matters", s.uiAdminMatters)
 	billingPages.post("/admin/matters", s.uiAdminCreateMatter)
 	billingPages.post("/admin/matters/import", s.uiAdminImportPreview)

@@ -21,6 +21,7 @@ import (
 	"dictum/internal/cliosync"
 	"dictum/internal/config"
 	"dictum/internal/exports"
+	"dictum/internal/lifecycle"
 	"dictum/internal/settings"
 	"dictum/internal/store"
 )
@@ -45,6 +46,9 @@ type Deps struct {
 	CARoot []byte
 	// Cancel stops a running transcription of a recording (may be nil).
 	Cancel func(recordingID string)
+	// Archives makes ZIP archives in the background (nil: New builds one; whoever built
+	// it closes it).
+	Archives *lifecycle.Archives
 }
 
 // Server is the HTTP server.
@@ -57,6 +61,7 @@ type Server struct {
 	clio      *cliosync.Service // nil until SetClio
 	settings  *settings.Service
 	exports   *exports.Service
+	archives  *lifecycle.Archives
 	once      sync.Once
 }
 
@@ -74,6 +79,10 @@ func New(d Deps) (*Server, error) {
 	s := &Server{Deps: d}
 	s.settings = settings.New(d.Store)
 	s.exports = exports.New(d.Store, d.Blobs, s.settings, s.today)
+	s.archives = d.Archives
+	if s.archives == nil {
+		s.archives = lifecycle.NewArchives(lifecycle.ArchiveDeps{Store: d.Store, Blobs: d.Blobs, Log: d.Log})
+	}
 	s.hashParam = auth.Params{MemoryKiB: d.Config.Auth.Argon2MemoryKiB, Time: d.Config.Auth.Argon2Time, Threads: d.Config.Auth.Argon2Threads}
 	dh, err := auth.Hash("dummy password for timing", s.hashParam)
 	if err != nil {

@@ -186,17 +186,6 @@ func (s *Server) apiRevokeToken(c *fiber.Ctx) error {
 	return errf(404, "not_found", "not found")
 }
 
-func (s *Server) apiAudit(c *fiber.Ctx) error {
-	evs, err := s.Store.AuditEvents(c.UserContext(), c.Query("object_type"), c.Query("object_id"), c.QueryInt("limit", 200))
-	if err != nil {
-		return err
-	}
-	if evs == nil {
-		evs = []store.Event{}
-	}
-	return c.JSON(fiber.Map{"events": evs})
-}
-
 // apiLockouts shows admins the accounts and IPs with failed logins and how long they wait.
 func (s *Server) apiLockouts(c *fiber.Ctx) error {
 	acct, ips := s.limiter.lockouts()
