@@ -37,6 +37,7 @@ Keys and config
   key         rotate | db-hex
   config      check | defaults
   audit       verify | list
+  archive     --scope firm|matter:<id>|user:<username> --out FILE.zip   (ZIP of everything in scope)
 
 Speech and drafting
   model       list | pull NAME | import FILE | verify NAME|FILE | use NAME
@@ -82,6 +83,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return env.cmdConfig(rest)
 	case "audit":
 		return env.cmdAudit(rest)
+	case "archive":
+		return env.cmdArchive(rest)
 	case "model":
 		return env.cmdModel(rest)
 	case "transcribe":
