@@ -22,6 +22,7 @@ import (
 	"dictum/internal/cliosync"
 	"dictum/internal/config"
 	"dictum/internal/draft"
+	"dictum/internal/lifecycle"
 	"dictum/internal/pipeline"
 	"dictum/internal/scheduler"
 	"dictum/internal/tlsca"
@@ -225,8 +226,15 @@ func (e *cliEnv) cmdServe(args []string) int {
 	if root, err := tlsca.LoadRoot(tlsca.RootDir(cfg.DataDir), keys.TLS()); err == nil {
 		caPEM = root.CertPEM()
 	}
+	archives := lifecycle.NewArchives(lifecycle.ArchiveDeps{Store: st, Blobs: blobs, Log: log})
+	defer archives.Close() // before st.Close (defers run last-in first-out)
+	if n, err := archives.Recover(ctx); err != nil {
+		return e.fail("archives: %v", err)
+	} else if n > 0 {
+		log.Warn("archives interrupted by the last stop were marked failed", "count", n)
+	}
 	srv, err := web.New(web.Deps{Config: cfg, Store: st, Blobs: blobs, Log: log, Events: hub, Kick: queue.Kick, Cancel: queue.Cancel,
-		TLS: mode != "off", CARoot: caPEM,
+		TLS: mode != "off", CARoot: caPEM, Archives: archives,
 		Ready: func(ctx context.Context) error {
 			if _, err := os.Stat(cfg.MasterKeyPath()); err != nil {
 				return fmt.Errorf("master key file: %w", err)
@@ -243,6 +251,16 @@ func (e *cliEnv) cmdServe(args []string) int {
 		if err := sched.Add(cfg.Clio.SyncSchedule, "clio.sync", clioSync.ScheduledSync); err != nil {
 			return e.fail("clio.sync_schedule: %v", err)
 		}
+	}
+	// Finished archives are kept (encrypted) for lifecycle.ArchiveTTL, then deleted.
+	if err := sched.Add("@hourly", "archives.expire", func(ctx context.Context) error {
+		n, err := archives.ExpireDue(ctx)
+		if n > 0 {
+			log.Info("expired archives deleted", "count", n)
+		}
+		return err
+	}); err != nil {
+		return e.fail("archives.expire: %v", err)
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
