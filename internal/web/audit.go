@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"html/template"
 	"net/url"
 	"strconv"
 	"time"
@@ -138,8 +139,8 @@ func (s *Server) apiAuditCSV(c *fiber.Ctx) error {
 type auditData struct {
 	Q       map[string]string // the filters as given
 	Events  []auditEvent
-	Next    string // query string of the next page ("" = last page)
-	CSV     string // query string of the CSV download
+	Next    template.URL // query string of the next page ("" = last page); url.Values-encoded
+	CSV     template.URL // query string of the CSV download; url.Values-encoded
 	Actions []string
 	Users   []*store.User
 }
@@ -153,7 +154,7 @@ func (s *Server) uiAudit(c *fiber.Ctx) error {
 			keep.Set(k, v)
 		}
 	}
-	d.CSV = keep.Encode()
+	d.CSV = template.URL(keep.Encode())
 	pg := page{Title: "Audit trail", Page: "admin", Nav: "audit"}
 	f, err := s.auditFilter(c)
 	if err != nil {
@@ -177,7 +178,7 @@ func (s *Server) uiAudit(c *fiber.Ctx) error {
 				nq[k] = v
 			}
 			nq.Set("before", strconv.FormatInt(next, 10))
-			d.Next = nq.Encode()
+			d.Next = template.URL(nq.Encode())
 		}
 	}
 	if d.Actions, err = s.Store.AuditActions(c.UserContext()); err != nil {
