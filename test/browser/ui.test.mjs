@@ -525,6 +525,23 @@ describe('admin and billing', () => {
     await shot('admin-matters');
   });
 
+  test('audit trail: filter by user and action, the edit diff shown, the CSV link keeps the filter', async () => {
+    await page.goto(`${BASE}/admin/audit`);
+    await a11y('admin-audit');
+    await page.getByLabel('User').fill('alice');
+    await page.getByLabel('Action').selectOption('entry.update');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/\/admin\/audit\?/);
+    assert.ok(await page.locator('tbody tr').count() >= 1, 'alice edited an entry');
+    assert.ok(await page.locator('tbody ins').count() >= 1, 'the edit shows what changed');
+    const href = await page.getByRole('link', { name: 'Download CSV' }).getAttribute('href');
+    assert.match(href, /^\/api\/v1\/audit\.csv\?action=entry\.update&user=alice$/);
+    const csv = await page.evaluate(async (u) => (await fetch(u)).text(), href);
+    assert.match(csv, /^id,at,actor,action/);
+    await a11y('admin-audit-filtered');
+    await shot('admin-audit');
+  });
+
   test('firm settings: the firm name shows in the header', async () => {
     await page.goto(`${BASE}/admin/settings`);
     await page.getByLabel('Firm name').fill('Hale & Pike LLP');
