@@ -23,6 +23,7 @@ func (e *cliEnv) cmdConfig(args []string) int {
 	}
 	sub, args := args[0], args[1:]
 	fs := e.flags("config " + sub)
+	asTOML := fs.Bool("toml", false, "defaults: print them as a TOML file with every key commented out")
 	if _, err := parse(fs, args); err != nil {
 		return 2
 	}
@@ -49,6 +50,12 @@ func (e *cliEnv) cmdConfig(args []string) int {
 		fmt.Fprintf(e.stdout, "config ok: %s; data dir %s\n", src, cfg.DataDir)
 		return 0
 	case "defaults":
+		if *asTOML {
+			if err := writeConfigTOML(e.stdout); err != nil {
+				return e.fail("%v", err)
+			}
+			return 0
+		}
 		d := config.Defaults()
 		fmt.Fprintln(e.stdout, "# key  value  environment variable\n#     description")
 		for _, l := range d.Describe() {

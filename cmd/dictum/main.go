@@ -27,6 +27,8 @@ Server
   init        create the data directory, master key, encrypted database and first admin
   serve       run the web app, API and transcription workers
   doctor      check keys, database, disk and speech model
+  migrate     bring the database to this version's schema (refuses a newer one, exit 3)
+  ready       wait until the running server answers /readyz  [--timeout 60s]
 
 Users and access
   user        add | list | disable | enable | passwd
@@ -48,6 +50,7 @@ Clio
   clio        status | sync | import | errors   (connect Clio in the web app first)
 
   version     print the version
+  completion  bash   (print the bash completion script)
 
 Every command takes --config FILE (default /etc/dictum/dictum.toml) and --data DIR
 (default /var/lib/dictum); DICTUM_* environment variables override config keys.
@@ -93,14 +96,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return env.cmdDraft(rest)
 	case "clio":
 		return env.cmdClio(rest)
+	case "migrate":
+		return env.cmdMigrate(rest)
+	case "ready":
+		return env.cmdReady(rest)
+	case "completion":
+		return env.cmdCompletion(rest)
 	case "bench-seed": // hidden: benchmarks and demos
 		return env.cmdBenchSeed(rest)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "dictum %s\n", buildinfo.Version)
 		return 0
 	case "help", "--help", "-h":
-		fmt.Fprint(stdout, usage)
-		return 0
+		return env.cmdHelp(rest)
 	}
 	fmt.Fprintf(stderr, "dictum: unknown command %q\n\n%s", cmd, usage)
 	return 2

@@ -217,13 +217,16 @@ CREATE INDEX audit_action ON audit_events(action, id);
 // SchemaVersion is the version this binary migrates to.
 func SchemaVersion() int { return len(migrations) }
 
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context, apply bool) error {
 	var v int
 	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
 	if v > len(migrations) {
-		return fmt.Errorf("database schema version %d is newer than this dictum (%d): upgrade dictum", v, len(migrations))
+		return fmt.Errorf("%w: the database is at schema version %d, this dictum knows up to %d (a downgrade?): install the newer dictum again or restore a backup taken before the upgrade; nothing was changed", ErrSchemaTooNew, v, len(migrations))
+	}
+	if !apply {
+		return nil
 	}
 	for i := v; i < len(migrations); i++ {
 		err := s.tx(ctx, func(tx *sql.Tx) error {

@@ -32,6 +32,10 @@ var ErrNoDatabase = errors.New("database file does not exist")
 // ErrNotEncrypted is returned when the file is a plain SQLite database.
 var ErrNotEncrypted = errors.New("database file is not encrypted (plain SQLite)")
 
+// ErrSchemaTooNew is returned when the database was migrated by a newer dictum than this
+// one (a downgrade): nothing is changed.
+var ErrSchemaTooNew = errors.New("database schema is newer than this dictum")
+
 // ErrNoCipher is returned when the binary was linked against plain SQLite instead of SQLCipher.
 var ErrNoCipher = errors.New("SQLCipher is not linked in (PRAGMA cipher_version is empty); rebuild with `make build`")
 
@@ -53,6 +57,9 @@ type Options struct {
 	CacheMiB int
 	// Now overrides the clock (tests).
 	Now func() time.Time
+	// NoMigrate opens without applying migrations (`dictum migrate` reads the schema
+	// version first); a schema newer than this binary is still refused.
+	NoMigrate bool
 }
 
 var quietOnce sync.Once
@@ -123,7 +130,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, !opts.NoMigrate); err != nil {
 		db.Close()
 		return nil, err
 	}
