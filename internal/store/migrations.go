@@ -187,6 +187,13 @@ ALTER TABLE sessions ADD COLUMN mfa INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE recordings ADD COLUMN idempotency_key TEXT;
 CREATE UNIQUE INDEX recordings_idem ON recordings(user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 `,
+	// API token expiry (NULL: never) and the persisted second-factor failure counter,
+	// so a restart does not reset a 2FA lockout.
+	`
+ALTER TABLE api_tokens ADD COLUMN expires_at TEXT;
+ALTER TABLE users ADD COLUMN twofa_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN twofa_locked_until TEXT;
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.

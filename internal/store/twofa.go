@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"dictum/internal/identity"
 )
@@ -21,15 +22,17 @@ type TwoFA struct {
 	Enabled       bool     // confirmed with a valid code
 	LastStep      int64    // last accepted TOTP time step (replays are refused)
 	RecoveryCodes [][]byte // hashes of unused recovery codes
+	Failures      int       // second-factor failures in a row (persisted across restarts)
+	LockedUntil   time.Time // no second-factor attempt before this (zero: not locked)
 }
 
 // TwoFAFor reads a user's 2FA state.
 func (s *Store) TwoFAFor(ctx context.Context, userID int64) (*TwoFA, error) {
 	var m TwoFA
 	var secret []byte
-	var codes string
-	err := s.db.QueryRowContext(ctx, "SELECT totp_secret, totp_enabled, totp_last_step, recovery_codes FROM users WHERE id = ?", userID).
-		Scan(&secret, &m.Enabled, &m.LastStep, &codes)
+	var codes, locked string
+	err := s.db.QueryRowContext(ctx, "SELECT totp_secret, totp_enabled, totp_last_step, recovery_codes, twofa_failures, coalesce(twofa_locked_until,'') FROM users WHERE id = ?", userID).
+		Scan(&secret, &m.Enabled, &m.LastStep, &codes, &m.Failures, &locked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -37,6 +40,11 @@ func (s *Store) TwoFAFor(ctx context.Context, userID int64) (*TwoFA, error) {
 		return nil, fmt.Errorf("read 2fa: %w", err)
 	}
 	m.Secret = string(secret)
+	if locked != "" {
+		if m.LockedUntil, err = time.Parse(time.RFC3339Nano, locked); err != nil {
+			return nil, fmt.Errorf("read 2fa: lockout time %q: %w", locked, err)
+		}
+	}
 	var hexes []string
 	_ = json.Unmarshal([]byte(codes), &hexes)
 	for _, h := range hexes {
@@ -84,18 +92,81 @@ func (s *Store) EnableTwoFA(ctx context.Context, a identity.Actor, userID, step 
 	})
 }
 
-// DisableTwoFA turns 2FA off for a user (self, or an admin resetting a lost phone).
+// DisableTwoFA turns 2FA off for a user who asked for it with their password; their
+// sessions end (they log in again), their API tokens stay.
 func (s *Store) DisableTwoFA(ctx context.Context, a identity.Actor, userID int64, username string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET totp_enabled = 0, totp_secret = NULL, totp_last_step = 0, recovery_codes = '[]', updated_at = ? WHERE id = ?",
-			s.ts(), userID); err != nil {
-			return fmt.Errorf("disable 2fa: %w", err)
+		if err := s.clearTwoFA(ctx, tx, userID); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", userID); err != nil {
 			return fmt.Errorf("disable 2fa: %w", err)
 		}
 		return s.appendAudit(ctx, tx, a, "2fa.disable", "user", username, nil)
 	})
+}
+
+// ResetTwoFA is an admin turning a user's 2FA off (lost phone, or a suspected
+// compromise): the account's second factor is gone, so every session ends and every API
+// token is revoked; the counts are returned for the admin's answer.
+func (s *Store) ResetTwoFA(ctx context.Context, a identity.Actor, userID int64, username string) (Revoked, error) {
+	var r Revoked
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.clearTwoFA(ctx, tx, userID); err != nil {
+			return err
+		}
+		var err error
+		if r, err = s.endAccess(ctx, tx, a, userID, username, "2fa reset"); err != nil {
+			return err
+		}
+		return s.appendAudit(ctx, tx, a, "2fa.reset", "user", username, map[string]any{"sessions_ended": r.Sessions, "tokens_revoked": r.Tokens})
+	})
+	return r, err
+}
+
+func (s *Store) clearTwoFA(ctx context.Context, tx *sql.Tx, userID int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET totp_enabled = 0, totp_secret = NULL, totp_last_step = 0, recovery_codes = '[]',
+		twofa_failures = 0, twofa_locked_until = NULL, updated_at = ? WHERE id = ?`, s.ts(), userID); err != nil {
+		return fmt.Errorf("disable 2fa: %w", err)
+	}
+	return nil
+}
+
+// TwoFAFailed records a wrong second factor at now (the caller's clock). lockFor maps the
+// failure count in a row to a lockout (0: none). When a lockout starts, an
+// "auth.2fa_lockout" audit event records it in the same transaction. It returns the new
+// count and the end of the lockout (zero when not locked).
+func (s *Store) TwoFAFailed(ctx context.Context, a identity.Actor, userID int64, username string, now time.Time, lockFor func(failures int) time.Duration) (int, time.Time, error) {
+	var n int
+	var until time.Time
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET twofa_failures = twofa_failures + 1 WHERE id = ?", userID); err != nil {
+			return fmt.Errorf("record 2fa failure: %w", err)
+		}
+		if err := tx.QueryRowContext(ctx, "SELECT twofa_failures FROM users WHERE id = ?", userID).Scan(&n); err != nil {
+			return fmt.Errorf("record 2fa failure: %w", err)
+		}
+		d := lockFor(n)
+		if d <= 0 {
+			return nil
+		}
+		until = now.Add(d)
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET twofa_locked_until = ? WHERE id = ?", until.UTC().Format(time.RFC3339Nano), userID); err != nil {
+			return fmt.Errorf("record 2fa lockout: %w", err)
+		}
+		return s.appendAudit(ctx, tx, a, "auth.2fa_lockout", "user", username, map[string]any{
+			"failures": n, "locked_until": until.UTC().Format(time.RFC3339), "unauthenticated": true})
+	})
+	return n, until, err
+}
+
+// TwoFAPassed clears the second-factor failure counter after a correct code.
+func (s *Store) TwoFAPassed(ctx context.Context, userID int64) error {
+	_, err := s.db.ExecContext(ctx, "UPDATE users SET twofa_failures = 0, twofa_locked_until = NULL WHERE id = ? AND (twofa_failures <> 0 OR twofa_locked_until IS NOT NULL)", userID)
+	if err != nil {
+		return fmt.Errorf("clear 2fa failures: %w", err)
+	}
+	return nil
 }
 
 // UseTOTPStep records an accepted code's step, refusing a step not after the last one

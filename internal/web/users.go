@@ -73,17 +73,7 @@ func (s *Server) apiCreateUser(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(out)
 }
 
-func validUsername(n string) bool {
-	if n == "" || len(n) > 64 {
-		return false
-	}
-	for _, r := range n {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' || r == '@') {
-			return false
-		}
-	}
-	return true
-}
+func validUsername(n string) bool { return auth.ValidUsername(n) }
 
 func (s *Server) apiPatchUser(c *fiber.Ctx) error {
 	p := me(c)
