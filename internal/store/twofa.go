@@ -18,10 +18,10 @@ import (
 
 // TwoFA is a user's second-factor state.
 type TwoFA struct {
-	Secret        string   // TOTP secret (base32); "" when never enrolled
-	Enabled       bool     // confirmed with a valid code
-	LastStep      int64    // last accepted TOTP time step (replays are refused)
-	RecoveryCodes [][]byte // hashes of unused recovery codes
+	Secret        string    // TOTP secret (base32); "" when never enrolled
+	Enabled       bool      // confirmed with a valid code
+	LastStep      int64     // last accepted TOTP time step (replays are refused)
+	RecoveryCodes [][]byte  // hashes of unused recovery codes
 	Failures      int       // second-factor failures in a row (persisted across restarts)
 	LockedUntil   time.Time // no second-factor attempt before this (zero: not locked)
 }

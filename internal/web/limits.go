@@ -12,8 +12,8 @@ import (
 type limiter struct {
 	api     *ratelimit.Limiter
 	uploads *ratelimit.Limiter
-	acct    *ratelimit.Backoff // failed logins per account
-	ip      *ratelimit.Backoff // failed logins per client IP
+	acct    *ratelimit.Backoff   // failed logins per account
+	ip      *ratelimit.Backoff   // failed logins per client IP
 	audits  *ratelimit.Coalescer // one login.throttled audit event per account or IP per window
 }
 
