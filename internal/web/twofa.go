@@ -198,8 +198,8 @@ func (s *Server) apiTwoFADisable(c *fiber.Ctx) error {
 	if err := s.decodeJSON(c, &b); err != nil {
 		return err
 	}
-	if auth.Verify(b.Password, p.User.PasswordHash) != nil {
-		return errf(403, "forbidden", "wrong password")
+	if err := s.reauth(c, p, b.Password); err != nil {
+		return err
 	}
 	if s.twoFARequired(c, p.User.Role) {
 		return errf(409, "conflict", "the firm requires two-factor authentication for your role")
