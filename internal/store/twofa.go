@@ -200,3 +200,26 @@ func (s *Store) MarkSessionTwoFA(ctx context.Context, h []byte) error {
 	_, err := s.db.ExecContext(ctx, "UPDATE sessions SET mfa = 1 WHERE id_hash = ?", h)
 	return err
 }
+
+// TwoFAFailure is an account with wrong second factors in a row (admin lockout view).
+type TwoFAFailure struct {
+	Username    string
+	Failures    int
+	LockedUntil time.Time // zero: not locked
+}
+
+// TwoFAFailures lists the accounts with second-factor failures, by username.
+func (s *Store) TwoFAFailures(ctx context.Context) ([]TwoFAFailure, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT username, twofa_failures, coalesce(twofa_locked_until,'') FROM users WHERE twofa_failures > 0 ORDER BY username")
+	return collect(rows, err, "list 2fa failures", func(r *sql.Rows) (TwoFAFailure, error) {
+		var f TwoFAFailure
+		var until string
+		if err := r.Scan(&f.Username, &f.Failures, &until); err != nil {
+			return f, err
+		}
+		if until != "" {
+			f.LockedUntil, _ = time.Parse(time.RFC3339Nano, until)
+		}
+		return f, nil
+	})
+}

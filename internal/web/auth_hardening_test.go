@@ -118,6 +118,9 @@ func TestTwoFactorGuessingLocksOut(t *testing.T) {
 			if ev := r.do("GET", "/api/v1/audit?object_type=user&object_id=alice", "ada", nil); !strings.Contains(string(ev.Body), "auth.2fa_lockout") {
 				t.Fatalf("lockout not audited: %s", ev.Body)
 			}
+			if lk := r.do("GET", "/api/v1/lockouts", "ada", nil); !strings.Contains(string(lk.Body), `"second_factor":[{"failures":10,"key":"alice","locked_until":"`) {
+				t.Fatalf("lockouts view: %s", lk.Body)
+			}
 			// A restart (a new server, new in-memory limits) does not reset it.
 			restarted, err := New(Deps{Config: r.cfg, Store: r.st, Blobs: r.world.Blobs, Now: func() time.Time { return r.now }})
 			if err != nil {

@@ -260,7 +260,8 @@ func (s *Server) apiAudit(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"events": evs})
 }
 
-// apiLockouts shows admins the accounts and IPs with failed logins and how long they wait.
+// apiLockouts shows admins the accounts and IPs with failed logins and how long they wait,
+// and the accounts with wrong second factors in a row.
 func (s *Server) apiLockouts(c *fiber.Ctx) error {
 	acct, ips := s.limiter.lockouts()
 	conv := func(es []ratelimit.Entry) []fiber.Map {
@@ -274,7 +275,20 @@ func (s *Server) apiLockouts(c *fiber.Ctx) error {
 		}
 		return out
 	}
-	return c.JSON(fiber.Map{"accounts": conv(acct), "ips": conv(ips)})
+	// Second-factor failures are kept in the database (they survive a restart).
+	fails, err := s.Store.TwoFAFailures(c.UserContext())
+	if err != nil {
+		return err
+	}
+	twoFA := []fiber.Map{}
+	for _, f := range fails {
+		m := fiber.Map{"key": f.Username, "failures": f.Failures, "locked_until": nil}
+		if f.LockedUntil.After(s.Now()) {
+			m["locked_until"] = f.LockedUntil.UTC().Format(time.RFC3339)
+		}
+		twoFA = append(twoFA, m)
+	}
+	return c.JSON(fiber.Map{"accounts": conv(acct), "ips": conv(ips), "second_factor": twoFA})
 }
 
 // plural is "1 API token", "3 API tokens".
