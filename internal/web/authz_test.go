@@ -122,27 +122,32 @@ var authzMatrix = map[string]authzCase{
 	"PATCH /api/v1/users/:username":       {want: admin, body: jsonBody(`{"display_name":"Alice A."}`)},
 	"DELETE /api/v1/users/:username/2fa":  {want: admin},
 	"GET /api/v1/tokens":                  {want: all},
-	"POST /api/v1/tokens": {want: all, body: func(_ *rig, as string) (string, []byte) {
-		return "application/json", []byte(`{"name":"script","password":"password-` + as + `"}`)
-	}},
-	"DELETE /api/v1/tokens/:id":         {fixture: "token", want: [5]string{"401", "ok", "404", "404", "ok"}},
-	"GET /api/v1/lockouts":              {want: admin},
-	"GET /api/v1/audit":                 {want: admin},
-	"GET /api/v1/settings":              {want: billingOnly},
-	"PATCH /api/v1/settings":            {want: admin, body: jsonBody(`{"firm_name":"Firm"}`)},
-	"GET /api/v1/exports/entries.csv":   {want: billingOnly},
-	"GET /api/v1/exports/entries.ledes": {fixture: "matter", want: billingOnly},
-	"POST /api/v1/exports":              {want: billingOnly, body: jsonBody(`{"format":"csv"}`)},
-	"GET /api/v1/exports":               {want: billingOnly},
-	"GET /api/v1/exports/:id/download":  {fixture: "export", want: billingOnly},
-	"GET /api/v1/clio":                  {want: billingOnly},
-	"DELETE /api/v1/clio":               {want: admin},
-	"POST /api/v1/clio/connect":         {want: admin},
-	"POST /api/v1/clio/import":          {want: billingOnly},
-	"POST /api/v1/clio/sync":            {want: billingOnly},
-	"GET /api/v1/clio/errors":           {want: billingOnly},
-	"POST /api/v1/clio/retry":           {want: billingOnly, body: jsonBody(`{"ids":[]}`)},
-	"ANY /api/v1/*":                     {want: catchAll},
+	"POST /api/v1/tokens":                 {want: all, body: withPassword(`"name":"script"`)},
+	"DELETE /api/v1/tokens/:id":           {fixture: "token", want: [5]string{"401", "ok", "404", "404", "ok"}},
+	"GET /api/v1/lockouts":                {want: admin},
+	"GET /api/v1/audit":                   {want: admin},
+	"GET /api/v1/settings":                {want: billingOnly},
+	"PATCH /api/v1/settings":              {want: admin, body: jsonBody(`{"firm_name":"Firm"}`)},
+	"GET /api/v1/exports/entries.csv":     {want: billingOnly},
+	"GET /api/v1/exports/entries.ledes":   {fixture: "matter", want: billingOnly},
+	"POST /api/v1/exports":                {want: billingOnly, body: jsonBody(`{"format":"csv"}`)},
+	"GET /api/v1/exports":                 {want: billingOnly},
+	"GET /api/v1/exports/:id/download":    {fixture: "export", want: billingOnly},
+	"GET /api/v1/clio":                    {want: billingOnly},
+	"DELETE /api/v1/clio":                 {want: admin},
+	"POST /api/v1/clio/connect":           {want: admin},
+	"POST /api/v1/clio/import":            {want: billingOnly},
+	"POST /api/v1/clio/sync":              {want: billingOnly},
+	"GET /api/v1/clio/errors":             {want: billingOnly},
+	"POST /api/v1/clio/retry":             {want: billingOnly, body: jsonBody(`{"ids":[]}`)},
+	"ANY /api/v1/*":                       {want: catchAll},
+}
+
+// withPassword is a JSON body with the caller's password added (re-authentication).
+func withPassword(fields string) func(*rig, string) (string, []byte) {
+	return func(_ *rig, as string) (string, []byte) {
+		return "application/json", []byte(`{` + fields + `,"password":"password-` + as + `"}`)
+	}
 }
 
 func formBody(s string) func(*rig, string) (string, []byte) {
