@@ -132,32 +132,40 @@ func (s *Store) clearTwoFA(ctx context.Context, tx *sql.Tx, userID int64) error 
 	return nil
 }
 
-// TwoFAFailed records a wrong second factor at now (the caller's clock). lockFor maps the
-// failure count in a row to a lockout (0: none). When a lockout starts, an
-// "auth.2fa_lockout" audit event records it in the same transaction. It returns the new
-// count and the end of the lockout (zero when not locked).
-func (s *Store) TwoFAFailed(ctx context.Context, a identity.Actor, userID int64, username string, now time.Time, lockFor func(failures int) time.Duration) (int, time.Time, error) {
-	var n int
-	var until time.Time
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET twofa_failures = twofa_failures + 1 WHERE id = ?", userID); err != nil {
-			return fmt.Errorf("record 2fa failure: %w", err)
+// TwoFAAttempt reserves one second-factor attempt at now (the caller's clock) before the
+// code is checked, so concurrent guesses cannot slip past the limit: while the account is
+// locked it returns allowed=false and the lock's end; otherwise it counts the attempt as
+// a failure in advance (TwoFAPassed clears the count when the code is right) and, when
+// lockFor(count) is positive, locks further attempts until the returned time.
+func (s *Store) TwoFAAttempt(ctx context.Context, userID int64, now time.Time, lockFor func(failures int) time.Duration) (allowed bool, failures int, until time.Time, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var locked string
+		if err := tx.QueryRowContext(ctx, "SELECT twofa_failures, coalesce(twofa_locked_until,'') FROM users WHERE id = ?", userID).Scan(&failures, &locked); err != nil {
+			return fmt.Errorf("2fa attempt: %w", err)
 		}
-		if err := tx.QueryRowContext(ctx, "SELECT twofa_failures FROM users WHERE id = ?", userID).Scan(&n); err != nil {
-			return fmt.Errorf("record 2fa failure: %w", err)
+		if locked != "" {
+			t, err := time.Parse(time.RFC3339Nano, locked)
+			if err != nil {
+				return fmt.Errorf("2fa attempt: lockout time %q: %w", locked, err)
+			}
+			if now.Before(t) {
+				until = t
+				return nil
+			}
 		}
-		d := lockFor(n)
-		if d <= 0 {
-			return nil
+		allowed = true
+		failures++
+		var lock sql.NullString
+		if d := lockFor(failures); d > 0 {
+			until = now.Add(d)
+			lock = sql.NullString{String: until.UTC().Format(time.RFC3339Nano), Valid: true}
 		}
-		until = now.Add(d)
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET twofa_locked_until = ? WHERE id = ?", until.UTC().Format(time.RFC3339Nano), userID); err != nil {
-			return fmt.Errorf("record 2fa lockout: %w", err)
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET twofa_failures = ?, twofa_locked_until = ? WHERE id = ?", failures, lock, userID); err != nil {
+			return fmt.Errorf("2fa attempt: %w", err)
 		}
-		return s.appendAudit(ctx, tx, a, "auth.2fa_lockout", "user", username, map[string]any{
-			"failures": n, "locked_until": until.UTC().Format(time.RFC3339), "unauthenticated": true})
+		return nil
 	})
-	return n, until, err
+	return allowed, failures, until, err
 }
 
 // TwoFAPassed clears the second-factor failure counter after a correct code.

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,6 +142,47 @@ func TestTwoFactorGuessingLocksOut(t *testing.T) {
 				t.Fatalf("counter not cleared after success: %+v", m)
 			}
 		})
+	}
+}
+
+// Guesses sent all at once are counted before they are checked: no more than 10 codes
+// are ever tried, however many requests race.
+func TestTwoFactorConcurrentGuessesCapped(t *testing.T) {
+	r := newRig(t, func(c *config.Config) { c.Limits.LoginFailures = 1000; c.Limits.RequestsPerMin = 1 << 20 })
+	_, wrong := enableTwoFA(t, r, "alice")
+	const n = 40
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			req := httptest.NewRequest("POST", "/api/v1/session", strings.NewReader(
+				`{"username":"alice","password":"password-alice","otp":"`+wrong(r.now)+`"}`))
+			req.Header.Set("Content-Type", "application/json")
+			res, err := r.srv.App().Test(req, -1)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res.Body.Close()
+			statuses <- res.StatusCode
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for st := range statuses {
+		count[st]++
+	}
+	if tried := auditCount(t, r, "action = 'login.2fa_fail'"); tried > twoFAMaxFailures || count[401] > twoFAMaxFailures-1 || count[429] < n-twoFAMaxFailures {
+		t.Fatalf("%d concurrent wrong codes: %d checked, statuses %v", n, tried, count)
+	}
+	// An admin's 2FA reset is the way out: it clears the lockout.
+	if res := r.do("DELETE", "/api/v1/users/alice/2fa", "ada", nil); res.Status != 200 {
+		t.Fatalf("reset: %d", res.Status)
+	}
+	u, _ := r.st.UserByName(context.Background(), "alice")
+	if m, _ := r.st.TwoFAFor(context.Background(), u.ID); m.Failures != 0 || !m.LockedUntil.IsZero() {
+		t.Fatalf("reset left the lockout: %+v", m)
 	}
 }
 

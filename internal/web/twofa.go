@@ -71,17 +71,31 @@ func (s *Server) secondFactor(c *fiber.Ctx, u *store.User, otp, recovery string)
 	}
 	ip := c.IP()
 	now := s.Now()
-	if now.Before(m.LockedUntil) {
+	// While locked, every attempt answers 429 (audited coalesced, like throttled logins).
+	locked := func(until time.Time) error {
 		if report, n, _ := s.limiter.audits.Hit("2fa:" + acctKey(u.Username)); report {
 			if err := s.auditAttempt(c, "login.throttled", u.Username, map[string]any{"count": n, "scope": "2fa",
 				"window_s": int(throttleAuditWindow.Seconds())}); err != nil {
-				return false, err
+				return err
 			}
 		}
-		return false, twoFALocked(c, m.LockedUntil.Sub(now))
+		return twoFALocked(c, until.Sub(now))
 	}
-	switch {
-	case otp != "":
+	if now.Before(m.LockedUntil) {
+		return false, locked(m.LockedUntil)
+	}
+	if otp == "" && recovery == "" {
+		return false, errf(401, "otp_required", "enter the 6-digit code from your authenticator app (or a recovery code)")
+	}
+	// Reserve the attempt before checking the code, so concurrent guesses count too.
+	allowed, failures, until, err := s.Store.TwoFAAttempt(ctx, u.ID, now, twoFALockFor)
+	if err != nil {
+		return false, err
+	}
+	if !allowed {
+		return false, locked(until)
+	}
+	if otp != "" {
 		step, ok := auth.VerifyTOTP(m.Secret, otp, now, m.LastStep)
 		if ok {
 			if fresh, err := s.Store.UseTOTPStep(ctx, u.ID, step); err != nil {
@@ -90,25 +104,21 @@ func (s *Server) secondFactor(c *fiber.Ctx, u *store.User, otp, recovery string)
 				return true, s.Store.TwoFAPassed(ctx, u.ID)
 			}
 		}
-	case recovery != "":
-		if idx, ok := auth.UseRecoveryCode(recovery, m.RecoveryCodes); ok {
-			if err := s.Store.UseRecoveryCode(ctx, identity.Actor{UserID: u.ID, Username: u.Username, IP: ip}, u.ID, m, idx); err != nil {
-				return false, err
-			}
-			return true, s.Store.TwoFAPassed(ctx, u.ID)
+	} else if idx, ok := auth.UseRecoveryCode(recovery, m.RecoveryCodes); ok {
+		if err := s.Store.UseRecoveryCode(ctx, identity.Actor{UserID: u.ID, Username: u.Username, IP: ip}, u.ID, m, idx); err != nil {
+			return false, err
 		}
-	default:
-		return false, errf(401, "otp_required", "enter the 6-digit code from your authenticator app (or a recovery code)")
+		return true, s.Store.TwoFAPassed(ctx, u.ID)
 	}
 	s.limiter.loginFailed(u.Username, ip)
-	if err := s.auditAttempt(c, "login.2fa_fail", u.Username, nil); err != nil {
-		return false, err
-	}
-	_, until, err := s.Store.TwoFAFailed(ctx, identity.Actor{IP: ip}, u.ID, u.Username, now, twoFALockFor)
-	if err != nil {
+	if err := s.auditAttempt(c, "login.2fa_fail", u.Username, map[string]any{"failures": failures}); err != nil {
 		return false, err
 	}
 	if !until.IsZero() {
+		if err := s.auditAttempt(c, "auth.2fa_lockout", u.Username, map[string]any{"failures": failures,
+			"locked_until": until.UTC().Format(time.RFC3339)}); err != nil {
+			return false, err
+		}
 		return false, twoFALocked(c, until.Sub(now))
 	}
 	return false, errf(401, "bad_otp", "wrong or already used code")
