@@ -650,3 +650,24 @@ func TestEventStreamEndsWithItsCredential(t *testing.T) {
 		})
 	}
 }
+
+// Re-authentication (password change, token creation) is under the login backoff.
+func TestReauthThrottled(t *testing.T) {
+	w := newUIWorld(t)
+	cookie, csrf := w.login("tk")
+	var last uiResp
+	for i := 0; i < 8; i++ {
+		last = w.req("POST", "/account/password", cookie, url.Values{"_csrf": {csrf}, "current": {"guess-" + strconv.Itoa(i)},
+			"new": {"another-long-password"}, "confirm": {"another-long-password"}})
+		if last.Status == 429 {
+			break
+		}
+	}
+	if last.Status != 429 || last.Header.Get("Retry-After") == "" || !strings.Contains(last.Body, "Too many wrong passwords") {
+		t.Fatalf("password guessing through the change form: %d", last.Status)
+	}
+	// The right password waits too, here and for a token.
+	if res := w.do("POST", "/api/v1/tokens", "tk", map[string]any{"password": "pw-tk-long-enough"}); res.Status != 429 {
+		t.Fatalf("token create during backoff: %d", res.Status)
+	}
+}

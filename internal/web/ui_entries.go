@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"sort"
 	"strconv"
@@ -358,15 +359,22 @@ func (s *Server) uiChangePassword(c *fiber.Ctx) error {
 		return errf(403, "forbidden", "log in with a password to change it")
 	}
 	cur, next, again := c.FormValue("current"), c.FormValue("new"), c.FormValue("confirm")
+	status := 422
 	fail := func(msg string) error {
 		td, err := s.tokensData(c, p)
 		if err != nil {
 			return err
 		}
-		return s.render(c, 422, "account", page{Title: "Your account", Page: "account", Nav: "account", Problem: msg,
+		return s.render(c, status, "account", page{Title: "Your account", Page: "account", Nav: "account", Problem: msg,
 			D: accountData{Must: p.User.MustChangePassword, MinLen: s.Config.Auth.MinPassword, Tokens: td}})
 	}
-	if auth.Verify(cur, p.User.PasswordHash) != nil {
+	// Under the login backoff: a stolen session cannot guess the password here.
+	if err := s.reauth(c, p, cur); err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Status == 429 {
+			status = 429
+			return fail("Too many wrong passwords. Wait a moment, then try again (" + ae.Message + ").")
+		}
 		return fail("The current password is wrong.")
 	}
 	if next != again {
