@@ -212,6 +212,13 @@ CREATE INDEX archives_requester ON archives(requested_by_id, created_at);
 CREATE INDEX audit_actor ON audit_events(actor COLLATE NOCASE, id);
 CREATE INDEX audit_action ON audit_events(action, id);
 `,
+	// API token expiry (NULL: never) and the persisted second-factor failure counter,
+	// so a restart does not reset a 2FA lockout.
+	`
+ALTER TABLE api_tokens ADD COLUMN expires_at TEXT;
+ALTER TABLE users ADD COLUMN twofa_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN twofa_locked_until TEXT;
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.

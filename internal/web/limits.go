@@ -12,8 +12,9 @@ import (
 type limiter struct {
 	api     *ratelimit.Limiter
 	uploads *ratelimit.Limiter
-	acct    *ratelimit.Backoff // failed logins per account
-	ip      *ratelimit.Backoff // failed logins per client IP
+	acct    *ratelimit.Backoff   // failed logins per account
+	ip      *ratelimit.Backoff   // failed logins per client IP
+	audits  *ratelimit.Coalescer // one login.throttled audit event per account or IP per window
 }
 
 func newLimiter(cfg *config.Config, now func() time.Time) *limiter {
@@ -24,6 +25,7 @@ func newLimiter(cfg *config.Config, now func() time.Time) *limiter {
 		uploads: ratelimit.New(cfg.Limits.UploadsPerHour, time.Hour, max(1, cfg.Limits.UploadsPerHour/4), clock),
 		acct:    ratelimit.NewBackoff(free, time.Second, 15*time.Minute, clock),
 		ip:      ratelimit.NewBackoff(free*4, time.Second, 15*time.Minute, clock),
+		audits:  ratelimit.NewCoalescer(throttleAuditWindow, clock),
 	}
 }
 

@@ -21,6 +21,8 @@ type caller struct {
 	User     *store.User
 	Session  *store.Session // nil when authenticated by API token
 	ViaToken bool
+	// TokenHash is the API token's hash (ViaToken), for re-checking it later (SSE).
+	TokenHash []byte
 }
 
 func newCaller(c *fiber.Ctx, u *store.User, sess *store.Session) *caller {
@@ -47,14 +49,20 @@ func (s *Server) identify(c *fiber.Ctx) (*caller, error) {
 		if !ok || !auth.LooksLikeAPIToken(strings.TrimSpace(tok)) {
 			return nil, errf(401, "unauthorized", "malformed Authorization header: use 'Bearer <token>'")
 		}
-		u, err := s.Store.UserByTokenHash(c.UserContext(), auth.HashToken(strings.TrimSpace(tok)))
+		th := auth.HashToken(strings.TrimSpace(tok))
+		u, err := s.Store.AuthenticateToken(c.UserContext(), th, s.Now())
+		if errors.Is(err, store.ErrTokenExpired) {
+			return nil, errf(401, "token_expired", "this API token has expired; create a new one (dictum token create, or Your account in the web UI)")
+		}
 		if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
 			return nil, errf(401, "unauthorized", "invalid or revoked API token")
 		}
 		if err != nil {
 			return nil, err
 		}
-		return newCaller(c, u, nil), nil
+		p := newCaller(c, u, nil)
+		p.TokenHash = th
+		return p, nil
 	}
 	raw := c.Cookies(s.cookieName())
 	if raw == "" {
@@ -90,7 +98,7 @@ func (s *Server) authn(c *fiber.Ctx) error {
 	p, err := s.identify(c)
 	if err != nil {
 		if !strings.HasPrefix(c.Path(), "/api/") {
-			c.ClearCookie(s.cookieName())
+			s.clearSessionCookie(c)
 			p = nil // pages treat a dead session as anonymous and send the user to /login
 		} else {
 			return err

@@ -167,6 +167,8 @@ func (s *Server) routes() {
 	anyPage.get("/account", s.uiAccount)
 	anyPage.get("/2fa", s.uiTwoFA)
 	anyPage.post("/account/password", s.uiChangePassword)
+	anyPage.post("/account/tokens", s.uiCreateToken)
+	anyPage.post("/account/tokens/:id/revoke", s.uiRevokeToken)
 	billingPages.get("/billing", s.uiBilling)
 
 	adminPages.get("/admin", func(c *fiber.Ctx) error { return c.Redirect("/admin/users", fiber.StatusSeeOther) })
