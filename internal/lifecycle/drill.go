@@ -130,8 +130,8 @@ func (b *Backups) ScheduledDrill(ctx context.Context) error {
 
 // Status is what the admin page and GET /api/v1/backups show.
 type Status struct {
-	Dir     string            `json:"dir"`
-	Backups []BackupFile      `json:"backups"`
+	Dir     string             `json:"dir"`
+	Backups []BackupFile       `json:"backups"`
 	Runs    []*store.BackupRun `json:"runs"` // recent runs of every kind, newest first
 	// LastDrill is the newest finished restore drill (nil: never ran).
 	LastDrill *store.BackupRun `json:"last_drill"`

@@ -101,9 +101,9 @@ func (s *Store) FinishBackupRun(ctx context.Context, a identity.Actor, id, statu
 func (s *Store) FailStaleBackupRuns(ctx context.Context, a identity.Actor, kind string) (int, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT id, file FROM backup_runs WHERE kind = ? AND status = ?", kind, BackupRunning)
 	runs, err := collect(rows, err, "stale backup runs", func(r *sql.Rows) ([2]string, error) {
-			var v [2]string
-			return v, r.Scan(&v[0], &v[1])
-		})
+		var v [2]string
+		return v, r.Scan(&v[0], &v[1])
+	})
 	if err != nil {
 		return 0, err
 	}
