@@ -22,6 +22,7 @@ import (
 	"dictum/internal/cliosync"
 	"dictum/internal/config"
 	"dictum/internal/draft"
+	"dictum/internal/lifecycle"
 	"dictum/internal/pipeline"
 	"dictum/internal/scheduler"
 	"dictum/internal/tlsca"
@@ -225,8 +226,10 @@ func (e *cliEnv) cmdServe(args []string) int {
 	if root, err := tlsca.LoadRoot(tlsca.RootDir(cfg.DataDir), keys.TLS()); err == nil {
 		caPEM = root.CertPEM()
 	}
+	backups := lifecycle.NewBackups(lifecycle.BackupDeps{Config: cfg, Store: st, Keys: keys, Log: log})
+	defer backups.Wait()
 	srv, err := web.New(web.Deps{Config: cfg, Store: st, Blobs: blobs, Log: log, Events: hub, Kick: queue.Kick, Cancel: queue.Cancel,
-		TLS: mode != "off", CARoot: caPEM,
+		TLS: mode != "off", CARoot: caPEM, Backups: backups,
 		Ready: func(ctx context.Context) error {
 			if _, err := os.Stat(cfg.MasterKeyPath()); err != nil {
 				return fmt.Errorf("master key file: %w", err)
@@ -243,6 +246,9 @@ func (e *cliEnv) cmdServe(args []string) int {
 		if err := sched.Add(cfg.Clio.SyncSchedule, "clio.sync", clioSync.ScheduledSync); err != nil {
 			return e.fail("clio.sync_schedule: %v", err)
 		}
+	}
+	if err := scheduleBackups(sched, cfg, backups); err != nil {
+		return e.fail("%v", err)
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {

@@ -701,3 +701,11 @@ func (b *Backups) Path(name string) (string, error) {
 	}
 	return filepath.Join(b.dir, name), nil
 }
+
+// SizeText is the size for people (MiB with one decimal, or KiB for small files).
+func (f BackupFile) SizeText() string {
+	if f.Size < 1<<20 {
+		return fmt.Sprintf("%.1f KiB", float64(f.Size)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(f.Size)/(1<<20))
+}

@@ -21,6 +21,7 @@ import (
 	"dictum/internal/cliosync"
 	"dictum/internal/config"
 	"dictum/internal/exports"
+	"dictum/internal/lifecycle"
 	"dictum/internal/settings"
 	"dictum/internal/store"
 )
@@ -45,6 +46,8 @@ type Deps struct {
 	CARoot []byte
 	// Cancel stops a running transcription of a recording (may be nil).
 	Cancel func(recordingID string)
+	// Backups writes, lists and checks backups (nil: the backup routes answer 503).
+	Backups *lifecycle.Backups
 }
 
 // Server is the HTTP server.
