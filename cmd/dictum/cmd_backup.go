@@ -66,7 +66,7 @@ func (e *cliEnv) cmdBackup(args []string) int {
 		return e.fail("%v", err)
 	}
 	k := keys.DB()
-	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Key: &k, CacheMiB: 8})
+	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Key: &k, CacheMiB: 2})
 	if err != nil {
 		return e.fail("%v", err)
 	}

@@ -185,7 +185,7 @@ func restoreInto(ctx context.Context, f *os.File, dir string, o RestoreOptions) 
 		return nil, 0, fmt.Errorf("restore: fsync blobs: %w", err)
 	}
 	// Re-key the database to the target's key, then check it under that key.
-	st, err := store.Open(ctx, dbPath, store.Options{Key: &innerDB, CacheMiB: 8})
+	st, err := store.Open(ctx, dbPath, store.Options{Key: &innerDB, CacheMiB: 2})
 	if err != nil {
 		return nil, 0, &MemberError{Member: memberDB, Err: err}
 	}
@@ -197,7 +197,7 @@ func restoreInto(ctx context.Context, f *os.File, dir string, o RestoreOptions) 
 	if err := st.Close(); err != nil {
 		return nil, 0, fmt.Errorf("restore: close database: %w", err)
 	}
-	st, err = store.Open(ctx, dbPath, store.Options{Key: &targetDB, CacheMiB: 8})
+	st, err = store.Open(ctx, dbPath, store.Options{Key: &targetDB, CacheMiB: 2})
 	if err != nil {
 		return nil, 0, fmt.Errorf("restore: reopen the re-keyed database: %w", err)
 	}
@@ -335,7 +335,7 @@ func VerifyFile(ctx context.Context, path string, backupKey [32]byte, scratch st
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, dbPath, store.Options{Key: &innerDB, CacheMiB: 8})
+	st, err := store.Open(ctx, dbPath, store.Options{Key: &innerDB, CacheMiB: 2})
 	if err != nil {
 		return nil, &MemberError{Member: memberDB, Err: err}
 	}
