@@ -43,18 +43,22 @@ measure() {
 cat "$D"/blobs/*/* > /dev/null  # warm the page cache for both contestants
 read -r cp_s cp_rss cp_anon < <(measure cp cp -r "$D" "$tmp/copy")
 rm -rf "$tmp/copy"
+# backup fsyncs its file before the rename; the fair baseline syncs too
+read -r cps_s cps_rss cps_anon < <(measure cpsync sh -c 'cp -r "$1" "$2" && sync -f "$2"' sh "$D" "$tmp/copy")
+rm -rf "$tmp/copy"
 read -r floor_s floor_rss floor_anon < <(measure floor $BIN version)
 read -r bk_s bk_rss bk_anon < <(measure backup $BIN backup now --data "$D" --to "$tmp/nas")
 file=$(ls "$tmp"/nas/dictum-*.backup)
 fbytes=$(stat -c %s "$file")
 read -r vf_s vf_rss vf_anon < <(measure verify $BIN backup verify --data "$D" "$file")
 read -r rs_s rs_rss rs_anon < <(measure restore $BIN restore --data "$tmp/restored" --key-file "$D/master.key" "$file")
-awk -v b="$bytes" -v fb="$fbytes" -v cp="$cp_s" -v bk="$bk_s" -v vf="$vf_s" -v rs="$rs_s" \
+awk -v b="$bytes" -v fb="$fbytes" -v cp="$cp_s" -v cps="$cps_s" -v bk="$bk_s" -v vf="$vf_s" -v rs="$rs_s" \
     -v cr="$cp_rss" -v br="$bk_rss" -v vr="$vf_rss" -v rr="$rs_rss" -v fr="$floor_rss" -v ba="$bk_anon" -v va="$vf_anon" -v ra="$rs_anon" -v n="$(ls "$D"/blobs/*/* | wc -l)" 'BEGIN {
   mib = b / 1048576
   printf("store: %.0f MiB data dir (%d blobs, 20,000 entries); backup file %.0f MiB\n", mib, n, fb / 1048576)
   printf("backup now : %6.2f s  %7.1f MiB/s   peak RSS %5.1f MiB (anonymous %4.1f MiB)\n", bk, mib / bk, br / 1024, ba / 1024)
   printf("cp -r      : %6.2f s  %7.1f MiB/s   peak RSS %5.1f MiB   -> backup takes %.2fx the time of cp -r\n", cp, mib / cp, cr / 1024, bk / cp)
+  printf("cp -r+sync : %6.2f s  %7.1f MiB/s                      -> backup takes %.2fx the time of cp -r + sync\n", cps, mib / cps, bk / cps)
   printf("verify     : %6.2f s  %7.1f MiB/s   peak RSS %5.1f MiB (anonymous %4.1f MiB)\n", vf, mib / vf, vr / 1024, va / 1024)
   printf("restore    : %6.2f s  %7.1f MiB/s   peak RSS %5.1f MiB (anonymous %4.1f MiB)\n", rs, mib / rs, rr / 1024, ra / 1024)
   printf("dictum version (the binary alone): peak RSS %.1f MiB, most of it the binary'"'"'s own file-backed pages\n", fr / 1024)
