@@ -181,7 +181,7 @@ func TestBackupKill9(t *testing.T) {
 	if len(complete) != 1 || len(partial) != 0 {
 		t.Fatalf("after the next run: complete %v partial %v", complete, partial)
 	}
-	if ents, _ := os.ReadDir(filepath.Join(data, ".backup-tmp")); len(ents) != 0 {
+	if ents, _ := os.ReadDir(filepath.Join(data, ".backup-tmp")); len(ents) != 1 || ents[0].Name() != "backup.lock" {
 		t.Fatalf("snapshot scratch files left: %v", ents)
 	}
 	r = dictum(t, "", nil, "backup", "verify", "--data", data, filepath.Join(dir, complete[0]))

@@ -135,7 +135,8 @@ func (b *Backups) Start(ctx context.Context, a identity.Actor) (string, error) {
 	return run.ID, nil
 }
 
-// Scheduled is the cron job: a backup, logged; a busy lock is not an error.
+// Scheduled is the cron job: a backup, then a verify of the file written; a busy lock is
+// not an error.
 func (b *Backups) Scheduled(ctx context.Context) error {
 	res, err := b.Run(ctx, identity.System())
 	if errors.Is(err, ErrBusy) {
@@ -146,6 +147,11 @@ func (b *Backups) Scheduled(ctx context.Context) error {
 		return err
 	}
 	b.log.Info("backup written", "file", filepath.Base(res.File), "bytes", res.Size, "blobs", res.Manifest.Blobs, "took", res.Took.String())
+	// Read the file back from where it landed (a NAS, say): a backup nobody has read is a
+	// hope. The result is the file's "last verify" in the list.
+	if _, err := b.Verify(ctx, identity.System(), res.File); err != nil {
+		return fmt.Errorf("the backup just written does not verify: %w", err)
+	}
 	return nil
 }
 
@@ -258,13 +264,17 @@ func (b *Backups) removeTemps() {
 	}
 }
 
-// lock takes an exclusive, non-blocking flock on <dir>/.dictum-<what>.lock. The kernel
-// drops it when the process dies, so kill -9 never leaves a stale lock.
+// lock takes an exclusive, non-blocking flock on <data>/.backup-tmp/<what>.lock: one per
+// data dir, whichever backup directory (--to) a run writes to. The kernel drops it when
+// the process dies, so kill -9 never leaves a stale lock.
 func (b *Backups) lock(what string) (func(), error) {
 	if err := os.MkdirAll(b.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("backup directory %s: %w", b.dir, err)
 	}
-	f, err := os.OpenFile(filepath.Join(b.dir, ".dictum-"+what+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err := os.MkdirAll(b.scratchDir(), 0o700); err != nil {
+		return nil, fmt.Errorf("backup scratch directory: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(b.scratchDir(), what+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("backup lock: %w", err)
 	}

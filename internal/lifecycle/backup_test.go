@@ -415,8 +415,8 @@ func TestDrill(t *testing.T) {
 	if err != nil || !st.DrillOK || st.LastDrill == nil || st.LastDrill.Status != store.BackupOK {
 		t.Fatalf("status after a good drill: %+v %v", st, err)
 	}
-	if ents, _ := os.ReadDir(b.scratchDir()); len(ents) != 0 {
-		t.Fatalf("the drill left %d entries in its scratch dir", len(ents))
+	if ents, _ := os.ReadDir(b.scratchDir()); len(ents) != 2 { // backup.lock, drill.lock
+		t.Fatalf("the drill left entries in its scratch dir: %v", ents)
 	}
 	// Nine days later the drill is stale.
 	w.Clock.Advance(9 * 24 * time.Hour)
@@ -522,5 +522,33 @@ func TestBusy(t *testing.T) {
 	unlock()
 	if _, err := b.Run(context.Background(), admin); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestScheduledBackupIsVerified(t *testing.T) {
+	ctx := context.Background()
+	w := testrig.New(t)
+	addBlob(t, w.Blobs, 70_000)
+	b := newBackups(t, w)
+	if err := b.Scheduled(ctx); err != nil {
+		t.Fatal(err)
+	}
+	files, err := b.Files(ctx)
+	if err != nil || len(files) != 1 {
+		t.Fatalf("files: %v %v", files, err)
+	}
+	v := files[0].LastVerify
+	if v == nil || v.Kind != store.BackupKindVerify || v.Status != store.BackupOK || v.Actor != "system" {
+		t.Fatalf("last verify of the scheduled backup: %+v", v)
+	}
+	// Another backup directory (the CLI's --to) shares the data dir's lock.
+	other := NewBackups(BackupDeps{Config: w.Config, Store: w.Store, Keys: w.Keys, Dir: t.TempDir()})
+	unlock, err := b.lock("backup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if _, err := other.Run(ctx, admin); !errors.Is(err, ErrBusy) {
+		t.Fatalf("a backup to another dir while one runs: %v", err)
 	}
 }
