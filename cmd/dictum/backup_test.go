@@ -109,6 +109,9 @@ func TestBackupRestoreCLI(t *testing.T) {
 	if sha(t, filepath.Join(third, "master.key")) == sha(t, filepath.Join(data, "master.key")) {
 		t.Fatal("expected a new master key")
 	}
+	if sha(t, filepath.Join(third, "ca", "ca.crt")) != sha(t, filepath.Join(data, "ca", "ca.crt")) {
+		t.Fatal("the firm root CA was not restored")
+	}
 	doctorOK(t, third)
 	r = dictum(t, "", nil, "backup", "drill", "--data", third)
 	if r.code == 0 {

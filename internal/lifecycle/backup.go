@@ -24,6 +24,7 @@ import (
 	"dictum/internal/config"
 	"dictum/internal/identity"
 	"dictum/internal/store"
+	"dictum/internal/tlsca"
 	"dictum/internal/vault"
 )
 
@@ -314,7 +315,7 @@ func (b *Backups) write(ctx context.Context, a identity.Actor) (res *Result, err
 		}
 	}()
 	bk := b.keys.Backup()
-	innerDB, innerBlob := innerKeys(bk)
+	in := innerKeys(bk)
 	bw := bufio.NewWriterSize(f, 256<<10)
 	enc, err := vault.NewWriter(bw, bk)
 	if err != nil {
@@ -334,10 +335,10 @@ func (b *Backups) write(ctx context.Context, a identity.Actor) (res *Result, err
 	}
 	defer os.RemoveAll(snapDir)
 	snap := filepath.Join(snapDir, "dictum.db")
-	if err := Snapshot(ctx, b.st, snap, innerDB); err != nil {
+	if err := Snapshot(ctx, b.st, snap, in.db); err != nil {
 		return nil, err
 	}
-	if err := describeSnapshot(ctx, snap, innerDB, man); err != nil {
+	if err := describeSnapshot(ctx, snap, in.db, man); err != nil {
 		return nil, err
 	}
 	m, err := copyFileMember(tw, memberDB, snap, now.Unix())
@@ -347,13 +348,20 @@ func (b *Backups) write(ctx context.Context, a identity.Actor) (res *Result, err
 	man.Members = append(man.Members, m)
 	_ = os.RemoveAll(snapDir)
 
-	// 2. Every blob, its data key re-wrapped under the backup's blob key.
+	// 2. The firm root CA, its key re-sealed under the backup's TLS key.
+	ms, err := b.caMembers(tw, in.tls, now.Unix())
+	if err != nil {
+		return nil, err
+	}
+	man.Members = append(man.Members, ms...)
+
+	// 3. Every blob, its data key re-wrapped under the backup's blob key.
 	oldKEK := b.keys.Blob()
 	err = walkBlobs(b.blobDir, func(id, path string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		m, err := blobMemberFrom(tw, id, path, oldKEK, innerBlob)
+		m, err := blobMemberFrom(tw, id, path, oldKEK, in.blob)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			return nil // deleted since the walk listed it
@@ -373,7 +381,7 @@ func (b *Backups) write(ctx context.Context, a identity.Actor) (res *Result, err
 		return nil, fmt.Errorf("back up blobs: %w", err)
 	}
 
-	// 3. The manifest, then seal and publish the file.
+	// 4. The manifest, then seal and publish the file.
 	mb, err := json.MarshalIndent(man, "", " ")
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
@@ -530,6 +538,58 @@ func copyFileMember(tw *tar.Writer, name, path string, mod int64) (Member, error
 		_, err := io.Copy(w, f)
 		return err
 	})
+}
+
+// caMembers writes the firm root CA (certificate as is, key re-sealed from this server's
+// TLS key to tlsKey). A data dir without a CA (TLS off or ACME) has none: no members.
+func (b *Backups) caMembers(tw *tar.Writer, tlsKey [32]byte, mod int64) ([]Member, error) {
+	dir := tlsca.RootDir(b.dataDir)
+	cert, err := readSmall(filepath.Join(dir, tlsca.RootCertFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("firm root CA: %w", err)
+	}
+	sealed, err := readSmall(filepath.Join(dir, tlsca.RootKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("firm root CA key: %w", err)
+	}
+	resealed, err := tlsca.ResealRootKey(cert, sealed, b.keys.TLS(), tlsKey)
+	if err != nil {
+		return nil, fmt.Errorf("firm root CA key: %w", err)
+	}
+	var out []Member
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{memberCACert, cert}, {memberCAKey, resealed}} {
+		m, err := writeMember(tw, f.name, int64(len(f.data)), mod, func(w io.Writer) error {
+			_, err := w.Write(f.data)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func readSmall(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxCAFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxCAFile {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxCAFile)
+	}
+	return b, nil
 }
 
 var errSkipBlob = errors.New("damaged blob header")

@@ -11,6 +11,9 @@ package lifecycle
 //	blobs/<aa>/<30 hex>  every blob file, byte for byte, except that the 60-byte wrapped
 //	                     data key in its header is re-wrapped under
 //	                     HKDF(backup key, "dictum/v1/backup/blob-wrap") (no blob is decrypted)
+//	ca/ca.crt, ca/ca.key the firm root CA (when there is one), its sealed key re-sealed
+//	                     under HKDF(backup key, "dictum/v1/backup/tls"), so the firm's PCs
+//	                     keep trusting a restored server
 //	manifest.json        Manifest: format, created at/by, dictum and schema version, row
 //	                     counts per table, the SHA-256 of every member, the audit chain head
 //
@@ -45,11 +48,15 @@ const FormatVersion = 1
 const (
 	memberDB       = "db/dictum.db"
 	memberManifest = "manifest.json"
+	memberCACert   = "ca/ca.crt"
+	memberCAKey    = "ca/ca.key"
+	maxCAFile      = 64 << 10
 	blobPrefix     = "blobs/"
 	maxManifest    = 256 << 20
 
 	labelInnerDB   = "dictum/v1/backup/db"
 	labelInnerBlob = "dictum/v1/backup/blob-wrap"
+	labelInnerTLS  = "dictum/v1/backup/tls"
 )
 
 var blobMember = regexp.MustCompile(`^blobs/[0-9a-f]{2}/[0-9a-f]{30}$`)
@@ -98,10 +105,13 @@ var ErrBackupDamaged = errors.New("the backup file is damaged or was altered")
 // ErrBackupKey means the key given does not open the backup file.
 var ErrBackupKey = errors.New("this key does not open the backup (it was made under another master key: pass that server's key with --key-file)")
 
-// innerKeys are the keys of the database snapshot and the blob wrap inside a backup.
-func innerKeys(backupKey [32]byte) (db, blobKEK [32]byte) {
+// inner are the keys of what is inside a backup, all derived from the backup key: the
+// database snapshot's SQLCipher key, the blob key-encryption key and the CA key's wrap key.
+type inner struct{ db, blob, tls [32]byte }
+
+func innerKeys(backupKey [32]byte) inner {
 	k := vault.NewKeys(backupKey)
-	return k.Derive(labelInnerDB), k.Derive(labelInnerBlob)
+	return inner{db: k.Derive(labelInnerDB), blob: k.Derive(labelInnerBlob), tls: k.Derive(labelInnerTLS)}
 }
 
 // hashingMember writes one member to a tar and hashes what it writes.
@@ -170,7 +180,7 @@ func readBackup(src io.Reader, backupKey [32]byte, visit visitFunc) (*Manifest, 
 		if hdr.Typeflag != tar.TypeReg || hdr.Size < 0 {
 			return nil, &MemberError{Member: name, Err: fmt.Errorf("%w: not a regular file", ErrBackupDamaged)}
 		}
-		if name != memberDB && name != memberManifest && !blobMember.MatchString(name) {
+		if name != memberDB && name != memberManifest && name != memberCACert && name != memberCAKey && !blobMember.MatchString(name) {
 			return nil, &MemberError{Member: safeName(name), Err: fmt.Errorf("%w: unexpected member name", ErrBackupDamaged)}
 		}
 		if _, dup := seen[name]; dup {

@@ -22,6 +22,7 @@ import (
 	"dictum/internal/identity"
 	"dictum/internal/store"
 	"dictum/internal/testrig"
+	"dictum/internal/tlsca"
 	"dictum/internal/vault"
 )
 
@@ -87,6 +88,9 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 	for i := 0; i < 12; i++ {
 		id, h := addBlob(t, w.Blobs, 1000+i*37_000)
 		before[id] = h
+	}
+	if err := tlsca.CreateRoot(tlsca.RootDir(w.Dir), "Firm", w.Keys.TLS(), time.Now(), nil); err != nil {
+		t.Fatal(err)
 	}
 	b := newBackups(t, w)
 
@@ -196,6 +200,15 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 	})
 	if n != man.Blobs {
 		t.Fatalf("restored %d blobs, manifest says %d", n, man.Blobs)
+	}
+	// The firm root CA came along, its key now sealed under the new server's key.
+	root, err := tlsca.LoadRoot(tlsca.RootDir(dir), target.TLS())
+	if err != nil {
+		t.Fatalf("restored CA: %v", err)
+	}
+	orig, _ := tlsca.LoadRoot(tlsca.RootDir(w.Dir), w.Keys.TLS())
+	if root.Fingerprint() != orig.Fingerprint() {
+		t.Fatal("restored CA differs")
 	}
 	runs, _ := w.Store.BackupRuns(ctx, store.BackupKindBackup, 5)
 	if len(runs) != 1 || runs[0].Status != store.BackupOK || runs[0].File != filepath.Base(res.File) || runs[0].SizeBytes != res.Size {

@@ -13,6 +13,7 @@ import (
 
 	"dictum/internal/identity"
 	"dictum/internal/store"
+	"dictum/internal/tlsca"
 	"dictum/internal/vault"
 )
 
@@ -150,19 +151,24 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 
 // restoreInto extracts, re-keys and checks a backup in dir (the staging directory).
 func restoreInto(ctx context.Context, f *os.File, dir string, o RestoreOptions) (*Manifest, int, error) {
-	innerDB, innerBlob := innerKeys(o.BackupKey)
+	in := innerKeys(o.BackupKey)
+	innerDB := in.db
 	newKEK := o.Target.Blob()
 	dbPath := filepath.Join(dir, "dictum.db")
 	blobDir := filepath.Join(dir, "blobs")
 	if err := os.MkdirAll(blobDir, 0o700); err != nil {
 		return nil, 0, err
 	}
+	var ca caFiles
 	man, err := readBackup(f, o.BackupKey, func(name string, size int64, r io.Reader) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if name == memberDB {
+		switch name {
+		case memberDB:
 			return writeFile(dbPath, r)
+		case memberCACert, memberCAKey:
+			return ca.read(name, size, r)
 		}
 		rel := strings.TrimPrefix(name, blobPrefix) // aa/<30 hex>, checked by readBackup
 		p := filepath.Join(blobDir, filepath.FromSlash(rel))
@@ -173,7 +179,7 @@ func restoreInto(ctx context.Context, f *os.File, dir string, o RestoreOptions) 
 		if _, err := io.ReadFull(r, hdr); err != nil {
 			return fmt.Errorf("%w: blob header: %v", ErrBackupDamaged, err)
 		}
-		if err := blobHeaderRewrap(hdr, innerBlob, newKEK); err != nil {
+		if err := blobHeaderRewrap(hdr, in.blob, newKEK); err != nil {
 			return fmt.Errorf("%w: blob key: %v", ErrBackupDamaged, err)
 		}
 		return writeFile(p, io.MultiReader(strings.NewReader(string(hdr)), r))
@@ -181,8 +187,11 @@ func restoreInto(ctx context.Context, f *os.File, dir string, o RestoreOptions) 
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := syncTree(blobDir); err != nil {
-		return nil, 0, fmt.Errorf("restore: fsync blobs: %w", err)
+	if err := ca.restore(filepath.Join(dir, "ca"), in.tls, o.Target.TLS()); err != nil {
+		return nil, 0, err
+	}
+	if err := syncTree(dir); err != nil {
+		return nil, 0, fmt.Errorf("restore: fsync: %w", err)
 	}
 	// Re-key the database to the target's key, then check it under that key.
 	st, err := store.Open(ctx, dbPath, store.Options{Key: &innerDB, CacheMiB: 2})
@@ -314,16 +323,21 @@ func VerifyFile(ctx context.Context, path string, backupKey [32]byte, scratch st
 		return nil, fmt.Errorf("verify: scratch directory: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	innerDB, innerBlob := innerKeys(backupKey)
+	in := innerKeys(backupKey)
+	innerDB := in.db
 	dbPath := filepath.Join(tmp, "dictum.db")
+	var ca caFiles
 	man, err := readBackup(f, backupKey, func(name string, size int64, r io.Reader) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if name == memberDB {
+		switch name {
+		case memberDB:
 			return writeFile(dbPath, r)
+		case memberCACert, memberCAKey:
+			return ca.read(name, size, r)
 		}
-		dec, err := vault.NewReader(r, innerBlob)
+		dec, err := vault.NewReader(r, in.blob)
 		if err != nil {
 			return fmt.Errorf("%w: blob: %v", ErrBackupDamaged, err)
 		}
@@ -335,6 +349,9 @@ func VerifyFile(ctx context.Context, path string, backupKey [32]byte, scratch st
 	if err != nil {
 		return nil, err
 	}
+	if err := ca.check(in.tls); err != nil {
+		return nil, err
+	}
 	st, err := store.Open(ctx, dbPath, store.Options{Key: &innerDB, CacheMiB: 2})
 	if err != nil {
 		return nil, &MemberError{Member: memberDB, Err: err}
@@ -344,4 +361,59 @@ func VerifyFile(ctx context.Context, path string, backupKey [32]byte, scratch st
 		return nil, &MemberError{Member: memberDB, Err: err}
 	}
 	return man, nil
+}
+
+// caFiles holds the firm root CA members of a backup (small files) until both are read.
+type caFiles struct{ cert, key []byte }
+
+func (c *caFiles) read(name string, size int64, r io.Reader) error {
+	if size > maxCAFile {
+		return fmt.Errorf("%w: %d bytes", ErrBackupDamaged, size)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if name == memberCACert {
+		c.cert = b
+	} else {
+		c.key = b
+	}
+	return nil
+}
+
+// check proves the CA key opens under the backup's TLS key.
+func (c *caFiles) check(tlsKey [32]byte) error {
+	if c.cert == nil && c.key == nil {
+		return nil
+	}
+	if c.cert == nil || c.key == nil {
+		return &MemberError{Member: memberCAKey, Err: fmt.Errorf("%w: the CA certificate and key must come together", ErrBackupDamaged)}
+	}
+	if _, err := tlsca.ResealRootKey(c.cert, c.key, tlsKey, tlsKey); err != nil {
+		return &MemberError{Member: memberCAKey, Err: fmt.Errorf("%w: %v", ErrBackupDamaged, err)}
+	}
+	return nil
+}
+
+// restore writes the CA into dir with its key re-sealed from the backup's TLS key to the
+// target's.
+func (c *caFiles) restore(dir string, from, to [32]byte) error {
+	if err := c.check(from); err != nil || c.cert == nil {
+		return err
+	}
+	key, err := tlsca.ResealRootKey(c.cert, c.key, from, to)
+	if err != nil {
+		return &MemberError{Member: memberCAKey, Err: err}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(dir, tlsca.RootKeyFile), strings.NewReader(string(key))); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(dir, tlsca.RootCertFile), strings.NewReader(string(c.cert))); err != nil {
+		return err
+	}
+	return os.Chmod(filepath.Join(dir, tlsca.RootCertFile), 0o644)
 }
