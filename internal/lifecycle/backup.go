@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"context"
+	"database/sql/driver"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -442,6 +443,9 @@ func Snapshot(ctx context.Context, st *store.Store, path string, key [32]byte) e
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	defer conn.Close()
+	// This connection had a keyed database attached: never hand it back to the pool,
+	// whatever state an error left it in.
+	defer func() { _ = conn.Raw(func(any) error { return driver.ErrBadConn }) }()
 	// The key is a raw x'..' key; the statement is never logged and errors are ours.
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("ATTACH DATABASE '%s' AS backup_snap KEY \"x'%s'\"", path, hex.EncodeToString(key[:]))); err != nil {
 		return errors.New("snapshot: attach the snapshot file failed")

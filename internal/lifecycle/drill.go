@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"dictum/internal/identity"
@@ -71,7 +72,12 @@ func (b *Backups) Drill(ctx context.Context, a identity.Actor) (*RestoreResult, 
 	}
 	if ents, err := os.ReadDir(b.scratchDir()); err == nil {
 		for _, e := range ents {
-			if len(e.Name()) > 6 && e.Name()[:6] == "drill-" {
+			stale := strings.HasPrefix(e.Name(), "drill-")
+			if strings.HasPrefix(e.Name(), "verify-") { // no lock: only those a day old
+				fi, err := e.Info()
+				stale = err == nil && time.Since(fi.ModTime()) > 24*time.Hour
+			}
+			if stale {
 				_ = os.RemoveAll(filepath.Join(b.scratchDir(), e.Name()))
 			}
 		}
