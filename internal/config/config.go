@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/robfig/cron/v3"
 )
 
 // DefaultPath is where the config file is looked for when --config is not given.
@@ -49,7 +50,17 @@ type Config struct {
 	Trans   Trans  `toml:"transcribe"`
 	Draft   Draft  `toml:"draft"`
 	Clio    Clio   `toml:"clio"`
+	Backup  Backup `toml:"backup"`
 	Log     Log    `toml:"log"`
+}
+
+// Backup configures encrypted backups and restore drills.
+type Backup struct {
+	Schedule      string `toml:"schedule" doc:"Cron spec for scheduled backups (empty: only on demand); default daily at 02:30."`
+	Dir           string `toml:"dir" doc:"Directory backups are written to, e.g. a mounted NAS (empty: <data_dir>/backups)."`
+	KeepDaily     int    `toml:"keep_daily" doc:"Rotation: keep the newest backup of each of this many most recent days."`
+	KeepWeekly    int    `toml:"keep_weekly" doc:"Rotation: also keep the newest backup of each of this many most recent ISO weeks."`
+	DrillSchedule string `toml:"drill_schedule" doc:"Cron spec for the restore drill (restore the newest backup into a scratch dir and check it); empty: off. Default weekly, Sunday 04:00."`
 }
 
 // Firm holds firm-wide settings.
@@ -175,8 +186,9 @@ func Defaults() Config {
 		Draft: Draft{Engine: "rules", IncrementMinutes: 6, LookbackDays: 60,
 			Ollama: Ollama{Model: "llama3.2", Timeout: Duration{60 * time.Second}, Retries: 2},
 			Azure:  Azure{APIVersion: "2024-10-21", Timeout: Duration{30 * time.Second}, Retries: 2}},
-		Clio: Clio{Region: "us"},
-		Log:  Log{Level: "info"},
+		Clio:   Clio{Region: "us"},
+		Backup: Backup{Schedule: "30 2 * * *", KeepDaily: 7, KeepWeekly: 4, DrillSchedule: "0 4 * * 0"},
+		Log:    Log{Level: "info"},
 	}
 }
 
@@ -442,6 +454,22 @@ func (c *Config) Validate() error {
 	if c.Clio.ClientID != "" && c.Clio.RedirectURL == "" {
 		bad("clio.redirect_url", "must be set when clio.client_id is set")
 	}
+	for key, spec := range map[string]string{"backup.schedule": c.Backup.Schedule, "backup.drill_schedule": c.Backup.DrillSchedule} {
+		if spec != "" {
+			if _, err := cronParser.Parse(spec); err != nil {
+				bad(key, "not a cron spec %q: %v (want five fields like '30 2 * * *', or @daily)", spec, err)
+			}
+		}
+	}
+	if c.Backup.Dir != "" && !filepath.IsAbs(c.Backup.Dir) {
+		bad("backup.dir", "must be an absolute path, got %q", c.Backup.Dir)
+	}
+	if c.Backup.KeepDaily < 1 || c.Backup.KeepDaily > 3660 {
+		bad("backup.keep_daily", "must be between 1 and 3660, got %d", c.Backup.KeepDaily)
+	}
+	if c.Backup.KeepWeekly < 0 || c.Backup.KeepWeekly > 520 {
+		bad("backup.keep_weekly", "must be between 0 and 520, got %d", c.Backup.KeepWeekly)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -476,6 +504,17 @@ func (c *Config) MasterKeyPath() string {
 
 // DBPath is the database file.
 func (c *Config) DBPath() string { return filepath.Join(c.DataDir, "dictum.db") }
+
+// BackupDir is where backup files are written.
+func (c *Config) BackupDir() string {
+	if c.Backup.Dir != "" {
+		return c.Backup.Dir
+	}
+	return filepath.Join(c.DataDir, "backups")
+}
+
+// cronParser accepts what internal/scheduler accepts (five fields or a descriptor).
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // BlobDir is where encrypted blobs live.
 func (c *Config) BlobDir() string { return filepath.Join(c.DataDir, "blobs") }

@@ -98,6 +98,11 @@ func TestValidateNamesKeys(t *testing.T) {
 		{func(c *Config) { c.Draft.IncrementMinutes = 7 }, "draft.increment_minutes"},
 		{func(c *Config) { c.Log.Level = "loud" }, "log.level"},
 		{func(c *Config) { c.Limits.MaxUploadMB = 0 }, "limits.max_upload_mb"},
+		{func(c *Config) { c.Backup.Schedule = "daily at 2" }, "backup.schedule"},
+		{func(c *Config) { c.Backup.DrillSchedule = "61 * * * *" }, "backup.drill_schedule"},
+		{func(c *Config) { c.Backup.Dir = "nas/backups" }, "backup.dir"},
+		{func(c *Config) { c.Backup.KeepDaily = 0 }, "backup.keep_daily"},
+		{func(c *Config) { c.Backup.KeepWeekly = -1 }, "backup.keep_weekly"},
 	}
 	for _, tc := range cases {
 		c := Defaults()

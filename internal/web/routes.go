@@ -117,6 +117,8 @@ func (s *Server) routes() {
 	admins.get("/audit.csv", s.apiAuditCSV)
 	admins.get("/lockouts", s.apiLockouts)
 	admins.get("/dataflow", s.apiDataFlow)
+	admins.post("/backups", s.apiCreateBackup)
+	admins.get("/backups", s.apiListBackups)
 	billers.get("/settings", s.apiGetSettings)
 	admins.patch("/settings", s.apiPatchSettings)
 
@@ -179,6 +181,8 @@ func (s *Server) routes() {
 	adminPages.post("/admin/settings", s.uiAdminSaveSettings)
 	adminPages.get("/admin/dataflow", s.uiDataFlow)
 	adminPages.get("/admin/audit", s.uiAudit)
+	adminPages.get("/admin/backups", s.uiAdminBackups)
+	adminPages.post("/admin/backups", s.uiAdminBackupNow)
 	billingPages.get("/admin/matters", s.uiAdminMatters)
 	billingPages.post("/admin/matters", s.uiAdminCreateMatter)
 	billingPages.post("/admin/matters/import", s.uiAdminImportPreview)

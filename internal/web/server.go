@@ -49,6 +49,8 @@ type Deps struct {
 	// Archives makes ZIP archives in the background (nil: New builds one; whoever built
 	// it closes it).
 	Archives *lifecycle.Archives
+	// Backups writes, lists and checks backups (nil: the backup routes answer 503).
+	Backups *lifecycle.Backups
 }
 
 // Server is the HTTP server.

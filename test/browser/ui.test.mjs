@@ -570,6 +570,23 @@ describe('admin and billing', () => {
     await logout();
   });
 
+  test('backups: red until a drill ran, "Back up now" lists the file', async () => {
+    await login('admin', env('ADMIN_PASSWORD'));
+    await page.goto(`${BASE}/admin/backups`);
+    assert.match(await page.title(), /^Backups/);
+    await page.getByRole('alert').filter({ hasText: 'No restore drill has run yet' }).waitFor();
+    await page.getByRole('button', { name: 'Back up now' }).click();
+    await page.getByText('The backup has started.').waitFor();
+    for (let i = 0; i < 50 && !(await page.locator('td code', { hasText: /^dictum-.*\.backup$/ }).count()); i++) {
+      await page.waitForTimeout(200);
+      await page.goto(`${BASE}/admin/backups`);
+    }
+    await page.locator('td code', { hasText: /^dictum-.*\.backup$/ }).first().waitFor();
+    await a11y('admin-backups');
+    await shot('admin-backups');
+    await logout();
+  });
+
   test('two-factor: admin enrols with a code, then logs in with a recovery code', async () => {
     await login('admin', env('ADMIN_PASSWORD'));
     await page.goto(`${BASE}/2fa`);
