@@ -72,6 +72,11 @@ func (s *Server) bodyGuard(c *fiber.Ctx) error {
 	if n == 0 || n == -2 {
 		return c.Next()
 	}
+	if strings.HasPrefix(strings.ToLower(c.Path()), "/api/") && !isJSON(c.Get(fiber.HeaderContentType)) {
+		// The API reads JSON only; say so rather than guess (ASVS 13.2.5).
+		c.Context().SetConnectionClose()
+		return errf(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
+	}
 	if int64(n) > limit {
 		c.Context().SetConnectionClose()
 		return errf(413, "too_large", "request body larger than %d KiB", limit/1024)
@@ -98,6 +103,12 @@ func (s *Server) bodyGuard(c *fiber.Ctx) error {
 	req.SetBodyRaw(buf.Bytes())
 	req.Header.SetContentLength(buf.Len())
 	return c.Next()
+}
+
+// isJSON reports whether a Content-Type is application/json (parameters allowed).
+func isJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
 }
 
 // bodyStream returns the request body as a stream: the upload's live stream, or for

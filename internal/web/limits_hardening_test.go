@@ -606,3 +606,23 @@ func TestExportPreviewAuditFailsClosed(t *testing.T) {
 		t.Fatalf("unaudited preview: %d %v %s", res.Status, res.Header, res.Body)
 	}
 }
+
+// The API reads JSON bodies only and says so (ASVS 13.2.5): a body sent as text/plain or
+// as a form is refused with 415 rather than parsed anyway.
+func TestAPIBodiesMustBeJSON(t *testing.T) {
+	r := newRig(t)
+	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "", "application/jsonx"} {
+		if res := r.do("POST", "/api/v1/tokens", "alice", []byte(`{"name":"x"}`), "Content-Type", ct); res.Status != 415 || res.errCode(t) != "unsupported_media_type" {
+			t.Errorf("Content-Type %q: %d %s", ct, res.Status, res.Body)
+		}
+	}
+	if list, _ := r.st.Tokens(context.Background(), "alice"); len(list) != 1 {
+		t.Errorf("a refused request created a token: %d tokens", len(list))
+	}
+	if res := r.do("POST", "/api/v1/tokens", "alice", []byte(`{"name":"x"}`), "Content-Type", "application/json; charset=utf-8"); res.Status != 201 {
+		t.Errorf("JSON with a charset: %d %s", res.Status, res.Body)
+	}
+	if res := r.do("POST", "/api/v1/tokens", "alice", nil); res.Status != 201 {
+		t.Errorf("no body: %d %s", res.Status, res.Body)
+	}
+}
