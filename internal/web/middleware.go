@@ -179,7 +179,7 @@ func me(c *fiber.Ctx) *caller {
 const contentPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
 
 // sandboxPolicy is the policy of stored files served back (audio, exports): a browser that
-// renders one as a document gives it a unique origin, with no script and no cookies.
+// renders one as a document gives it an opaque origin: no script, no access to cookies.
 const sandboxPolicy = contentPolicy + "; sandbox"
 
 // securityHeaders sets the headers every response carries.
