@@ -112,6 +112,10 @@ type Limits struct {
 	RequestsPerMin int      `toml:"requests_per_minute" doc:"API requests per minute per user and per IP."`
 	UploadsPerHour int      `toml:"uploads_per_hour" doc:"Audio uploads per hour per user."`
 	LoginFailures  int      `toml:"login_failures" doc:"Failed logins before backoff starts (per account and per IP)."`
+	UploadDailyMB  int64    `toml:"upload_daily_mb" doc:"Audio a user may upload in any 24 hours, in MB (429 past it)."`
+	MaxConnsPerIP  int      `toml:"max_conns_per_ip" doc:"Open connections allowed from one client IP (0: no cap; raise it for a terminal server or proxy)."`
+	ReadTimeout    Duration `toml:"read_timeout" doc:"Time to read a request's headers and body (uploads get upload_read_timeout)."`
+	UploadTimeout  Duration `toml:"upload_read_timeout" doc:"Time to read an audio upload's body."`
 }
 
 // Trans holds transcription settings.
@@ -180,7 +184,8 @@ func Defaults() Config {
 		Auth: Auth{SessionIdle: Duration{8 * time.Hour}, SessionMax: Duration{7 * 24 * time.Hour},
 			Argon2MemoryKiB: 47104, Argon2Time: 1, Argon2Threads: 1, MinPassword: 10},
 		Limits: Limits{MaxUploadMB: 200, MaxAudio: Duration{2 * time.Hour}, MaxJSONKB: 256,
-			RequestsPerMin: 600, UploadsPerHour: 120, LoginFailures: 5},
+			RequestsPerMin: 600, UploadsPerHour: 120, LoginFailures: 5,
+			UploadDailyMB: 2048, MaxConnsPerIP: 64, ReadTimeout: Duration{time.Minute}, UploadTimeout: Duration{10 * time.Minute}},
 		Trans: Trans{Model: "base.en", ModelBaseURL: "https://huggingface.co/ggerganov/whisper.cpp/resolve/main",
 			Workers: 1, Threads: 2, Language: "en", MaxAttempts: 3},
 		Draft: Draft{Engine: "rules", IncrementMinutes: 6, LookbackDays: 60,
@@ -411,6 +416,18 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.RequestsPerMin < 1 || c.Limits.UploadsPerHour < 1 || c.Limits.LoginFailures < 1 {
 		bad("limits", "requests_per_minute, uploads_per_hour and login_failures must be at least 1")
+	}
+	if c.Limits.UploadDailyMB < 1 {
+		bad("limits.upload_daily_mb", "must be at least 1")
+	}
+	if c.Limits.MaxConnsPerIP < 0 {
+		bad("limits.max_conns_per_ip", "must be 0 (no cap) or more, got %d", c.Limits.MaxConnsPerIP)
+	}
+	if c.Limits.ReadTimeout.Duration < time.Second {
+		bad("limits.read_timeout", "must be at least 1s")
+	}
+	if c.Limits.UploadTimeout.Duration < c.Limits.ReadTimeout.Duration {
+		bad("limits.upload_read_timeout", "must be at least limits.read_timeout")
 	}
 	if c.Trans.Model == "" {
 		bad("transcribe.model", "must name a catalogue model (base.en) or a file")

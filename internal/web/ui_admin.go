@@ -1,8 +1,8 @@
 package web
 
 import (
+	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -305,22 +305,12 @@ func (s *Server) existingNumbers(c *fiber.Ctx) (map[string]bool, error) {
 
 // uiAdminImportPreview parses an uploaded (or pasted) CSV and shows each row valid or not.
 func (s *Server) uiAdminImportPreview(c *fiber.Ctx) error {
-	var data []byte
-	if fh, err := c.FormFile("file"); err == nil && fh.Size > 0 {
-		if fh.Size > maxImportBytes {
-			return s.mattersPage(c, 413, page{Problem: fmt.Sprintf("The file is larger than %d KiB; split it.", maxImportBytes/1024)}, mattersData{})
-		}
-		f, err := fh.Open()
-		if err != nil {
-			return err
-		}
-		data, err = io.ReadAll(io.LimitReader(f, maxImportBytes+1))
-		f.Close()
-		if err != nil {
-			return err
-		}
-	} else {
-		data = []byte(c.FormValue("csv"))
+	data, err := importInput(c)
+	if errors.Is(err, errImportTooLarge) {
+		return s.mattersPage(c, 413, page{Problem: fmt.Sprintf("The file is larger than %d KiB; split it.", maxImportBytes/1024)}, mattersData{})
+	}
+	if err != nil {
+		return err
 	}
 	existing, err := s.existingNumbers(c)
 	if err != nil {
@@ -350,7 +340,7 @@ func (s *Server) uiAdminImportConfirm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows, perr := parseMatterCSV([]byte(c.FormValue("csv")), existing)
+	rows, perr := parseMatterCSV([]byte(formValue(c, "csv")), existing)
 	if perr != nil {
 		return s.mattersPage(c, 422, page{Problem: "The CSV cannot be read: " + perr.Error() + ". Nothing was imported."}, mattersData{})
 	}
