@@ -46,6 +46,8 @@ func (e *cliEnv) cmdKey(args []string) int {
 		_ = st.Audit(ctx, cliActor(), "key.db_hex", "key", keys.Fingerprint(), nil)
 		fmt.Fprintln(e.stdout, hex.EncodeToString(k[:]))
 		return 0
+	case "backup-hex":
+		return e.keyBackupHex(ctx, cfg, *yes)
 	case "rotate":
 		return e.rotate(ctx, cfg.MasterKeyPath(), cfg.DBPath(), cfg.BlobDir())
 	}

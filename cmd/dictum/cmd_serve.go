@@ -233,8 +233,10 @@ func (e *cliEnv) cmdServe(args []string) int {
 	} else if n > 0 {
 		log.Warn("archives interrupted by the last stop were marked failed", "count", n)
 	}
+	backups := lifecycle.NewBackups(lifecycle.BackupDeps{Config: cfg, Store: st, Keys: keys, Log: log})
+	defer backups.Wait()
 	srv, err := web.New(web.Deps{Config: cfg, Store: st, Blobs: blobs, Log: log, Events: hub, Kick: queue.Kick, Cancel: queue.Cancel,
-		TLS: mode != "off", CARoot: caPEM, Archives: archives,
+		TLS: mode != "off", CARoot: caPEM, Archives: archives, Backups: backups,
 		Ready: func(ctx context.Context) error {
 			if _, err := os.Stat(cfg.MasterKeyPath()); err != nil {
 				return fmt.Errorf("master key file: %w", err)
@@ -261,6 +263,9 @@ func (e *cliEnv) cmdServe(args []string) int {
 		return err
 	}); err != nil {
 		return e.fail("archives.expire: %v", err)
+	}
+	if err := scheduleBackups(sched, cfg, backups); err != nil {
+		return e.fail("%v", err)
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {

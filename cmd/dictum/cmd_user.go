@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"dictum/internal/auth"
 	"dictum/internal/config"
@@ -54,6 +55,9 @@ func (e *cliEnv) cmdUser(args []string) int {
 		if *username == "" {
 			return e.fail("user add: --username is required")
 		}
+		if !auth.ValidUsername(*username) {
+			return e.fail("user add: %q: %s", *username, auth.UsernameRule)
+		}
 		if !store.ValidRole(*role) {
 			return e.fail("user add: --role must be timekeeper, billing or admin, got %q", *role)
 		}
@@ -93,10 +97,15 @@ func (e *cliEnv) cmdUser(args []string) int {
 			return e.fail("user %s: --username is required", sub)
 		}
 		v := sub == "disable"
-		if _, err := st.UpdateUser(ctx, cliActor(), *username, store.UserPatch{Disabled: &v}); err != nil {
+		_, r, err := st.ChangeUser(ctx, cliActor(), *username, store.UserPatch{Disabled: &v})
+		if err != nil {
 			return e.fail("user %s %s: %v", sub, *username, err)
 		}
-		fmt.Fprintf(e.stdout, "%sd %s\n", sub, *username)
+		if v {
+			fmt.Fprintf(e.stdout, "disabled %s; ended %d session(s) and revoked %d API token(s)\n", *username, r.Sessions, r.Tokens)
+		} else {
+			fmt.Fprintf(e.stdout, "enabled %s\n", *username)
+		}
 	case "passwd":
 		if *username == "" {
 			return e.fail("user passwd: --username is required")
@@ -109,10 +118,11 @@ func (e *cliEnv) cmdUser(args []string) int {
 		if err != nil {
 			return e.fail("%v", err)
 		}
-		if _, err := st.UpdateUser(ctx, cliActor(), *username, store.UserPatch{PasswordHash: &h, MustChange: &generated}); err != nil {
+		_, r, err := st.ChangeUser(ctx, cliActor(), *username, store.UserPatch{PasswordHash: &h, MustChange: &generated})
+		if err != nil {
 			return e.fail("user passwd %s: %v", *username, err)
 		}
-		fmt.Fprintf(e.stdout, "password changed for %s; their sessions were ended\n", *username)
+		fmt.Fprintf(e.stdout, "password changed for %s; ended %d session(s) and revoked %d API token(s)\n", *username, r.Sessions, r.Tokens)
 		if generated {
 			fmt.Fprintf(e.stdout, "one-time password: %s\n", pw)
 		}
@@ -131,6 +141,7 @@ func (e *cliEnv) cmdToken(args []string) int {
 	username := fs.String("username", "", "user the token acts as")
 	name := fs.String("name", "", "a label for the token (e.g. the script using it)")
 	id := fs.String("id", "", "token id (revoke)")
+	days := fs.Int("expires-in-days", auth.DefaultTokenDays, "days until the token expires (create; 0 = never)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return 2
@@ -153,24 +164,40 @@ func (e *cliEnv) cmdToken(args []string) int {
 		if u.Disabled {
 			return e.fail("token create: user %q is disabled", *username)
 		}
+		expires, err := auth.TokenExpiry(time.Now(), *days)
+		if err != nil {
+			return e.fail("token create: --expires-in-days: %v", err)
+		}
 		tok, hash, prefix, err := auth.NewAPIToken()
 		if err != nil {
 			return e.fail("%v", err)
 		}
-		if _, err := st.CreateToken(ctx, cliActor(), u.ID, *name, prefix, hash); err != nil {
+		if _, err := st.CreateTokenUntil(ctx, cliActor(), u.ID, *name, prefix, hash, expires); err != nil {
 			return e.fail("%v", err)
 		}
 		fmt.Fprintln(e.stdout, tok)
-		fmt.Fprintf(e.stderr, "dictum: API token for %s created; it is shown only this once. Send it as 'Authorization: Bearer <token>'.\n", u.Username)
+		until := "it never expires"
+		if !expires.IsZero() {
+			until = "it expires on " + expires.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(e.stderr, "dictum: API token for %s created (%s); it is shown only this once. Send it as 'Authorization: Bearer <token>'.\n", u.Username, until)
 	case "list":
 		toks, err := st.Tokens(ctx, *username)
 		if err != nil {
 			return e.fail("%v", err)
 		}
 		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tUSER\tPREFIX\tNAME\tCREATED\tLAST USED\tREVOKED")
+		fmt.Fprintln(tw, "ID\tUSER\tPREFIX\tNAME\tCREATED\tLAST USED\tEXPIRES\tREVOKED")
+		now := time.Now()
 		for _, t := range toks {
-			fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\t%s\t%s\n", t.ID, t.Username, t.Prefix, t.Name, t.CreatedAt, t.LastUsedAt, t.RevokedAt)
+			exp := "never"
+			if t.ExpiresAt != "" {
+				exp = t.ExpiresAt
+				if t.Expired(now) {
+					exp += " (expired)"
+				}
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Username, t.Prefix, t.Name, t.CreatedAt, t.LastUsedAt, exp, t.RevokedAt)
 		}
 		tw.Flush()
 	case "revoke":

@@ -36,10 +36,14 @@ Users and access
   sessions    revoke --all | --user NAME
 
 Keys and config
-  key         rotate | db-hex
+  key         rotate | db-hex | backup-hex
   config      check | defaults
   audit       verify | list
   archive     --scope firm|matter:<id>|user:<username> --out FILE.zip   (ZIP of everything in scope)
+
+Backups
+  backup      now [--to DIR] | list | verify FILE | drill
+  restore     --data NEWDIR FILE [--key-file F] [--force]   restore a backup (re-keyed to this server's key)
 
 Speech and drafting
   model       list | pull NAME | import FILE | verify NAME|FILE | use NAME
@@ -84,6 +88,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return env.cmdKey(rest)
 	case "config":
 		return env.cmdConfig(rest)
+	case "backup":
+		return env.cmdBackup(rest)
+	case "restore":
+		return env.cmdRestore(rest)
 	case "audit":
 		return env.cmdAudit(rest)
 	case "archive":
@@ -104,6 +112,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return env.cmdCompletion(rest)
 	case "bench-seed": // hidden: benchmarks and demos
 		return env.cmdBenchSeed(rest)
+	case "bench-blobs": // hidden: benchmarks and tests
+		return env.cmdBenchBlobs(rest)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "dictum %s\n", buildinfo.Version)
 		return 0

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // TokenPrefix marks Dictum API tokens (so secret scanners can find leaked ones).
@@ -40,4 +41,23 @@ func HashToken(t string) []byte {
 // LooksLikeAPIToken reports whether a bearer value has the token shape.
 func LooksLikeAPIToken(t string) bool {
 	return strings.HasPrefix(t, TokenPrefix) && len(t) == len(TokenPrefix)+43
+}
+
+// API token lifetimes, in days: the default for a new token, and the longest allowed.
+// 0 means the token never expires.
+const (
+	DefaultTokenDays = 90
+	MaxTokenDays     = 3650
+)
+
+// TokenExpiry is when a token created at now for days days expires (zero: never). It
+// refuses a negative or too long lifetime.
+func TokenExpiry(now time.Time, days int) (time.Time, error) {
+	if days < 0 || days > MaxTokenDays {
+		return time.Time{}, fmt.Errorf("the expiry must be 0 (never) to %d days, got %d", MaxTokenDays, days)
+	}
+	if days == 0 {
+		return time.Time{}, nil
+	}
+	return now.Add(time.Duration(days) * 24 * time.Hour), nil
 }

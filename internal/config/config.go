@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/robfig/cron/v3"
 )
 
 // DefaultPath is where the config file is looked for when --config is not given.
@@ -49,7 +50,17 @@ type Config struct {
 	Trans   Trans  `toml:"transcribe"`
 	Draft   Draft  `toml:"draft"`
 	Clio    Clio   `toml:"clio"`
+	Backup  Backup `toml:"backup"`
 	Log     Log    `toml:"log"`
+}
+
+// Backup configures encrypted backups and restore drills.
+type Backup struct {
+	Schedule      string `toml:"schedule" doc:"Cron spec for scheduled backups (empty: only on demand); default daily at 02:30."`
+	Dir           string `toml:"dir" doc:"Directory backups are written to, e.g. a mounted NAS (empty: <data_dir>/backups)."`
+	KeepDaily     int    `toml:"keep_daily" doc:"Rotation: keep the newest backup of each of this many most recent days."`
+	KeepWeekly    int    `toml:"keep_weekly" doc:"Rotation: also keep the newest backup of each of this many most recent ISO weeks."`
+	DrillSchedule string `toml:"drill_schedule" doc:"Cron spec for the restore drill (restore the newest backup into a scratch dir and check it); empty: off. Default weekly, Sunday 04:00."`
 }
 
 // Firm holds firm-wide settings.
@@ -101,6 +112,10 @@ type Limits struct {
 	RequestsPerMin int      `toml:"requests_per_minute" doc:"API requests per minute per user and per IP."`
 	UploadsPerHour int      `toml:"uploads_per_hour" doc:"Audio uploads per hour per user."`
 	LoginFailures  int      `toml:"login_failures" doc:"Failed logins before backoff starts (per account and per IP)."`
+	UploadDailyMB  int64    `toml:"upload_daily_mb" doc:"Audio a user may upload in any 24 hours, in MB (429 past it)."`
+	MaxConnsPerIP  int      `toml:"max_conns_per_ip" doc:"Open connections allowed from one client IP (0: no cap; raise it for a terminal server or proxy)."`
+	ReadTimeout    Duration `toml:"read_timeout" doc:"Time to read a request's headers and body (uploads get upload_read_timeout)."`
+	UploadTimeout  Duration `toml:"upload_read_timeout" doc:"Time to read an audio upload's body."`
 }
 
 // Trans holds transcription settings.
@@ -169,14 +184,16 @@ func Defaults() Config {
 		Auth: Auth{SessionIdle: Duration{8 * time.Hour}, SessionMax: Duration{7 * 24 * time.Hour},
 			Argon2MemoryKiB: 47104, Argon2Time: 1, Argon2Threads: 1, MinPassword: 10},
 		Limits: Limits{MaxUploadMB: 200, MaxAudio: Duration{2 * time.Hour}, MaxJSONKB: 256,
-			RequestsPerMin: 600, UploadsPerHour: 120, LoginFailures: 5},
+			RequestsPerMin: 600, UploadsPerHour: 120, LoginFailures: 5,
+			UploadDailyMB: 2048, MaxConnsPerIP: 64, ReadTimeout: Duration{time.Minute}, UploadTimeout: Duration{10 * time.Minute}},
 		Trans: Trans{Model: "base.en", ModelBaseURL: "https://huggingface.co/ggerganov/whisper.cpp/resolve/main",
 			Workers: 1, Threads: 2, Language: "en", MaxAttempts: 3},
 		Draft: Draft{Engine: "rules", IncrementMinutes: 6, LookbackDays: 60,
 			Ollama: Ollama{Model: "llama3.2", Timeout: Duration{60 * time.Second}, Retries: 2},
 			Azure:  Azure{APIVersion: "2024-10-21", Timeout: Duration{30 * time.Second}, Retries: 2}},
-		Clio: Clio{Region: "us"},
-		Log:  Log{Level: "info"},
+		Clio:   Clio{Region: "us"},
+		Backup: Backup{Schedule: "30 2 * * *", KeepDaily: 7, KeepWeekly: 4, DrillSchedule: "0 4 * * 0"},
+		Log:    Log{Level: "info"},
 	}
 }
 
@@ -400,6 +417,18 @@ func (c *Config) Validate() error {
 	if c.Limits.RequestsPerMin < 1 || c.Limits.UploadsPerHour < 1 || c.Limits.LoginFailures < 1 {
 		bad("limits", "requests_per_minute, uploads_per_hour and login_failures must be at least 1")
 	}
+	if c.Limits.UploadDailyMB < 1 {
+		bad("limits.upload_daily_mb", "must be at least 1")
+	}
+	if c.Limits.MaxConnsPerIP < 0 {
+		bad("limits.max_conns_per_ip", "must be 0 (no cap) or more, got %d", c.Limits.MaxConnsPerIP)
+	}
+	if c.Limits.ReadTimeout.Duration < time.Second {
+		bad("limits.read_timeout", "must be at least 1s")
+	}
+	if c.Limits.UploadTimeout.Duration < c.Limits.ReadTimeout.Duration {
+		bad("limits.upload_read_timeout", "must be at least limits.read_timeout")
+	}
 	if c.Trans.Model == "" {
 		bad("transcribe.model", "must name a catalogue model (base.en) or a file")
 	}
@@ -442,6 +471,22 @@ func (c *Config) Validate() error {
 	if c.Clio.ClientID != "" && c.Clio.RedirectURL == "" {
 		bad("clio.redirect_url", "must be set when clio.client_id is set")
 	}
+	for key, spec := range map[string]string{"backup.schedule": c.Backup.Schedule, "backup.drill_schedule": c.Backup.DrillSchedule} {
+		if spec != "" {
+			if _, err := cronParser.Parse(spec); err != nil {
+				bad(key, "not a cron spec %q: %v (want five fields like '30 2 * * *', or @daily)", spec, err)
+			}
+		}
+	}
+	if c.Backup.Dir != "" && !filepath.IsAbs(c.Backup.Dir) {
+		bad("backup.dir", "must be an absolute path, got %q", c.Backup.Dir)
+	}
+	if c.Backup.KeepDaily < 1 || c.Backup.KeepDaily > 3660 {
+		bad("backup.keep_daily", "must be between 1 and 3660, got %d", c.Backup.KeepDaily)
+	}
+	if c.Backup.KeepWeekly < 0 || c.Backup.KeepWeekly > 520 {
+		bad("backup.keep_weekly", "must be between 0 and 520, got %d", c.Backup.KeepWeekly)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -476,6 +521,17 @@ func (c *Config) MasterKeyPath() string {
 
 // DBPath is the database file.
 func (c *Config) DBPath() string { return filepath.Join(c.DataDir, "dictum.db") }
+
+// BackupDir is where backup files are written.
+func (c *Config) BackupDir() string {
+	if c.Backup.Dir != "" {
+		return c.Backup.Dir
+	}
+	return filepath.Join(c.DataDir, "backups")
+}
+
+// cronParser accepts what internal/scheduler accepts (five fields or a descriptor).
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // BlobDir is where encrypted blobs live.
 func (c *Config) BlobDir() string { return filepath.Join(c.DataDir, "blobs") }

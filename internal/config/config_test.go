@@ -98,6 +98,15 @@ func TestValidateNamesKeys(t *testing.T) {
 		{func(c *Config) { c.Draft.IncrementMinutes = 7 }, "draft.increment_minutes"},
 		{func(c *Config) { c.Log.Level = "loud" }, "log.level"},
 		{func(c *Config) { c.Limits.MaxUploadMB = 0 }, "limits.max_upload_mb"},
+		{func(c *Config) { c.Backup.Schedule = "daily at 2" }, "backup.schedule"},
+		{func(c *Config) { c.Backup.DrillSchedule = "61 * * * *" }, "backup.drill_schedule"},
+		{func(c *Config) { c.Backup.Dir = "nas/backups" }, "backup.dir"},
+		{func(c *Config) { c.Backup.KeepDaily = 0 }, "backup.keep_daily"},
+		{func(c *Config) { c.Backup.KeepWeekly = -1 }, "backup.keep_weekly"},
+		{func(c *Config) { c.Limits.UploadDailyMB = 0 }, "limits.upload_daily_mb"},
+		{func(c *Config) { c.Limits.MaxConnsPerIP = -1 }, "limits.max_conns_per_ip"},
+		{func(c *Config) { c.Limits.ReadTimeout.Duration = 0 }, "limits.read_timeout"},
+		{func(c *Config) { c.Limits.UploadTimeout.Duration = time.Second }, "limits.upload_read_timeout"},
 	}
 	for _, tc := range cases {
 		c := Defaults()

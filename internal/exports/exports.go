@@ -13,6 +13,8 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"dictum/internal/billing"
 	"dictum/internal/blob"
@@ -52,6 +54,8 @@ const (
 	NothingToExport
 	// Changed: entries changed while a marking export was made; nothing was marked.
 	Changed
+	// TooLarge: a preview would be larger than MaxPreviewBytes.
+	TooLarge
 )
 
 // Error is an export refused for a reason the caller can fix. A LEDES file that would not
@@ -132,20 +136,32 @@ func filename(ext string, p Params) string {
 	return name + "." + ext
 }
 
-// CSVPreview is a CSV preview ready to stream. Call Write once, or Close to abandon it.
-type CSVPreview struct {
-	// Filename is the name to offer the download under.
-	Filename string
-	ctx      context.Context
-	store    *store.Store
-	actor    identity.Actor
-	rows     *store.ExportRows
-	bom      bool
+// MaxPreviewBytes bounds a CSV preview. A preview is built in memory before the first
+// byte goes out, so that it holds no database connection while a (slow) client reads
+// it and so that its audit record is written before anything is disclosed; a kept
+// export (Create), which streams into an encrypted file, has no such limit.
+var MaxPreviewBytes = 32 << 20
+
+// errPreviewFull stops a preview that grows past MaxPreviewBytes.
+var errPreviewFull = errors.New("preview too large")
+
+// cappedBuffer is a buffer that refuses to grow past max bytes.
+type cappedBuffer struct {
+	bytes.Buffer
+	max int
 }
 
-// PreviewCSV selects the entries of a CSV preview (approved ones unless Status says
-// otherwise). It marks nothing.
-func (s *Service) PreviewCSV(ctx context.Context, a identity.Actor, p Params) (*CSVPreview, error) {
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		return 0, errPreviewFull
+	}
+	return b.Buffer.Write(p)
+}
+
+// PreviewCSV builds a CSV of the entries (approved ones unless Status says otherwise) and
+// records the preview in the audit log before returning it: no audit record, no file. It
+// marks nothing. The query is read to its end and closed before PreviewCSV returns.
+func (s *Service) PreviewCSV(ctx context.Context, a identity.Actor, p Params) (*File, error) {
 	if err := p.check(false); err != nil {
 		return nil, err
 	}
@@ -157,23 +173,20 @@ func (s *Service) PreviewCSV(ctx context.Context, a identity.Actor, p Params) (*
 	if err != nil {
 		return nil, err
 	}
-	return &CSVPreview{Filename: filename("csv", p), ctx: context.WithoutCancel(ctx), store: s.store, actor: a, rows: rows, bom: p.BOM}, nil
-}
-
-// Write streams the CSV to w, closes the query and records the preview in the audit log.
-// It runs after the request has been answered, so it does not use the request's context.
-func (v *CSVPreview) Write(w io.Writer) error {
-	defer v.rows.Close()
-	if _, err := billing.WriteCSV(w, v.rows, billing.CSVOptions{BOM: v.bom}); err != nil {
-		return fmt.Errorf("csv preview: %w", err)
+	buf := &cappedBuffer{max: MaxPreviewBytes}
+	_, err = billing.WriteCSV(buf, rows, billing.CSVOptions{BOM: p.BOM})
+	rows.Close()
+	if errors.Is(err, errPreviewFull) {
+		return nil, refuse(TooLarge, "the preview would be larger than %d MiB: narrow the dates or the matter, or make a kept export (POST /api/v1/exports), which has no size limit", MaxPreviewBytes>>20)
 	}
-	// A preview changes nothing, so its audit record is best effort.
-	_ = v.store.AuditExportPreview(v.ctx, v.actor, FormatCSV, v.rows.IDs())
-	return nil
+	if err != nil {
+		return nil, fmt.Errorf("csv preview: %w", err)
+	}
+	if err := s.store.AuditExportPreview(ctx, a, FormatCSV, rows.IDs()); err != nil {
+		return nil, fmt.Errorf("csv preview: record it in the audit log: %w", err)
+	}
+	return &File{Filename: filename("csv", p), Body: buf.Bytes()}, nil
 }
-
-// Close abandons a preview that will not be written.
-func (v *CSVPreview) Close() error { return v.rows.Close() }
 
 // File is an export built in memory.
 type File struct {
@@ -199,8 +212,10 @@ func (s *Service) PreviewLEDES(ctx context.Context, a identity.Actor, p Params) 
 	if err != nil {
 		return nil, err
 	}
-	// A preview changes nothing, so its audit record is best effort.
-	_ = s.store.AuditExportPreview(ctx, a, FormatLEDES, inv.ids)
+	// A preview discloses billing data: no audit record, no file.
+	if err := s.store.AuditExportPreview(ctx, a, FormatLEDES, inv.ids); err != nil {
+		return nil, fmt.Errorf("ledes preview: record it in the audit log: %w", err)
+	}
 	return &File{Filename: filename("txt", p), Body: inv.body}, nil
 }
 
@@ -307,7 +322,7 @@ func (s *Service) Create(ctx context.Context, a identity.Actor, p Params) (*stor
 			return nil, fmt.Errorf("store export: %w", err)
 		}
 		ids, tenths = inv.ids, inv.tenths
-		name = "ledes-" + strings.ReplaceAll(p.InvoiceNumber, "/", "-") + ".txt"
+		name = "ledes-" + SafeFilename(p.InvoiceNumber) + ".txt"
 	}
 	if len(ids) == 0 {
 		return nil, refuse(NothingToExport, "no entries match these filters; nothing was exported")
@@ -367,7 +382,37 @@ func (s *Service) Open(ctx context.Context, a identity.Actor, id string) (*Downl
 	if err != nil {
 		return nil, fmt.Errorf("open export: %w", err)
 	}
-	// Reading a file changes nothing, so its audit record is best effort.
-	_ = s.store.Audit(ctx, a, "export.download", "export", x.ID, nil)
+	// A download discloses billing data: no audit record, no file.
+	if err := s.store.Audit(ctx, a, "export.download", "export", x.ID, nil); err != nil {
+		rc.Close()
+		return nil, fmt.Errorf("export download: record it in the audit log: %w", err)
+	}
 	return &Download{Export: x, Body: rc, Size: size}, nil
+}
+
+// SafeFilename makes a name safe to offer as a download's file name: no control or
+// invisible formatting characters (bidi overrides), no path separators or characters
+// Windows refuses, no leading dots, at most 120 characters; "download" when nothing is
+// left. Invoice numbers, which users type, end up in file names.
+func SafeFilename(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r == utf8.RuneError, unicode.IsControl(r), unicode.Is(unicode.Cf, r):
+		case strings.ContainsRune(`/\:*?"<>|;`, r):
+			b.WriteRune('-')
+		case unicode.IsSpace(r):
+			b.WriteRune(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	out := strings.Trim(b.String(), ". ")
+	if rs := []rune(out); len(rs) > 120 {
+		out = string(rs[:120])
+	}
+	if out == "" {
+		return "download"
+	}
+	return out
 }

@@ -116,9 +116,7 @@ and a newline`}, false)
 		t.Fatalf("filename: %q", preview.Filename)
 	}
 	var b strings.Builder
-	if err := preview.Write(&b); err != nil {
-		t.Fatal(err)
-	}
+	b.Write(preview.Body)
 	if !strings.HasPrefix(b.String(), "\xef\xbb\xbf") {
 		t.Fatalf("no BOM: %q", b.String())
 	}

@@ -233,7 +233,7 @@ func (s *Archives) run(id string, sc store.ArchiveScope, by identity.Actor) {
 }
 
 // toBlob writes the archive into a new encrypted blob, hashing the ZIP as it goes.
-func (s *Archives) toBlob(ctx context.Context, id string, sc store.ArchiveScope, by identity.Actor) (*Result, string, string, int64, error) {
+func (s *Archives) toBlob(ctx context.Context, id string, sc store.ArchiveScope, by identity.Actor) (*ArchiveResult, string, string, int64, error) {
 	total, err := s.store.ArchiveAudioBytes(ctx, sc)
 	if err != nil {
 		return nil, "", "", 0, err
@@ -268,7 +268,7 @@ func (s *Archives) toBlob(ctx context.Context, id string, sc store.ArchiveScope,
 
 // WriteTo writes the archive of a scope straight to w (the CLI: an operator at the
 // server writes a file they asked for). It is audited as requested and completed.
-func (s *Archives) WriteTo(ctx context.Context, a identity.Actor, label string, w io.Writer) (*Result, error) {
+func (s *Archives) WriteTo(ctx context.Context, a identity.Actor, label string, w io.Writer) (*ArchiveResult, error) {
 	sc, err := s.Resolve(ctx, label)
 	if err != nil {
 		return nil, err

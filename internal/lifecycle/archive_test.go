@@ -164,9 +164,9 @@ func unzipTest(t *testing.T, path string) {
 	}
 }
 
-func manifest(t *testing.T, files map[string][]byte) lifecycle.Manifest {
+func manifest(t *testing.T, files map[string][]byte) lifecycle.ArchiveManifest {
 	t.Helper()
-	var m lifecycle.Manifest
+	var m lifecycle.ArchiveManifest
 	if err := json.Unmarshal(files["manifest.json"], &m); err != nil {
 		t.Fatalf("manifest.json: %v", err)
 	}

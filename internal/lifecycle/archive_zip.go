@@ -38,9 +38,9 @@ type Missing struct {
 	Reason string `json:"reason"`
 }
 
-// Manifest is manifest.json, the last member of every archive. It is not listed in
+// ArchiveManifest is manifest.json, the last member of every archive. It is not listed in
 // itself; everything else is.
-type Manifest struct {
+type ArchiveManifest struct {
 	Format        string          `json:"format"` // "dictum-archive"
 	Version       int             `json:"version"`
 	Scope         string          `json:"scope"`
@@ -152,15 +152,15 @@ CSV files are UTF-8; a cell starting with = + - @ or a tab is prefixed with ' so
 spreadsheets show it as text.
 `
 
-// Result is what writing an archive produced.
-type Result struct {
-	Manifest Manifest
+// ArchiveResult is what writing an archive produced.
+type ArchiveResult struct {
+	Manifest ArchiveManifest
 	Files    int // members, manifest.json included
 }
 
 // writeArchive writes the archive of a resolved scope to w as a ZIP stream. It reads
 // audio and exports as streams, so memory does not grow with their size.
-func (s *Archives) writeArchive(ctx context.Context, sc store.ArchiveScope, by identity.Actor, w io.Writer, progress func(int64)) (*Result, error) {
+func (s *Archives) writeArchive(ctx context.Context, sc store.ArchiveScope, by identity.Actor, w io.Writer, progress func(int64)) (*ArchiveResult, error) {
 	head, err := s.store.AuditHead(ctx)
 	if err != nil {
 		return nil, err
@@ -366,7 +366,7 @@ func (s *Archives) writeArchive(ctx context.Context, sc store.ArchiveScope, by i
 	if missing == nil {
 		missing = []Missing{}
 	}
-	m := Manifest{Format: "dictum-archive", Version: ManifestVersion, Scope: sc.Label, CreatedAt: now.Format(time.RFC3339), CreatedBy: by.Username,
+	m := ArchiveManifest{Format: "dictum-archive", Version: ManifestVersion, Scope: sc.Label, CreatedAt: now.Format(time.RFC3339), CreatedBy: by.Username,
 		DictumVersion: buildinfo.Version, SchemaVersion: ver, AuditHead: head, Counts: counts, Files: z.files, Missing: missing}
 	// The manifest itself is written without being added to the list it carries.
 	mw, err := z.zw.CreateHeader(&zip.FileHeader{Name: "manifest.json", Method: zip.Deflate, Modified: now})
@@ -381,5 +381,5 @@ func (s *Archives) writeArchive(ctx context.Context, sc store.ArchiveScope, by i
 	if err := z.zw.Close(); err != nil {
 		return nil, fmt.Errorf("finish archive: %w", err)
 	}
-	return &Result{Manifest: m, Files: len(z.files) + 1}, nil
+	return &ArchiveResult{Manifest: m, Files: len(z.files) + 1}, nil
 }

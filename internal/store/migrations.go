@@ -212,6 +212,30 @@ CREATE INDEX archives_requester ON archives(requested_by_id, created_at);
 CREATE INDEX audit_actor ON audit_events(actor COLLATE NOCASE, id);
 CREATE INDEX audit_action ON audit_events(action, id);
 `,
+	// API token expiry (NULL: never) and the persisted second-factor failure counter,
+	// so a restart does not reset a 2FA lockout.
+	`
+ALTER TABLE api_tokens ADD COLUMN expires_at TEXT;
+ALTER TABLE users ADD COLUMN twofa_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN twofa_locked_until TEXT;
+`,
+	// backups: one row per backup, verify or restore-drill run (see backups.go).
+	`
+CREATE TABLE backup_runs (
+	id          TEXT PRIMARY KEY,
+	kind        TEXT NOT NULL CHECK (kind IN ('backup','verify','drill')),
+	file        TEXT NOT NULL DEFAULT '',
+	status      TEXT NOT NULL CHECK (status IN ('running','ok','failed')),
+	started_at  TEXT NOT NULL,
+	finished_at TEXT,
+	size_bytes  INTEGER NOT NULL DEFAULT 0,
+	error       TEXT NOT NULL DEFAULT '',
+	detail      TEXT NOT NULL DEFAULT '{}',
+	actor       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX backup_runs_kind ON backup_runs(kind, started_at);
+CREATE INDEX backup_runs_file ON backup_runs(file, kind);
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.

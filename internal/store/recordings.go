@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"dictum/internal/entry"
 	"dictum/internal/identity"
@@ -222,4 +223,22 @@ func (s *Store) DeleteRecordingAudio(ctx context.Context, p identity.Actor, id s
 		return s.appendAudit(ctx, tx, p, "recording.audio_delete", "recording", id, nil)
 	})
 	return blobID, err
+}
+
+// UploadedSince sums the bytes of the recordings a user uploaded at or after since and
+// says when the oldest of them arrived (zero when none): the window of the daily upload
+// quota. Recordings whose audio was deleted still count (deleting does not refund quota).
+func (s *Store) UploadedSince(ctx context.Context, userID int64, since time.Time) (int64, time.Time, error) {
+	var total int64
+	var oldest sql.NullString
+	err := s.db.QueryRowContext(ctx, "SELECT COALESCE(SUM(size_bytes), 0), MIN(created_at) FROM recordings WHERE user_id = ? AND created_at >= ?",
+		userID, since.UTC().Format(time.RFC3339Nano)).Scan(&total, &oldest)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("uploaded bytes: %w", err)
+	}
+	var at time.Time
+	if oldest.Valid {
+		at, _ = time.Parse(time.RFC3339Nano, oldest.String)
+	}
+	return total, at, nil
 }

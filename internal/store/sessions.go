@@ -21,17 +21,6 @@ type Session struct {
 	TwoFA      bool // the second factor was given at login (column mfa)
 }
 
-// CreateSession stores a session.
-func (s *Store) CreateSession(ctx context.Context, sess *Session, ip, ua string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions(id_hash, user_id, csrf, created_at, last_seen_at, expires_at, ip, user_agent, mfa) VALUES (?,?,?,?,?,?,?,?,?)`,
-		sess.IDHash, sess.UserID, sess.CSRF, sess.CreatedAt.UTC().Format(time.RFC3339Nano), sess.LastSeenAt.UTC().Format(time.RFC3339Nano),
-		sess.ExpiresAt.UTC().Format(time.RFC3339Nano), ip, ua, sess.TwoFA)
-	if err != nil {
-		return fmt.Errorf("create session: %w", err)
-	}
-	return nil
-}
-
 // SessionByHash finds a session.
 func (s *Store) SessionByHash(ctx context.Context, h []byte) (*Session, error) {
 	var sess Session
@@ -91,4 +80,29 @@ func (s *Store) PurgeExpiredSessions(ctx context.Context, now time.Time, idle ti
 	_, err := s.db.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at < ? OR last_seen_at < ?",
 		now.UTC().Format(time.RFC3339Nano), now.Add(-idle).UTC().Format(time.RFC3339Nano))
 	return err
+}
+
+// StartSession stores a session and audits the login ("login.ok") in one transaction:
+// when the audit write fails there is no session.
+func (s *Store) StartSession(ctx context.Context, a identity.Actor, sess *Session, ua string, detail map[string]any) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions(id_hash, user_id, csrf, created_at, last_seen_at, expires_at, ip, user_agent, mfa) VALUES (?,?,?,?,?,?,?,?,?)`,
+			sess.IDHash, sess.UserID, sess.CSRF, sess.CreatedAt.UTC().Format(time.RFC3339Nano), sess.LastSeenAt.UTC().Format(time.RFC3339Nano),
+			sess.ExpiresAt.UTC().Format(time.RFC3339Nano), a.IP, ua, sess.TwoFA)
+		if err != nil {
+			return fmt.Errorf("create session: %w", err)
+		}
+		return s.appendAudit(ctx, tx, a, "login.ok", "user", a.Username, detail)
+	})
+}
+
+// EndSession ends one session and audits the logout in one transaction: when the audit
+// write fails the session stays (the caller answers 500 and the user can retry).
+func (s *Store) EndSession(ctx context.Context, a identity.Actor, h []byte) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE id_hash = ?", h); err != nil {
+			return fmt.Errorf("end session: %w", err)
+		}
+		return s.appendAudit(ctx, tx, a, "logout", "user", a.Username, nil)
+	})
 }

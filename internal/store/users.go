@@ -120,9 +120,16 @@ type UserPatch struct {
 }
 
 // UpdateUser applies a patch, audits it (never the hash), and ends the user's sessions
-// when the password changes or the account is disabled.
+// and revokes their API tokens when the password changes or the account is disabled.
 func (s *Store) UpdateUser(ctx context.Context, a identity.Actor, username string, p UserPatch) (*User, error) {
+	u, _, err := s.ChangeUser(ctx, a, username, p)
+	return u, err
+}
+
+// ChangeUser is UpdateUser that also reports what it ended (for "revoked N API tokens").
+func (s *Store) ChangeUser(ctx context.Context, a identity.Actor, username string, p UserPatch) (*User, Revoked, error) {
 	var out *User
+	var revoked Revoked
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		u, err := scanUser(tx.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE username = ?", username))
 		if err != nil {
@@ -173,12 +180,17 @@ func (s *Store) UpdateUser(ctx context.Context, a identity.Actor, username strin
 			return fmt.Errorf("update user: %w", err)
 		}
 		if p.PasswordHash != nil || (p.Disabled != nil && *p.Disabled) {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", u.ID); err != nil {
-				return fmt.Errorf("end sessions: %w", err)
+			reason := "password changed"
+			if p.PasswordHash == nil {
+				reason = "account disabled"
 			}
+			if revoked, err = s.endAccess(ctx, tx, a, u.ID, u.Username, reason); err != nil {
+				return err
+			}
+			detail["sessions_ended"], detail["tokens_revoked"] = revoked.Sessions, revoked.Tokens
 		}
 		out = u
 		return s.appendAudit(ctx, tx, a, "user.update", "user", u.Username, detail)
 	})
-	return out, err
+	return out, revoked, err
 }

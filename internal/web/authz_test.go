@@ -58,7 +58,7 @@ var authzMatrix = map[string]authzCase{
 	"GET /ca":                            {want: public},
 	"GET /static/:hash/*":                {want: public},
 	"GET /login":                         {want: public},
-	"POST /login":                        {want: public, body: formBody("username=alice&password=wrong")},
+	"POST /login":                        {want: public, body: formBody("username=nobody&password=wrong")},
 	"POST /logout":                       {want: [5]string{"public", "public", "public", "public", "public"}},
 	"GET /clio/callback":                 {want: public},
 	"GET /":                              {want: anyPage},
@@ -70,6 +70,8 @@ var authzMatrix = map[string]authzCase{
 	"GET /account":                       {want: anyPage},
 	"GET /2fa":                           {want: anyPage},
 	"POST /account/password":             {want: passwordForm, body: formBody("current=x&new=y&confirm=y")},
+	"POST /account/tokens":               {want: passwordForm, body: formBody("name=x&expires_in_days=90&password=x")},
+	"POST /account/tokens/:id/revoke":    {fixture: "token", want: passwordForm},
 	"GET /admin":                         {want: adminPage},
 	"GET /admin/users":                   {want: adminPage},
 	"POST /admin/users":                  {want: adminForm, body: formBody("username=zed&role=timekeeper")},
@@ -81,11 +83,15 @@ var authzMatrix = map[string]authzCase{
 	"GET /admin/matters/:id":             {fixture: "matter", want: billPage},
 	"POST /admin/matters/:id":            {fixture: "matter", want: billForm, body: formBody("name=Renamed")},
 	"GET /admin/dataflow":                {want: adminPage},
+	"GET /admin/backups":                 {want: adminPage},
+	"POST /admin/backups":                {want: adminForm},
+	"GET /api/v1/backups":                {want: admin},
+	"POST /api/v1/backups":               {want: admin},
 	"GET /api/v1/dataflow":               {want: admin},
 	"GET /admin/settings":                {want: adminPage},
 	"POST /admin/settings":               {want: adminForm, body: formBody("firm_name=Firm")},
 
-	"POST /api/v1/session":        {want: public, body: jsonBody(`{"username":"alice","password":"wrong"}`)},
+	"POST /api/v1/session":        {want: public, body: jsonBody(`{"username":"nobody","password":"wrong"}`)},
 	"DELETE /api/v1/session":      {want: all},
 	"GET /api/v1/me":              {want: all},
 	"GET /api/v1/me/2fa":          {want: all},
@@ -120,7 +126,7 @@ var authzMatrix = map[string]authzCase{
 	"PATCH /api/v1/users/:username":       {want: admin, body: jsonBody(`{"display_name":"Alice A."}`)},
 	"DELETE /api/v1/users/:username/2fa":  {want: admin},
 	"GET /api/v1/tokens":                  {want: all},
-	"POST /api/v1/tokens":                 {want: all, body: jsonBody(`{"name":"script"}`)},
+	"POST /api/v1/tokens":                 {want: all, body: withPassword(`"name":"script"`)},
 	"DELETE /api/v1/tokens/:id":           {fixture: "token", want: [5]string{"401", "ok", "404", "404", "ok"}},
 	"GET /api/v1/lockouts":                {want: admin},
 	"GET /api/v1/audit":                   {want: admin},
@@ -149,6 +155,13 @@ var authzMatrix = map[string]authzCase{
 	"GET /api/v1/clio/errors":           {want: billingOnly},
 	"POST /api/v1/clio/retry":           {want: billingOnly, body: jsonBody(`{"ids":[]}`)},
 	"ANY /api/v1/*":                     {want: catchAll},
+}
+
+// withPassword is a JSON body with the caller's password added (re-authentication).
+func withPassword(fields string) func(*rig, string) (string, []byte) {
+	return func(_ *rig, as string) (string, []byte) {
+		return "application/json", []byte(`{` + fields + `,"password":"password-` + as + `"}`)
+	}
 }
 
 func formBody(s string) func(*rig, string) (string, []byte) {
@@ -198,11 +211,21 @@ func (r *rig) fixture(kind, path string) string {
 		}
 		id = x.ID
 	case "token":
-		res := r.do("POST", "/api/v1/tokens", "alice", map[string]any{"name": "x"})
+		res := r.do("POST", "/api/v1/tokens", "alice", map[string]any{"name": "x", "password": "password-alice"})
+		if res.Status != 201 {
+			t.Fatalf("token fixture: %d %s", res.Status, res.Body)
+		}
 		id = fmt.Sprint(int64(res.json(t)["id"].(float64)))
 	}
 	r.fixtureID = id
-	p := strings.NewReplacer(":id", id, ":username", "alice", ":hash", "0", "*", "x").Replace(path)
+	// User routes act on a user of their own: an admin resetting alice would revoke the
+	// token the rest of the matrix calls as alice.
+	if strings.Contains(path, ":username") {
+		if _, ok := r.tokens["target"]; !ok {
+			r.addUser("target", "timekeeper", "password-target")
+		}
+	}
+	p := strings.NewReplacer(":id", id, ":username", "target", ":hash", "0", "*", "x").Replace(path)
 	if strings.HasSuffix(path, "entries.ledes") {
 		p += "?matter=" + id + "&from=2026-11-01&to=2026-11-30"
 	}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -79,12 +80,20 @@ func (h *Hub) Close() {
 	h.subs = map[int64]map[chan Event]struct{}{}
 }
 
-// apiEvents is the SSE stream of the caller's events.
+// sseRecheck is how often an open stream re-checks the credential it was opened with.
+const sseRecheck = time.Second
+
+// apiEvents is the SSE stream of the caller's events. The stream lives only as long as
+// the credential it was opened with: it re-checks it every second and ends when the
+// session is logged out or revoked (password change, disable, 2FA reset, `dictum
+// sessions revoke`, even from the CLI in another process) or the token is revoked or
+// expired.
 func (s *Server) apiEvents(c *fiber.Ctx) error {
 	p := me(c)
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("X-Accel-Buffering", "no")
+	valid := s.credentialCheck(p)
 	ch, cancel := s.Events.subscribe(p.User.ID)
 	c.Context().SetBodyStreamWriter(fasthttp.StreamWriter(func(w *bufio.Writer) {
 		defer cancel()
@@ -94,6 +103,8 @@ func (s *Server) apiEvents(c *fiber.Ctx) error {
 		}
 		ping := time.NewTicker(20 * time.Second)
 		defer ping.Stop()
+		recheck := time.NewTicker(sseRecheck)
+		defer recheck.Stop()
 		for {
 			select {
 			case ev, ok := <-ch:
@@ -104,6 +115,14 @@ func (s *Server) apiEvents(c *fiber.Ctx) error {
 				fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Type, b)
 			case <-ping.C:
 				fmt.Fprint(w, ": ping\n\n")
+			case <-recheck.C:
+				if !valid() {
+					// Tell the page why, then end: its reconnect gets a 401.
+					fmt.Fprint(w, "event: session_ended\ndata: {}\n\n")
+					_ = w.Flush()
+					return
+				}
+				continue
 			}
 			if err := w.Flush(); err != nil {
 				return
@@ -111,4 +130,25 @@ func (s *Server) apiEvents(c *fiber.Ctx) error {
 		}
 	}))
 	return nil
+}
+
+// credentialCheck returns a check of whether the caller's session or API token is still
+// good: the session exists and is not past its absolute expiry, the token is neither
+// revoked nor expired, and the user is enabled. A database error counts as not good
+// (the stream ends; the page reconnects).
+func (s *Server) credentialCheck(p *caller) func() bool {
+	sess, tokenHash, userID := p.Session, p.TokenHash, p.User.ID
+	return func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if sess == nil {
+			return tokenHash != nil && s.Store.TokenActive(ctx, tokenHash, s.Now()) == nil
+		}
+		cur, err := s.Store.SessionByHash(ctx, sess.IDHash)
+		if err != nil || !s.Now().Before(cur.ExpiresAt) {
+			return false
+		}
+		u, err := s.Store.UserByID(ctx, userID)
+		return err == nil && !u.Disabled
+	}
 }

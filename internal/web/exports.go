@@ -1,9 +1,9 @@
 package web
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -28,8 +28,32 @@ func exportContentType(format string) string {
 // setDownload sets the headers of an export download.
 func setDownload(c *fiber.Ctx, format, filename string) {
 	c.Set(fiber.HeaderContentType, exportContentType(format))
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+filename+`"`)
+	c.Set(fiber.HeaderContentDisposition, contentDisposition("attachment", filename))
 	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderContentSecurityPolicy, sandboxPolicy)
+}
+
+// contentDisposition is an RFC 6266 Content-Disposition of type kind (attachment or
+// inline): the name made safe, as an ASCII filename for old clients and as the exact
+// UTF-8 filename* (RFC 8187) that current browsers use.
+func contentDisposition(kind, name string) string {
+	name = exports.SafeFilename(name)
+	var ascii, ext strings.Builder
+	for _, r := range name {
+		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-+()", r)) {
+			ascii.WriteRune(r)
+		} else {
+			ascii.WriteByte('_')
+		}
+	}
+	for _, b := range []byte(name) {
+		if b < 0x80 && (b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || strings.IndexByte("!#$&+-.^_`|~", b) >= 0) {
+			ext.WriteByte(b)
+		} else {
+			fmt.Fprintf(&ext, "%%%02X", b)
+		}
+	}
+	return kind + `; filename="` + ascii.String() + `"; filename*=UTF-8''` + ext.String()
 }
 
 // exportFailed answers a refused export: a LEDES rejection lists every problem (422),
@@ -48,6 +72,8 @@ func exportFailed(c *fiber.Ctx, err error) error {
 		return errf(422, "nothing_to_export", "%s", e.Message)
 	case exports.Changed:
 		return errf(409, "conflict", "%s", e.Message)
+	case exports.TooLarge:
+		return errf(422, "preview_too_large", "%s", e.Message)
 	default:
 		return errf(400, "bad_request", "%s", e.Message)
 	}
@@ -70,20 +96,17 @@ func sendLEDESRejected(c *fiber.Ctx, rej *billing.RejectError) error {
 		"problems": probs})
 }
 
-// apiExportCSVPreview streams a CSV of approved entries; it marks nothing.
+// apiExportCSVPreview answers a CSV of approved entries; it marks nothing. The file is
+// built and audited before the first byte goes out (the service holds no database
+// connection while the client reads).
 func (s *Server) apiExportCSVPreview(c *fiber.Ctx) error {
 	p := me(c)
-	preview, err := s.exports.PreviewCSV(c.UserContext(), p.Actor, exportQuery(c))
+	f, err := s.exports.PreviewCSV(c.UserContext(), p.Actor, exportQuery(c))
 	if err != nil {
 		return exportFailed(c, err)
 	}
-	setDownload(c, exports.FormatCSV, preview.Filename)
-	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		if err := preview.Write(w); err != nil {
-			s.Log.Error("csv export stream", "err", err)
-		}
-	})
-	return nil
+	setDownload(c, exports.FormatCSV, f.Filename)
+	return c.Send(f.Body)
 }
 
 // apiExportLEDESPreview answers a LEDES invoice for one matter and period; it marks nothing.

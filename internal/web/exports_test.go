@@ -54,7 +54,8 @@ and a newline`})
 // assertDownload checks the headers of an export download.
 func assertDownload(t *testing.T, res resp, contentType, filename string) {
 	t.Helper()
-	if res.Header.Get("Content-Type") != contentType || res.Header.Get("Content-Disposition") != `attachment; filename="`+filename+`"` ||
+	if res.Header.Get("Content-Type") != contentType || res.Header.Get("Content-Disposition") != `attachment; filename="`+filename+`"; filename*=UTF-8''`+filename ||
+		!strings.HasSuffix(res.Header.Get("Content-Security-Policy"), "; sandbox") ||
 		res.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("download headers: %v", res.Header)
 	}

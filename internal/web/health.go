@@ -17,29 +17,26 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"status": "ok"})
 }
 
+// readyz is public (load balancers, systemd, monitoring), so it says only ready or not;
+// why not goes to the log, where an admin looks (raw errors carry paths and versions).
 func (s *Server) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
-	checks := fiber.Map{}
-	ready := true
+	var problems []any
 	if err := s.Store.Ping(ctx); err != nil {
-		checks["database"] = "error: " + err.Error()
-		ready = false
-	} else {
-		checks["database"] = "ok"
+		problems = append(problems, "database", err.Error())
 	}
 	if s.Ready != nil {
 		if err := s.Ready(ctx); err != nil {
-			checks["service"] = err.Error()
-			ready = false
-		} else {
-			checks["service"] = "ok"
+			problems = append(problems, "service", err.Error())
 		}
 	}
-	if !ready {
-		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "not ready", "checks": checks})
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	if len(problems) > 0 {
+		s.Log.Warn("readyz: not ready", problems...)
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "not ready"})
 	}
-	return c.JSON(fiber.Map{"status": "ready", "checks": checks})
+	return c.JSON(fiber.Map{"status": "ready"})
 }
 
 // caCert serves the firm root CA so PCs can trust the server (compare its fingerprint).

@@ -21,6 +21,8 @@ type caller struct {
 	User     *store.User
 	Session  *store.Session // nil when authenticated by API token
 	ViaToken bool
+	// TokenHash is the API token's hash (ViaToken), for re-checking it later (SSE).
+	TokenHash []byte
 }
 
 func newCaller(c *fiber.Ctx, u *store.User, sess *store.Session) *caller {
@@ -47,14 +49,20 @@ func (s *Server) identify(c *fiber.Ctx) (*caller, error) {
 		if !ok || !auth.LooksLikeAPIToken(strings.TrimSpace(tok)) {
 			return nil, errf(401, "unauthorized", "malformed Authorization header: use 'Bearer <token>'")
 		}
-		u, err := s.Store.UserByTokenHash(c.UserContext(), auth.HashToken(strings.TrimSpace(tok)))
+		th := auth.HashToken(strings.TrimSpace(tok))
+		u, err := s.Store.AuthenticateToken(c.UserContext(), th, s.Now())
+		if errors.Is(err, store.ErrTokenExpired) {
+			return nil, errf(401, "token_expired", "this API token has expired; create a new one (dictum token create, or Your account in the web UI)")
+		}
 		if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
 			return nil, errf(401, "unauthorized", "invalid or revoked API token")
 		}
 		if err != nil {
 			return nil, err
 		}
-		return newCaller(c, u, nil), nil
+		p := newCaller(c, u, nil)
+		p.TokenHash = th
+		return p, nil
 	}
 	raw := c.Cookies(s.cookieName())
 	if raw == "" {
@@ -90,7 +98,7 @@ func (s *Server) authn(c *fiber.Ctx) error {
 	p, err := s.identify(c)
 	if err != nil {
 		if !strings.HasPrefix(c.Path(), "/api/") {
-			c.ClearCookie(s.cookieName())
+			s.clearSessionCookie(c)
 			p = nil // pages treat a dead session as anonymous and send the user to /login
 		} else {
 			return err
@@ -114,26 +122,14 @@ func (s *Server) authn(c *fiber.Ctx) error {
 	}
 	if p != nil && p.Session != nil && !safeMethod(c.Method()) {
 		tok := c.Get("X-CSRF-Token")
-		if tok == "" && smallForm(c) {
-			tok = c.FormValue("_csrf")
+		if tok == "" {
+			tok = formValue(c, "_csrf") // from the bounded body bodyGuard read; never the upload's stream
 		}
 		if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(p.Session.CSRF)) != 1 {
 			return errf(403, "csrf", "missing or wrong CSRF token (send the X-CSRF-Token header from GET /api/v1/me)")
 		}
 	}
 	return c.Next()
-}
-
-// smallForm reports whether the body is an HTML form small enough to parse for the CSRF
-// field (an upload without the header is refused instead of being read into memory).
-func smallForm(c *fiber.Ctx) bool {
-	ct := c.Get(fiber.HeaderContentType)
-	n := c.Request().Header.ContentLength()
-	switch {
-	case strings.HasPrefix(ct, fiber.MIMEApplicationForm), strings.HasPrefix(ct, fiber.MIMEMultipartForm):
-		return n >= 0 && n <= 1<<20
-	}
-	return false
 }
 
 func safeMethod(m string) bool {
@@ -187,6 +183,13 @@ func me(c *fiber.Ctx) *caller {
 	return p
 }
 
+// contentPolicy is the Content-Security-Policy of every response.
+const contentPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+
+// sandboxPolicy is the policy of stored files served back (audio, exports): a browser that
+// renders one as a document gives it an opaque origin: no script, no access to cookies.
+const sandboxPolicy = contentPolicy + "; sandbox"
+
 // securityHeaders sets the headers every response carries.
 func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	h := &c.Response().Header
@@ -195,7 +198,7 @@ func (s *Server) securityHeaders(c *fiber.Ctx) error {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Permissions-Policy", "microphone=(self), camera=(), geolocation=(), payment=()")
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
+	h.Set("Content-Security-Policy", contentPolicy)
 	if s.TLS {
 		h.Set("Strict-Transport-Security", "max-age=31536000")
 	}

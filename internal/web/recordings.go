@@ -6,7 +6,9 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -17,17 +19,22 @@ import (
 // errTooLarge is returned by the limit writer when the upload passes the byte limit.
 var errTooLarge = errors.New("upload too large")
 
-// limitedWriter passes bytes to w until more than max have been written.
+// limitedWriter passes bytes to w until more than max have been written, or the user's
+// daily quota is spent.
 type limitedWriter struct {
-	w   io.Writer
-	n   int64
-	max int64
+	w     io.Writer
+	n     int64
+	max   int64
+	quota *quotaUse
 }
 
 func (l *limitedWriter) Write(p []byte) (int, error) {
 	l.n += int64(len(p))
 	if l.n > l.max {
 		return 0, errTooLarge
+	}
+	if err := l.quota.take(int64(len(p))); err != nil {
+		return 0, err
 	}
 	return l.w.Write(p)
 }
@@ -78,8 +85,17 @@ func (s *Server) apiUpload(c *fiber.Ctx) error {
 		return tooMany(c, retry)
 	}
 	maxBytes := s.Config.Limits.MaxUploadMB << 20
-	if n := c.Request().Header.ContentLength(); n > 0 && int64(n) > maxBytes+1<<20 {
+	n := c.Request().Header.ContentLength()
+	if n > 0 && int64(n) > maxBytes+1<<20 {
 		return errf(413, "too_large", "the file is larger than the %d MB limit", s.Config.Limits.MaxUploadMB)
+	}
+	quota, err := s.startQuota(c, p.User.ID)
+	if err != nil {
+		return err
+	}
+	defer quota.done()
+	if n > 0 && int64(n) > quota.left()+1<<20 { // 1 MiB of slack for a multipart envelope
+		return s.quotaError(c, p.User.ID)
 	}
 	src, ct, err := uploadSource(c)
 	if err != nil {
@@ -95,12 +111,12 @@ func (s *Server) apiUpload(c *fiber.Ctx) error {
 			_ = w.Abort()
 		}
 	}()
-	lw := &limitedWriter{w: w, max: maxBytes}
+	lw := &limitedWriter{w: w, max: maxBytes, quota: quota}
 	tee := io.TeeReader(src, lw)
 	lim := audio.Limits{MaxBytes: maxBytes, MaxDuration: s.Config.Limits.MaxAudio.Duration, FFmpegPath: s.Config.Trans.FFmpeg}
 	stream, err := audio.Open(tee, ct, lim)
 	if err != nil {
-		return s.audioError(err, lw)
+		return s.uploadError(c, p.User.ID, err)
 	}
 	buf := make([]float32, 8192)
 	for {
@@ -110,14 +126,14 @@ func (s *Server) apiUpload(c *fiber.Ctx) error {
 		}
 		if rerr != nil {
 			stream.Close()
-			return s.audioError(rerr, lw)
+			return s.uploadError(c, p.User.ID, rerr)
 		}
 	}
 	stream.Close()
 	dur := stream.Duration()
 	// Keep whatever trails the decoded audio (e.g. metadata) so the blob is the whole file.
 	if _, err := io.Copy(lw, src); err != nil {
-		return s.audioError(err, lw)
+		return s.uploadError(c, p.User.ID, err)
 	}
 	if dur <= 0 {
 		return errf(422, "empty_audio", "the recording contains no audio")
@@ -153,7 +169,44 @@ func alreadyUploaded(c *fiber.Ctx, r *store.Recording) error {
 	return c.Status(fiber.StatusOK).JSON(fiber.Map{"id": r.ID, "status": r.Status, "duration_ms": r.DurationMs, "format": r.Format, "duplicate": true})
 }
 
-func (s *Server) audioError(err error, lw *limitedWriter) error {
+// uploadDay is the window of the daily upload quota.
+const uploadDay = 24 * time.Hour
+
+// startQuota counts what the user uploaded in the last 24 hours; 429 when the quota is spent.
+func (s *Server) startQuota(c *fiber.Ctx, userID int64) (*quotaUse, error) {
+	stored, _, err := s.Store.UploadedSince(c.UserContext(), userID, s.Store.Now().Add(-uploadDay))
+	if err != nil {
+		return nil, err
+	}
+	u := s.limiter.quota.start(userID, stored, s.Config.Limits.UploadDailyMB<<20)
+	if u.left() <= 0 {
+		return nil, s.quotaError(c, userID)
+	}
+	return u, nil
+}
+
+// quotaError is the 429 of a spent daily quota, with Retry-After set to when the oldest
+// upload of the window stops counting.
+func (s *Server) quotaError(c *fiber.Ctx, userID int64) error {
+	c.Context().SetConnectionClose() // the body was not read to its end
+	retry := time.Hour
+	if _, oldest, err := s.Store.UploadedSince(c.UserContext(), userID, s.Store.Now().Add(-uploadDay)); err == nil && !oldest.IsZero() {
+		retry = max(time.Second, oldest.Add(uploadDay).Sub(s.Store.Now()))
+	}
+	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(retry.Seconds()+0.999)))
+	return errf(429, "upload_quota", "you have reached the daily upload limit of %d MB (limits.upload_daily_mb); nothing was stored. "+
+		"Uploads count for 24 hours: try again in %s, or ask an admin to raise the limit", s.Config.Limits.UploadDailyMB, retry.Round(time.Minute))
+}
+
+// uploadError maps a failed upload to its answer: a spent quota, or the audio's problem.
+func (s *Server) uploadError(c *fiber.Ctx, userID int64, err error) error {
+	if errors.Is(err, errQuota) {
+		return s.quotaError(c, userID)
+	}
+	return s.audioError(err)
+}
+
+func (s *Server) audioError(err error) error {
 	switch {
 	case errors.Is(err, errTooLarge), errors.Is(err, audio.ErrTooLarge):
 		return errf(413, "too_large", "the file is larger than the %d MB limit; nothing was stored", s.Config.Limits.MaxUploadMB)
@@ -215,12 +268,7 @@ func (s *Server) apiRecordingAudio(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("open audio: %w", err)
 	}
-	ct := r.ContentType
-	if ct == "" || strings.HasPrefix(ct, "multipart/") {
-		ct = "application/octet-stream"
-	}
-	c.Set(fiber.HeaderContentType, ct)
-	c.Set(fiber.HeaderCacheControl, "private, no-store")
+	setMediaHeaders(c, r.ID, audio.Format(r.Format))
 	c.Set(fiber.HeaderAcceptRanges, "bytes")
 	start, end := int64(0), size-1
 	if rg := c.Get(fiber.HeaderRange); rg != "" && size > 0 {
@@ -240,6 +288,33 @@ func (s *Server) apiRecordingAudio(c *fiber.Ctx) error {
 	}
 	c.Context().SetBodyStream(&readCloser{Reader: io.LimitReader(rs, end-start+1), c: rs}, int(end-start+1))
 	return nil
+}
+
+// mediaTypes are the types audio is served as, by the format the upload was decoded as.
+// The uploader's Content-Type is never sent back: it could say text/html.
+var mediaTypes = map[audio.Format]struct{ mime, ext string }{
+	audio.FormatWAV:  {"audio/wav", "wav"},
+	audio.FormatMP3:  {"audio/mpeg", "mp3"},
+	audio.FormatWebM: {"audio/webm", "webm"},
+	audio.FormatOgg:  {"audio/ogg", "ogg"},
+}
+
+// setMediaHeaders sets the headers of a stored audio file: its sniffed type (or
+// application/octet-stream as a download), no sniffing, and a sandbox so that even a file
+// a browser renders as a document runs no script on this origin.
+func setMediaHeaders(c *fiber.Ctx, id string, f audio.Format) {
+	h := &c.Response().Header
+	mt, ok := mediaTypes[f]
+	if ok {
+		h.Set(fiber.HeaderContentType, mt.mime)
+		h.Set(fiber.HeaderContentDisposition, contentDisposition("inline", "recording-"+id+"."+mt.ext))
+	} else {
+		h.Set(fiber.HeaderContentType, "application/octet-stream")
+		h.Set(fiber.HeaderContentDisposition, contentDisposition("attachment", "recording-"+id+".bin"))
+	}
+	h.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	h.Set(fiber.HeaderContentSecurityPolicy, sandboxPolicy)
+	h.Set(fiber.HeaderCacheControl, "private, no-store")
 }
 
 type readCloser struct {

@@ -13,6 +13,7 @@ import (
 
 	"dictum/internal/audio"
 	"dictum/internal/config"
+	"dictum/internal/lifecycle"
 	"dictum/internal/store"
 	"dictum/internal/testrig"
 )
@@ -57,7 +58,9 @@ func newServerRig(t testing.TB, users []testrig.UserSpec, mut ...func(*config.Co
 	for name, u := range w.Users {
 		r.tokens[name], r.ids[name] = u.Token, u.ID
 	}
-	srv, err := New(Deps{Config: w.Config, Store: w.Store, Blobs: w.Blobs, Now: func() time.Time { return r.now }})
+	backups := lifecycle.NewBackups(lifecycle.BackupDeps{Config: w.Config, Store: w.Store, Keys: w.Keys})
+	t.Cleanup(backups.Wait) // a backup started by a test finishes before its temp dir goes
+	srv, err := New(Deps{Config: w.Config, Store: w.Store, Blobs: w.Blobs, Backups: backups, Now: func() time.Time { return r.now }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,6 +62,8 @@ func (s *Server) routes() {
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		s.Log.Error("panic in handler", "method", c.Method(), "path", c.Path(), "panic", fmt.Sprint(e), "stack", string(debug.Stack()))
 	}}))
+	// Before anything reads a body: caps every body but the upload's while reading it (body.go).
+	app.Use(s.bodyGuard)
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	app.Get("/ca.crt", s.caCert)
@@ -117,6 +119,8 @@ func (s *Server) routes() {
 	admins.get("/audit.csv", s.apiAuditCSV)
 	admins.get("/lockouts", s.apiLockouts)
 	admins.get("/dataflow", s.apiDataFlow)
+	admins.post("/backups", s.apiCreateBackup)
+	admins.get("/backups", s.apiListBackups)
 	billers.get("/settings", s.apiGetSettings)
 	admins.patch("/settings", s.apiPatchSettings)
 
@@ -167,6 +171,8 @@ func (s *Server) routes() {
 	anyPage.get("/account", s.uiAccount)
 	anyPage.get("/2fa", s.uiTwoFA)
 	anyPage.post("/account/password", s.uiChangePassword)
+	anyPage.post("/account/tokens", s.uiCreateToken)
+	anyPage.post("/account/tokens/:id/revoke", s.uiRevokeToken)
 	billingPages.get("/billing", s.uiBilling)
 
 	adminPages.get("/admin", func(c *fiber.Ctx) error { return c.Redirect("/admin/users", fiber.StatusSeeOther) })
@@ -177,6 +183,8 @@ func (s *Server) routes() {
 	adminPages.post("/admin/settings", s.uiAdminSaveSettings)
 	adminPages.get("/admin/dataflow", s.uiDataFlow)
 	adminPages.get("/admin/audit", s.uiAudit)
+	adminPages.get("/admin/backups", s.uiAdminBackups)
+	adminPages.post("/admin/backups", s.uiAdminBackupNow)
 	billingPages.get("/admin/matters", s.uiAdminMatters)
 	billingPages.post("/admin/matters", s.uiAdminCreateMatter)
 	billingPages.post("/admin/matters/import", s.uiAdminImportPreview)

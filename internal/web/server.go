@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"dictum/internal/auth"
 	"dictum/internal/blob"
@@ -49,6 +50,8 @@ type Deps struct {
 	// Archives makes ZIP archives in the background (nil: New builds one; whoever built
 	// it closes it).
 	Archives *lifecycle.Archives
+	// Backups writes, lists and checks backups (nil: the backup routes answer 503).
+	Backups *lifecycle.Backups
 }
 
 // Server is the HTTP server.
@@ -94,23 +97,40 @@ func New(d Deps) (*Server, error) {
 		AppName:               "dictum",
 		DisableStartupMessage: true,
 		ServerHeader:          "",
-		// Bodies up to BodyLimit are read into memory before the handler runs; larger ones
-		// are streamed to it. Keep it small so uploads stream straight into an encrypted
-		// blob (the upload handler enforces limits.max_upload_mb itself, mid-stream; JSON
-		// handlers bound their bodies with limits.max_json_kb).
+		// Every body reaches the handlers as a stream (fasthttp pre-reads at most 8 KiB of
+		// it, whatever BodyLimit says); bodyGuard (body.go) reads each one but the upload's
+		// into memory up to its route's cap, and the upload handler enforces
+		// limits.max_upload_mb itself, mid-stream, while encrypting.
 		BodyLimit:         1 << 20,
 		StreamRequestBody: true,
 		// fasthttp would otherwise pre-read multipart forms and spill large file parts
 		// to plaintext temp files: the upload handler parses multipart as a stream instead.
 		DisablePreParseMultipartForm: true,
-		ReadTimeout:                  10 * time.Minute,
-		WriteTimeout:                 10 * time.Minute,
-		IdleTimeout:                  2 * time.Minute,
-		ErrorHandler:                 s.errorHandler,
-		ProxyHeader:                  "",
+		// Headers and body must arrive within read_timeout (slowloris); headersRead below
+		// gives the upload's body upload_read_timeout.
+		ReadTimeout:  d.Config.Limits.ReadTimeout.Duration,
+		WriteTimeout: 10 * time.Minute,
+		IdleTimeout:  2 * time.Minute,
+		ErrorHandler: s.errorHandler,
+		ProxyHeader:  "",
 	})
+	srv := s.app.Server()
+	// A client IP holding more connections than this gets 429 and a closed connection,
+	// so one machine cannot exhaust the server with idle or trickling connections.
+	srv.MaxConnsPerIP = d.Config.Limits.MaxConnsPerIP
+	srv.HeaderReceived = s.headersRead
 	s.routes()
 	return s, nil
+}
+
+// headersRead runs once a request's headers are in: only the audio upload may take longer
+// than read_timeout to send its body.
+func (s *Server) headersRead(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	path, _, _ := strings.Cut(string(h.RequestURI()), "?")
+	if isUpload(string(h.Method()), path) {
+		return fasthttp.RequestConfig{ReadTimeout: s.Config.Limits.UploadTimeout.Duration}
+	}
+	return fasthttp.RequestConfig{}
 }
 
 // App exposes the fiber app (tests use App().Test).

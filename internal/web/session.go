@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
 
 	"dictum/internal/auth"
 	"dictum/internal/identity"
+	"dictum/internal/ratelimit"
 	"dictum/internal/store"
 )
 
@@ -20,33 +24,104 @@ type loginReq struct {
 	RecoveryCode string `json:"recovery_code"`
 }
 
-// login checks a password with lockout/backoff and no user enumeration: an unknown user,
-// a disabled one and a wrong password get the same message after the same work.
-func (s *Server) login(c *fiber.Ctx, username, password string) (*store.User, error) {
+// throttleAuditWindow is how often a throttled account (or IP) writes a login.throttled
+// audit event; the attempts in between are counted into the next one.
+const throttleAuditWindow = 5 * time.Minute
+
+// credentials is what a login presents (the API's JSON or the /login form).
+type credentials struct {
+	Username, Password, OTP, RecoveryCode string
+}
+
+// authenticate checks a login: the username's shape first (a malformed one costs nothing
+// and is not audited), then the per-account and per-IP backoff, the password (an unknown
+// user, a disabled one and a wrong password get the same answer after the same work),
+// then the second factor with its persisted lockout. The failure counters are cleared only
+// when every factor passed. It reports whether a second factor was given. Every audit
+// write is a precondition: when it fails the login fails (500).
+func (s *Server) authenticate(c *fiber.Ctx, cr credentials) (*store.User, bool, error) {
+	ctx := c.UserContext()
 	ip := c.IP()
-	if wait := s.limiter.loginWait(username, ip); wait > 0 {
-		_ = s.Store.Audit(c.UserContext(), identity.Actor{Username: username, IP: ip}, "login.throttled", "user", username, nil)
-		return nil, tooMany(c, wait)
+	if !auth.ValidUsername(cr.Username) {
+		return nil, false, errf(400, "bad_username", "%s", auth.UsernameRule)
 	}
-	u, err := s.Store.UserByName(c.UserContext(), username)
+	if err := s.throttled(c, cr.Username); err != nil {
+		return nil, false, err
+	}
+	u, err := s.Store.UserByName(ctx, cr.Username)
 	hash := s.dummyHash
 	if err == nil {
 		hash = u.PasswordHash
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, err
+		return nil, false, err
 	}
-	verr := auth.Verify(password, hash)
+	verr := auth.Verify(cr.Password, hash)
 	if err != nil || verr != nil || u.Disabled {
-		s.limiter.loginFailed(username, ip)
-		_ = s.Store.Audit(c.UserContext(), identity.Actor{Username: username, IP: ip}, "login.fail", "user", username, nil)
-		return nil, errf(401, "bad_credentials", "wrong username or password")
+		s.limiter.loginFailed(cr.Username, ip)
+		if err := s.auditAttempt(c, "login.fail", cr.Username, nil); err != nil {
+			return nil, false, err
+		}
+		return nil, false, errf(401, "bad_credentials", "wrong username or password")
 	}
-	s.limiter.loginOK(username, ip)
-	return u, nil
+	twoFA, err := s.secondFactor(c, u, cr.OTP, cr.RecoveryCode)
+	if err != nil {
+		return nil, false, err
+	}
+	s.limiter.loginOK(u.Username, ip)
+	return u, twoFA, nil
+}
+
+// throttled answers 429 when the account or the client IP is in backoff, and audits it
+// coalesced: one login.throttled event per account (or IP) per window, with a count.
+func (s *Server) throttled(c *fiber.Ctx, username string) error {
+	ip := c.IP()
+	acctWait, ipWait := s.limiter.acct.Check(acctKey(username)), s.limiter.ip.Check(ip)
+	wait := max(acctWait, ipWait)
+	if wait <= 0 {
+		return nil
+	}
+	// An IP in backoff is reported under the IP, so rotating usernames does not multiply
+	// the events.
+	key, scope := "user:"+acctKey(username), "account"
+	if ipWait >= acctWait {
+		key, scope = "ip:"+ip, "ip"
+	}
+	if report, n, under := s.limiter.audits.Hit(key); report {
+		detail := map[string]any{"count": n, "window_s": int(throttleAuditWindow.Seconds()), "scope": scope}
+		if under == ratelimit.OverflowKey {
+			detail["scope"] = "overflow"
+		}
+		if err := s.auditAttempt(c, "login.throttled", username, detail); err != nil {
+			return err
+		}
+	}
+	return tooMany(c, wait)
+}
+
+// auditAttempt audits a login attempt by someone not (yet) authenticated: no actor, the
+// attempted name (truncated) as the object, marked unauthenticated.
+func (s *Server) auditAttempt(c *fiber.Ctx, action, username string, detail map[string]any) error {
+	if detail == nil {
+		detail = map[string]any{}
+	}
+	detail["unauthenticated"] = true
+	if err := s.Store.Audit(c.UserContext(), identity.Actor{IP: c.IP()}, action, "user", truncName(username), detail); err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// truncName bounds an attempted username for the audit log.
+func truncName(n string) string {
+	if len(n) > auth.MaxUsernameLen {
+		n = n[:auth.MaxUsernameLen]
+	}
+	return strings.ToValidUTF8(n, "?")
 }
 
 // startSession creates a server-side session and sets the cookie. twoFA records that the
-// second factor was given.
+// second factor was given. The session and its login.ok audit event are written together:
+// without the audit event there is no session.
 func (s *Server) startSession(c *fiber.Ctx, u *store.User, twoFA ...bool) (*store.Session, error) {
 	id, err := auth.NewSecret()
 	if err != nil {
@@ -63,13 +138,33 @@ func (s *Server) startSession(c *fiber.Ctx, u *store.User, twoFA ...bool) (*stor
 	if len(ua) > 200 {
 		ua = ua[:200]
 	}
-	if err := s.Store.CreateSession(c.UserContext(), sess, c.IP(), ua); err != nil {
+	ua = strings.ToValidUTF8(ua, "?")
+	if err := s.Store.StartSession(c.UserContext(), identity.Actor{Username: u.Username, IP: c.IP()}, sess, ua, map[string]any{"2fa": sess.TwoFA}); err != nil {
 		return nil, err
 	}
-	_ = s.Store.Audit(c.UserContext(), identity.Actor{Username: u.Username, IP: c.IP()}, "login.ok", "user", u.Username, nil)
-	c.Cookie(&fiber.Cookie{Name: s.cookieName(), Value: id, Path: "/", HTTPOnly: true, Secure: s.TLS, SameSite: fiber.CookieSameSiteStrictMode,
-		Expires: sess.ExpiresAt})
+	s.setSessionCookie(c, id, sess.ExpiresAt)
 	return sess, nil
+}
+
+// setSessionCookie and clearSessionCookie write the session cookie with the same
+// attributes, so the clearing one really replaces it: a __Host- cookie (TLS) is only
+// accepted, and so only cleared, with Secure, Path=/ and no Domain.
+func (s *Server) setSessionCookie(c *fiber.Ctx, value string, expires time.Time) {
+	c.Cookie(&fiber.Cookie{Name: s.cookieName(), Value: value, Path: "/", HTTPOnly: true, Secure: s.TLS,
+		SameSite: fiber.CookieSameSiteStrictMode, Expires: expires})
+}
+
+func (s *Server) clearSessionCookie(c *fiber.Ctx) {
+	c.Cookie(&fiber.Cookie{Name: s.cookieName(), Value: "", Path: "/", HTTPOnly: true, Secure: s.TLS,
+		SameSite: fiber.CookieSameSiteStrictMode, Expires: fasthttp.CookieExpireDelete})
+}
+
+// endSession logs the caller's session out: deleted and audited together.
+func (s *Server) endSession(c *fiber.Ctx, p *caller) error {
+	if p == nil || p.Session == nil {
+		return nil
+	}
+	return s.Store.EndSession(c.UserContext(), identity.Actor{UserID: p.User.ID, Username: p.User.Username, IP: c.IP()}, p.Session.IDHash)
 }
 
 func (s *Server) apiLogin(c *fiber.Ctx) error {
@@ -77,14 +172,11 @@ func (s *Server) apiLogin(c *fiber.Ctx) error {
 	if err := s.decodeJSON(c, &req); err != nil {
 		return err
 	}
+	req.Username = strings.TrimSpace(req.Username)
 	if req.Username == "" || req.Password == "" {
 		return errf(400, "bad_request", "username and password are required")
 	}
-	u, err := s.login(c, req.Username, req.Password)
-	if err != nil {
-		return err
-	}
-	twoFA, err := s.checkTwoFA(c, u, req.OTP, req.RecoveryCode)
+	u, twoFA, err := s.authenticate(c, credentials{Username: req.Username, Password: req.Password, OTP: req.OTP, RecoveryCode: req.RecoveryCode})
 	if err != nil {
 		return err
 	}
@@ -97,14 +189,10 @@ func (s *Server) apiLogin(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiLogout(c *fiber.Ctx) error {
-	p := me(c)
-	if p.Session != nil {
-		if err := s.Store.DeleteSession(c.UserContext(), p.Session.IDHash); err != nil {
-			return err
-		}
-		_ = s.Store.Audit(c.UserContext(), identity.Actor{Username: p.User.Username, IP: c.IP()}, "logout", "user", p.User.Username, nil)
+	if err := s.endSession(c, me(c)); err != nil {
+		return err
 	}
-	c.ClearCookie(s.cookieName())
+	s.clearSessionCookie(c)
 	return c.SendStatus(fiber.StatusNoContent)
 }
 

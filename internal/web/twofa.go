@@ -3,7 +3,10 @@ package web
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -32,10 +35,34 @@ func twoFAExempt(method, path string) bool {
 	return false
 }
 
-// checkTwoFA verifies a TOTP code or a recovery code for a user with 2FA on.
-// It returns false (and no error) for users without 2FA.
-func (s *Server) checkTwoFA(c *fiber.Ctx, u *store.User, otp, recovery string) (bool, error) {
-	m, err := s.Store.TwoFAFor(c.UserContext(), u.ID)
+// twoFAMaxFailures wrong second factors in a row lock the account's second factor (429);
+// every further wrong code locks it again, for twice as long, up to twoFAMaxLock. Only a
+// correct code, or an admin's 2FA reset, clears the count, which lives in the database so
+// a restart does not reset it.
+const (
+	twoFAMaxFailures = 10
+	twoFAFirstLock   = 15 * time.Minute
+	twoFAMaxLock     = 24 * time.Hour
+)
+
+// twoFALockFor is the lockout after n wrong second factors in a row.
+func twoFALockFor(n int) time.Duration {
+	if n < twoFAMaxFailures {
+		return 0
+	}
+	d := twoFAFirstLock
+	for k := n - twoFAMaxFailures; k > 0 && d < twoFAMaxLock; k-- {
+		d *= 2
+	}
+	return min(d, twoFAMaxLock)
+}
+
+// secondFactor verifies a TOTP code or a recovery code for a user whose password was
+// right. It returns false (and no error) for users without 2FA. A wrong code counts
+// towards the account's persisted lockout and the login backoff.
+func (s *Server) secondFactor(c *fiber.Ctx, u *store.User, otp, recovery string) (bool, error) {
+	ctx := c.UserContext()
+	m, err := s.Store.TwoFAFor(ctx, u.ID)
 	if err != nil {
 		return false, err
 	}
@@ -43,31 +70,66 @@ func (s *Server) checkTwoFA(c *fiber.Ctx, u *store.User, otp, recovery string) (
 		return false, nil
 	}
 	ip := c.IP()
-	switch {
-	case otp != "":
-		step, ok := auth.VerifyTOTP(m.Secret, otp, s.Now(), m.LastStep)
-		if ok {
-			if fresh, err := s.Store.UseTOTPStep(c.UserContext(), u.ID, step); err != nil {
-				return false, err
-			} else if fresh {
-				s.limiter.loginOK(u.Username, ip)
-				return true, nil
+	now := s.Now()
+	// While locked, every attempt answers 429 (audited coalesced, like throttled logins).
+	locked := func(until time.Time) error {
+		if report, n, _ := s.limiter.audits.Hit("2fa:" + acctKey(u.Username)); report {
+			if err := s.auditAttempt(c, "login.throttled", u.Username, map[string]any{"count": n, "scope": "2fa",
+				"window_s": int(throttleAuditWindow.Seconds())}); err != nil {
+				return err
 			}
 		}
-	case recovery != "":
-		if idx, ok := auth.UseRecoveryCode(recovery, m.RecoveryCodes); ok {
-			if err := s.Store.UseRecoveryCode(c.UserContext(), identity.Actor{Username: u.Username, IP: ip}, u.ID, m, idx); err != nil {
-				return false, err
-			}
-			s.limiter.loginOK(u.Username, ip)
-			return true, nil
-		}
-	default:
+		return twoFALocked(c, until.Sub(now))
+	}
+	if now.Before(m.LockedUntil) {
+		return false, locked(m.LockedUntil)
+	}
+	if otp == "" && recovery == "" {
 		return false, errf(401, "otp_required", "enter the 6-digit code from your authenticator app (or a recovery code)")
 	}
+	// Reserve the attempt before checking the code, so concurrent guesses count too.
+	allowed, failures, until, err := s.Store.TwoFAAttempt(ctx, u.ID, now, twoFALockFor)
+	if err != nil {
+		return false, err
+	}
+	if !allowed {
+		return false, locked(until)
+	}
+	if otp != "" {
+		step, ok := auth.VerifyTOTP(m.Secret, otp, now, m.LastStep)
+		if ok {
+			if fresh, err := s.Store.UseTOTPStep(ctx, u.ID, step); err != nil {
+				return false, err
+			} else if fresh {
+				return true, s.Store.TwoFAPassed(ctx, u.ID)
+			}
+		}
+	} else if idx, ok := auth.UseRecoveryCode(recovery, m.RecoveryCodes); ok {
+		if err := s.Store.UseRecoveryCode(ctx, identity.Actor{UserID: u.ID, Username: u.Username, IP: ip}, u.ID, m, idx); err != nil {
+			return false, err
+		}
+		return true, s.Store.TwoFAPassed(ctx, u.ID)
+	}
 	s.limiter.loginFailed(u.Username, ip)
-	_ = s.Store.Audit(c.UserContext(), identity.Actor{Username: u.Username, IP: ip}, "login.2fa_fail", "user", u.Username, nil)
+	if err := s.auditAttempt(c, "login.2fa_fail", u.Username, map[string]any{"failures": failures}); err != nil {
+		return false, err
+	}
+	if !until.IsZero() {
+		if err := s.auditAttempt(c, "auth.2fa_lockout", u.Username, map[string]any{"failures": failures,
+			"locked_until": until.UTC().Format(time.RFC3339)}); err != nil {
+			return false, err
+		}
+		return false, twoFALocked(c, until.Sub(now))
+	}
 	return false, errf(401, "bad_otp", "wrong or already used code")
+}
+
+// twoFALocked is the 429 of a locked second factor, with Retry-After.
+func twoFALocked(c *fiber.Ctx, wait time.Duration) error {
+	secs := max(1, int(wait.Seconds()+0.999))
+	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+	return errf(429, "2fa_locked", "too many wrong two-factor codes: this account's code entry is locked for %s (an administrator can reset two-factor authentication)",
+		(time.Duration(secs) * time.Second).String())
 }
 
 func (s *Server) apiTwoFAStatus(c *fiber.Ctx) error {
@@ -146,8 +208,8 @@ func (s *Server) apiTwoFADisable(c *fiber.Ctx) error {
 	if err := s.decodeJSON(c, &b); err != nil {
 		return err
 	}
-	if auth.Verify(b.Password, p.User.PasswordHash) != nil {
-		return errf(403, "forbidden", "wrong password")
+	if err := s.reauth(c, p, b.Password); err != nil {
+		return err
 	}
 	if s.twoFARequired(c, p.User.Role) {
 		return errf(409, "conflict", "the firm requires two-factor authentication for your role")
@@ -158,7 +220,8 @@ func (s *Server) apiTwoFADisable(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// apiResetUserTwoFA lets an admin turn off a user's 2FA (lost phone); their sessions end.
+// apiResetUserTwoFA lets an admin turn off a user's 2FA (lost phone); their sessions end and
+// their API tokens are revoked.
 func (s *Server) apiResetUserTwoFA(c *fiber.Ctx) error {
 	p := me(c)
 	u, err := s.Store.UserByName(c.UserContext(), c.Params("username"))
@@ -168,8 +231,10 @@ func (s *Server) apiResetUserTwoFA(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Store.DisableTwoFA(c.UserContext(), p.Actor, u.ID, u.Username); err != nil {
+	r, err := s.Store.ResetTwoFA(c.UserContext(), p.Actor, u.ID, u.Username)
+	if err != nil {
 		return err
 	}
-	return c.SendStatus(fiber.StatusNoContent)
+	return c.JSON(fiber.Map{"username": u.Username, "sessions_ended": r.Sessions, "tokens_revoked": r.Tokens,
+		"message": fmt.Sprintf("two-factor authentication is off for %s; ended %d session(s) and revoked %d API token(s)", u.Username, r.Sessions, r.Tokens)})
 }

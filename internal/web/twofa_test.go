@@ -56,7 +56,7 @@ func TestTwoFactor(t *testing.T) {
 		t.Fatalf("recovery code reused: %d", res.Status)
 	}
 	// An admin resets a lost phone.
-	if res := r.do("DELETE", "/api/v1/users/alice/2fa", "ada", nil); res.Status != 204 {
+	if res := r.do("DELETE", "/api/v1/users/alice/2fa", "ada", nil); res.Status != 200 {
 		t.Fatalf("admin reset: %d", res.Status)
 	}
 	if res := r.do("POST", "/api/v1/session", "", map[string]any{"username": "alice", "password": "password-alice"}); res.Status != 200 {

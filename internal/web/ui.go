@@ -15,7 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dictum/assets"
-	"dictum/internal/identity"
+	"dictum/internal/auth"
 	"dictum/internal/store"
 )
 
@@ -347,38 +347,50 @@ func (s *Server) uiLogin(c *fiber.Ctx) error {
 		return err
 	}
 	user, pass := strings.TrimSpace(c.FormValue("username")), c.FormValue("password")
-	d := loginData{Username: user, Next: safeNext(c.FormValue("next"))}
-	if user == "" || pass == "" {
-		return s.render(c, 400, "login", page{Title: "Log in", Page: "login", Problem: "Enter your username and password.", D: d})
+	d := loginData{Next: safeNext(c.FormValue("next"))}
+	if auth.ValidUsername(user) {
+		d.Username = user // a malformed name is not echoed back
 	}
-	u, err := s.login(c, user, pass)
-	if err != nil {
-		var ae *apiError
-		if errors.As(err, &ae) {
-			msg := ae.Message
-			if ae.Code == "bad_credentials" {
-				msg = "Wrong username or password."
-			} else if ae.Status == 429 {
-				msg = "Too many failed attempts. Wait a moment, then try again (" + ae.Message + ")."
-			}
-			return s.render(c, ae.Status, "login", page{Title: "Log in", Page: "login", Problem: msg, D: d})
-		}
-		return err
+	problem := func(status int, msg string) error {
+		return s.render(c, status, "login", page{Title: "Log in", Page: "login", Problem: msg, D: d})
+	}
+	// The form is under the API's limits: the anonymous per-IP request rate here, the
+	// per-account and per-IP login backoff and the second-factor lockout in authenticate.
+	if ok, retry := s.limiter.allowAPI("ip:" + c.IP()); !ok {
+		err := tooMany(c, retry)
+		return problem(429, "Too many requests from this computer. Wait a moment, then try again ("+err.(*apiError).Message+").")
+	}
+	if user == "" || pass == "" {
+		return problem(400, "Enter your username and password.")
 	}
 	// A user with 2FA on also needs a code (or a recovery code) from the same form.
 	otp, recovery := splitCode(c.FormValue("code"))
-	twoFA, err := s.checkTwoFA(c, u, otp, recovery)
+	u, twoFA, err := s.authenticate(c, credentials{Username: user, Password: pass, OTP: otp, RecoveryCode: recovery})
 	if err != nil {
 		var ae *apiError
-		if errors.As(err, &ae) && (ae.Code == "otp_required" || ae.Code == "bad_otp") {
-			d.NeedCode = true
-			msg := "Your account uses two-factor authentication: enter your password again and the 6-digit code from your authenticator app."
-			if ae.Code == "bad_otp" {
-				msg = "That code is wrong or was already used. Enter your password and the current code again."
-			}
-			return s.render(c, 401, "login", page{Title: "Log in", Page: "login", Problem: msg, D: d})
+		if !errors.As(err, &ae) {
+			return err
 		}
-		return err
+		msg := ae.Message
+		switch {
+		case ae.Code == "bad_credentials":
+			msg = "Wrong username or password."
+		case ae.Code == "bad_username":
+			msg = "That is not a valid username: " + auth.UsernameRule + "."
+		case ae.Code == "otp_required":
+			d.NeedCode = true
+			msg = "Your account uses two-factor authentication: enter your password again and the 6-digit code from your authenticator app."
+		case ae.Code == "bad_otp":
+			d.NeedCode = true
+			msg = "That code is wrong or was already used. Enter your password and the current code again."
+		case ae.Code == "2fa_locked":
+			d.NeedCode = true
+			msg = "Too many wrong codes: code entry for this account is locked. Try again later (Retry-After: " + string(c.Response().Header.Peek(fiber.HeaderRetryAfter)) +
+				" s), or ask an administrator to reset your two-factor authentication."
+		case ae.Status == 429:
+			msg = "Too many failed attempts. Wait a moment, then try again (" + ae.Message + ")."
+		}
+		return problem(ae.Status, msg)
 	}
 	if _, err := s.startSession(c, u, twoFA); err != nil {
 		return err
@@ -394,15 +406,11 @@ func (s *Server) uiLogin(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiLogout(c *fiber.Ctx) error {
-	p, _ := c.Locals("p").(*caller)
-	if p != nil && p.Session != nil {
-		// authn has checked the CSRF token of this post.
-		if err := s.Store.DeleteSession(c.UserContext(), p.Session.IDHash); err != nil {
-			return err
-		}
-		_ = s.Store.Audit(c.UserContext(), identity.Actor{Username: p.User.Username, IP: c.IP()}, "logout", "user", p.User.Username, nil)
+	// authn has checked the CSRF token of this post.
+	if err := s.endSession(c, me(c)); err != nil {
+		return err
 	}
-	c.ClearCookie(s.cookieName())
+	s.clearSessionCookie(c)
 	return c.Redirect("/login?bye=1", fiber.StatusSeeOther)
 }
 

@@ -1,8 +1,9 @@
 package web
 
 import (
+	"errors"
 	"fmt"
-	"io"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -46,7 +47,10 @@ func (s *Server) usersPage(c *fiber.Ctx, status int, pg page, d usersData) error
 
 func (s *Server) uiAdminUsers(c *fiber.Ctx) error {
 	pg := page{}
-	if m := c.Query("ok"); m != "" {
+	if m := c.Query("ok"); m == "user-disabled" {
+		n, _ := strconv.ParseInt(c.Query("tokens"), 10, 64)
+		pg.Notice = "The user is disabled; their sessions were ended and " + plural(max(0, n), "API token") + " revoked."
+	} else if m != "" {
 		pg.Notice = noticeText(m)
 	}
 	return s.usersPage(c, 200, pg, usersData{})
@@ -137,13 +141,15 @@ func (s *Server) uiAdminUpdateUser(c *fiber.Ctx) error {
 		patch.PasswordHash, patch.MustChange = &h, &mc
 		out.Password, out.PwFor = pw, target.Username
 	case "reset2fa":
-		if target.Username == p.User.Username {
+		if strings.EqualFold(target.Username, p.User.Username) {
 			return s.usersPage(c, 409, page{Problem: "Manage your own two-factor authentication on the Two-factor page (Your account)."}, out)
 		}
-		if err := s.Store.DisableTwoFA(c.UserContext(), p.Actor, target.ID, target.Username); err != nil {
+		r, err := s.Store.ResetTwoFA(c.UserContext(), p.Actor, target.ID, target.Username)
+		if err != nil {
 			return err
 		}
-		return s.usersPage(c, 200, page{Notice: "Two-factor authentication is off for " + target.Username + "; their sessions were ended. They can set it up again."}, out)
+		return s.usersPage(c, 200, page{Notice: fmt.Sprintf("Two-factor authentication is off for %s; their sessions were ended and %s revoked. They can set it up again.",
+			target.Username, plural(r.Tokens, "API token"))}, out)
 	case "disable", "enable":
 		v := c.FormValue("op") == "disable"
 		patch.Disabled = &v
@@ -157,14 +163,19 @@ func (s *Server) uiAdminUpdateUser(c *fiber.Ctx) error {
 	default:
 		return errf(400, "bad_request", "unknown action")
 	}
-	if target.Username == p.User.Username && ((patch.Disabled != nil && *patch.Disabled) || (patch.Role != nil && *patch.Role != store.RoleAdmin)) {
+	if strings.EqualFold(target.Username, p.User.Username) && ((patch.Disabled != nil && *patch.Disabled) || (patch.Role != nil && *patch.Role != store.RoleAdmin)) {
 		return s.usersPage(c, 409, page{Problem: "You cannot disable yourself or remove your own admin role; ask another admin."}, out)
 	}
-	if _, err := s.Store.UpdateUser(c.UserContext(), p.Actor, target.Username, patch); err != nil {
+	_, r, err := s.Store.ChangeUser(c.UserContext(), p.Actor, target.Username, patch)
+	if err != nil {
 		return err
 	}
 	if out.Password != "" {
-		return s.usersPage(c, 200, page{Notice: "A new one-time password is set for " + target.Username + "; their sessions were ended."}, out)
+		return s.usersPage(c, 200, page{Notice: fmt.Sprintf("A new one-time password is set for %s; their sessions were ended and %s revoked.",
+			target.Username, plural(r.Tokens, "API token"))}, out)
+	}
+	if patch.Disabled != nil && *patch.Disabled {
+		return c.Redirect("/admin/users?ok=user-disabled&tokens="+strconv.FormatInt(r.Tokens, 10), fiber.StatusSeeOther)
 	}
 	return c.Redirect("/admin/users?ok=user-saved", fiber.StatusSeeOther)
 }
@@ -208,7 +219,10 @@ func (s *Server) uiAdminMatters(c *fiber.Ctx) error {
 		return errf(400, "bad_request", "status must be open, closed or all")
 	}
 	pg := page{}
-	if m := c.Query("ok"); m != "" {
+	if m := c.Query("ok"); m == "user-disabled" {
+		n, _ := strconv.ParseInt(c.Query("tokens"), 10, 64)
+		pg.Notice = "The user is disabled; their sessions were ended and " + plural(max(0, n), "API token") + " revoked."
+	} else if m != "" {
 		pg.Notice = noticeText(m)
 	}
 	return s.mattersPage(c, 200, pg, d)
@@ -291,22 +305,12 @@ func (s *Server) existingNumbers(c *fiber.Ctx) (map[string]bool, error) {
 
 // uiAdminImportPreview parses an uploaded (or pasted) CSV and shows each row valid or not.
 func (s *Server) uiAdminImportPreview(c *fiber.Ctx) error {
-	var data []byte
-	if fh, err := c.FormFile("file"); err == nil && fh.Size > 0 {
-		if fh.Size > maxImportBytes {
-			return s.mattersPage(c, 413, page{Problem: fmt.Sprintf("The file is larger than %d KiB; split it.", maxImportBytes/1024)}, mattersData{})
-		}
-		f, err := fh.Open()
-		if err != nil {
-			return err
-		}
-		data, err = io.ReadAll(io.LimitReader(f, maxImportBytes+1))
-		f.Close()
-		if err != nil {
-			return err
-		}
-	} else {
-		data = []byte(c.FormValue("csv"))
+	data, err := importInput(c)
+	if errors.Is(err, errImportTooLarge) {
+		return s.mattersPage(c, 413, page{Problem: fmt.Sprintf("The file is larger than %d KiB; split it.", maxImportBytes/1024)}, mattersData{})
+	}
+	if err != nil {
+		return err
 	}
 	existing, err := s.existingNumbers(c)
 	if err != nil {
@@ -336,7 +340,7 @@ func (s *Server) uiAdminImportConfirm(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	rows, perr := parseMatterCSV([]byte(c.FormValue("csv")), existing)
+	rows, perr := parseMatterCSV([]byte(formValue(c, "csv")), existing)
 	if perr != nil {
 		return s.mattersPage(c, 422, page{Problem: "The CSV cannot be read: " + perr.Error() + ". Nothing was imported."}, mattersData{})
 	}
@@ -377,7 +381,10 @@ type settingsData struct {
 
 func (s *Server) uiAdminSettings(c *fiber.Ctx) error {
 	pg := page{Title: "Firm settings", Page: "admin", Nav: "settings"}
-	if m := c.Query("ok"); m != "" {
+	if m := c.Query("ok"); m == "user-disabled" {
+		n, _ := strconv.ParseInt(c.Query("tokens"), 10, 64)
+		pg.Notice = "The user is disabled; their sessions were ended and " + plural(max(0, n), "API token") + " revoked."
+	} else if m != "" {
 		pg.Notice = noticeText(m)
 	}
 	f, err := s.settings.Firm(c.UserContext())

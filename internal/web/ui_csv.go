@@ -1,7 +1,10 @@
 package web
 
 import (
+	"errors"
 	"fmt"
+
+	"github.com/gofiber/fiber/v2"
 
 	"dictum/internal/matters"
 )
@@ -46,4 +49,28 @@ func parseMatterCSV(data []byte, existing map[string]bool) ([]importRow, error) 
 			Litigation: r.Litigation != nil && *r.Litigation, Err: r.Err()})
 	}
 	return rows, err
+}
+
+// errImportTooLarge refuses a matter CSV over maxImportBytes.
+var errImportTooLarge = fmt.Errorf("the file is larger than %d KiB; split it", maxImportBytes/1024)
+
+// importInput is the CSV of an import form: the uploaded file part, else the pasted text.
+// bodyGuard has read the form into memory (capped at importBodyCap) and it is parsed
+// there: client lists never land in a plaintext temp file.
+func importInput(c *fiber.Ctx) ([]byte, error) {
+	f, err := multipartForm(c)
+	if errors.Is(err, errNotMultipart) {
+		return []byte(formValue(c, "csv")), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	data := f.files["file"]
+	if len(data) == 0 {
+		data = []byte(f.values["csv"])
+	}
+	if len(data) > maxImportBytes {
+		return nil, errImportTooLarge
+	}
+	return data, nil
 }

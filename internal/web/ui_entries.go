@@ -2,8 +2,10 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -330,13 +332,22 @@ type accountData struct {
 	Must    bool
 	MinLen  int
 	Display string
+	Tokens  tokensData
 }
 
 func (s *Server) uiAccount(c *fiber.Ctx) error {
 	p := me(c)
-	pg := page{Title: "Your account", Page: "account", Nav: "account", D: accountData{Must: p.User.MustChangePassword, MinLen: s.Config.Auth.MinPassword}}
-	if c.Query("changed") == "1" {
-		pg.Notice = "Your password is changed. Other sessions were logged out."
+	td, err := s.tokensData(c, p)
+	if err != nil {
+		return err
+	}
+	pg := page{Title: "Your account", Page: "account", Nav: "account", D: accountData{Must: p.User.MustChangePassword, MinLen: s.Config.Auth.MinPassword, Tokens: td}}
+	switch {
+	case c.Query("changed") == "1":
+		n, _ := strconv.ParseInt(c.Query("tokens"), 10, 64)
+		pg.Notice = "Your password is changed. Other sessions were logged out and " + plural(max(0, n), "API token") + " revoked."
+	case c.Query("ok") == "token-revoked":
+		pg.Notice = "The API token is revoked."
 	}
 	return s.render(c, 200, "account", pg)
 }
@@ -348,11 +359,22 @@ func (s *Server) uiChangePassword(c *fiber.Ctx) error {
 		return errf(403, "forbidden", "log in with a password to change it")
 	}
 	cur, next, again := c.FormValue("current"), c.FormValue("new"), c.FormValue("confirm")
+	status := 422
 	fail := func(msg string) error {
-		return s.render(c, 422, "account", page{Title: "Your account", Page: "account", Nav: "account", Problem: msg,
-			D: accountData{Must: p.User.MustChangePassword, MinLen: s.Config.Auth.MinPassword}})
+		td, err := s.tokensData(c, p)
+		if err != nil {
+			return err
+		}
+		return s.render(c, status, "account", page{Title: "Your account", Page: "account", Nav: "account", Problem: msg,
+			D: accountData{Must: p.User.MustChangePassword, MinLen: s.Config.Auth.MinPassword, Tokens: td}})
 	}
-	if auth.Verify(cur, p.User.PasswordHash) != nil {
+	// Under the login backoff: a stolen session cannot guess the password here.
+	if err := s.reauth(c, p, cur); err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Status == 429 {
+			status = 429
+			return fail("Too many wrong passwords. Wait a moment, then try again (" + ae.Message + ").")
+		}
 		return fail("The current password is wrong.")
 	}
 	if next != again {
@@ -369,13 +391,15 @@ func (s *Server) uiChangePassword(c *fiber.Ctx) error {
 		return err
 	}
 	mc := false
-	u, err := s.Store.UpdateUser(c.UserContext(), p.Actor, p.User.Username, store.UserPatch{PasswordHash: &h, MustChange: &mc})
+	u, r, err := s.Store.ChangeUser(c.UserContext(), p.Actor, p.User.Username, store.UserPatch{PasswordHash: &h, MustChange: &mc})
 	if err != nil {
 		return err
 	}
-	// The store ended every session of this user; start a fresh one for this browser.
-	if _, err := s.startSession(c, u); err != nil {
+	// The store ended every session of this user and revoked their API tokens; start a
+	// fresh session for this browser (it gave the password, and its second factor at
+	// login if it had one).
+	if _, err := s.startSession(c, u, p.Session.TwoFA); err != nil {
 		return err
 	}
-	return c.Redirect("/account?changed=1", fiber.StatusSeeOther)
+	return c.Redirect("/account?changed=1&tokens="+strconv.FormatInt(r.Tokens, 10), fiber.StatusSeeOther)
 }

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -73,17 +75,7 @@ func (s *Server) apiCreateUser(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(out)
 }
 
-func validUsername(n string) bool {
-	if n == "" || len(n) > 64 {
-		return false
-	}
-	for _, r := range n {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' || r == '@') {
-			return false
-		}
-	}
-	return true
-}
+func validUsername(n string) bool { return auth.ValidUsername(n) }
 
 func (s *Server) apiPatchUser(c *fiber.Ctx) error {
 	p := me(c)
@@ -115,14 +107,29 @@ func (s *Server) apiPatchUser(c *fiber.Ctx) error {
 		mc := true
 		patch.MustChange = &mc
 	}
-	if c.Params("username") == p.User.Username && ((b.Disabled != nil && *b.Disabled) || (b.Role != nil && *b.Role != store.RoleAdmin)) {
+	// Usernames are case-insensitive: "ADA" is ada.
+	if strings.EqualFold(strings.TrimSpace(c.Params("username")), p.User.Username) && ((b.Disabled != nil && *b.Disabled) || (b.Role != nil && *b.Role != store.RoleAdmin)) {
 		return errf(409, "conflict", "you cannot disable yourself or remove your own admin role")
 	}
-	u, err := s.Store.UpdateUser(c.UserContext(), p.Actor, c.Params("username"), patch)
+	u, revoked, err := s.Store.ChangeUser(c.UserContext(), p.Actor, c.Params("username"), patch)
 	if err != nil {
 		return err
 	}
-	return c.JSON(u)
+	out := patchedUser{User: u}
+	if patch.PasswordHash != nil || (patch.Disabled != nil && *patch.Disabled) {
+		out.SessionsEnded, out.TokensRevoked = &revoked.Sessions, &revoked.Tokens
+		out.Message = fmt.Sprintf("ended %d session(s) and revoked %d API token(s) of %s", revoked.Sessions, revoked.Tokens, u.Username)
+	}
+	return c.JSON(out)
+}
+
+// patchedUser is PATCH /users/{username}'s answer: the user, and what a password change
+// or a disable ended.
+type patchedUser struct {
+	*store.User
+	SessionsEnded *int64 `json:"sessions_ended,omitempty"`
+	TokensRevoked *int64 `json:"tokens_revoked,omitempty"`
+	Message       string `json:"message,omitempty"`
 }
 
 func (s *Server) apiListTokens(c *fiber.Ctx) error {
@@ -143,25 +150,81 @@ func (s *Server) apiListTokens(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"tokens": list})
 }
 
+// apiCreateToken creates an API token for the caller. It needs the password again (a
+// stolen session or token cannot mint a credential that outlives it) and expires after
+// expires_in_days (default 90; 0 = never).
 func (s *Server) apiCreateToken(c *fiber.Ctx) error {
 	p := me(c)
 	var b struct {
-		Name string `json:"name"`
+		Name          string `json:"name"`
+		ExpiresInDays *int   `json:"expires_in_days"`
+		Password      string `json:"password"`
 	}
-	if len(c.Body()) > 0 {
-		if err := s.decodeJSON(c, &b); err != nil {
-			return err
-		}
+	if err := s.decodeJSON(c, &b); err != nil {
+		return err
+	}
+	days := auth.DefaultTokenDays
+	if b.ExpiresInDays != nil {
+		days = *b.ExpiresInDays
+	}
+	expires, err := auth.TokenExpiry(s.Now(), days)
+	if err != nil {
+		return errf(422, "invalid", "expires_in_days: %s", err.Error())
+	}
+	if err := s.reauth(c, p, b.Password); err != nil {
+		return err
+	}
+	t, err := s.createToken(c, p, b.Name, expires)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(t)
+}
+
+// newToken is a token just created: the secret is in this answer only.
+type newToken struct {
+	ID        int64  `json:"id"`
+	Token     string `json:"token"`
+	Prefix    string `json:"prefix"`
+	Name      string `json:"name"`
+	ExpiresAt string `json:"expires_at,omitempty"` // "" = never
+}
+
+func (s *Server) createToken(c *fiber.Ctx, p *caller, name string, expires time.Time) (*newToken, error) {
+	name = strings.TrimSpace(name)
+	if len(name) > 100 {
+		return nil, errf(422, "invalid", "a token name is at most 100 characters")
 	}
 	tok, hash, prefix, err := auth.NewAPIToken()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	id, err := s.Store.CreateToken(c.UserContext(), p.Actor, p.User.ID, b.Name, prefix, hash)
+	id, err := s.Store.CreateTokenUntil(c.UserContext(), p.Actor, p.User.ID, name, prefix, hash, expires)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"id": id, "token": tok, "prefix": prefix, "name": b.Name})
+	out := &newToken{ID: id, Token: tok, Prefix: prefix, Name: name}
+	if !expires.IsZero() {
+		out.ExpiresAt = expires.UTC().Format(time.RFC3339)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return out, nil
+}
+
+// reauth checks the caller's password again before a sensitive action, under the login
+// backoff: a wrong password counts as a failed login for the account and the IP.
+func (s *Server) reauth(c *fiber.Ctx, p *caller, password string) error {
+	if password == "" {
+		return errf(403, "reauth_required", "enter your password again to do this")
+	}
+	if wait := s.limiter.loginWait(p.User.Username, c.IP()); wait > 0 {
+		return tooMany(c, wait)
+	}
+	if auth.Verify(password, p.User.PasswordHash) != nil {
+		s.limiter.loginFailed(p.User.Username, c.IP())
+		return errf(403, "reauth_failed", "wrong password")
+	}
+	return nil
 }
 
 func (s *Server) apiRevokeToken(c *fiber.Ctx) error {
@@ -186,7 +249,8 @@ func (s *Server) apiRevokeToken(c *fiber.Ctx) error {
 	return errf(404, "not_found", "not found")
 }
 
-// apiLockouts shows admins the accounts and IPs with failed logins and how long they wait.
+// apiLockouts shows admins the accounts and IPs with failed logins and how long they wait,
+// and the accounts with wrong second factors in a row.
 func (s *Server) apiLockouts(c *fiber.Ctx) error {
 	acct, ips := s.limiter.lockouts()
 	conv := func(es []ratelimit.Entry) []fiber.Map {
@@ -200,5 +264,26 @@ func (s *Server) apiLockouts(c *fiber.Ctx) error {
 		}
 		return out
 	}
-	return c.JSON(fiber.Map{"accounts": conv(acct), "ips": conv(ips)})
+	// Second-factor failures are kept in the database (they survive a restart).
+	fails, err := s.Store.TwoFAFailures(c.UserContext())
+	if err != nil {
+		return err
+	}
+	twoFA := []fiber.Map{}
+	for _, f := range fails {
+		m := fiber.Map{"key": f.Username, "failures": f.Failures, "locked_until": nil}
+		if f.LockedUntil.After(s.Now()) {
+			m["locked_until"] = f.LockedUntil.UTC().Format(time.RFC3339)
+		}
+		twoFA = append(twoFA, m)
+	}
+	return c.JSON(fiber.Map{"accounts": conv(acct), "ips": conv(ips), "second_factor": twoFA})
+}
+
+// plural is "1 API token", "3 API tokens".
+func plural(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -384,6 +384,22 @@ describe('timekeeper alice', () => {
     await a11y('account');
   });
 
+  test('account page: creating an API token needs the password; it is shown once with its expiry', async () => {
+    await page.goto(`${BASE}/account`);
+    await page.getByLabel('Name', { exact: true }).fill('browser script');
+    await page.getByLabel('Expires in (days)').fill('30');
+    await page.getByLabel('Your password').fill('not-my-password');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await page.getByText('The password is wrong.').waitFor();
+    await page.getByLabel('Your password').fill(env('ALICE_PASSWORD'));
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const tok = (await page.locator('#new-token').textContent()).trim();
+    assert.match(tok, /^dct_[A-Za-z0-9_-]{43}$/);
+    await page.getByRole('cell', { name: 'browser script' }).waitFor();
+    await shot('account-token');
+    await a11y('account-token');
+  });
+
   test('plain http on a LAN name: the record page explains how to get the microphone', async () => {
     const lan = BASE.replace('127.0.0.1', 'dictum.test');
     await page.goto(`${lan}/login`);
@@ -551,6 +567,23 @@ describe('admin and billing', () => {
     assert.match(await page.title(), /Hale & Pike LLP/);
     await shot('admin-settings');
     await a11y('admin-settings');
+    await logout();
+  });
+
+  test('backups: red until a drill ran, "Back up now" lists the file', async () => {
+    await login('admin', env('ADMIN_PASSWORD'));
+    await page.goto(`${BASE}/admin/backups`);
+    assert.match(await page.title(), /^Backups/);
+    await page.getByRole('alert').filter({ hasText: 'No restore drill has run yet' }).waitFor();
+    await page.getByRole('button', { name: 'Back up now' }).click();
+    await page.getByText('The backup has started.').waitFor();
+    for (let i = 0; i < 50 && !(await page.locator('td code', { hasText: /^dictum-.*\.backup$/ }).count()); i++) {
+      await page.waitForTimeout(200);
+      await page.goto(`${BASE}/admin/backups`);
+    }
+    await page.locator('td code', { hasText: /^dictum-.*\.backup$/ }).first().waitFor();
+    await a11y('admin-backups');
+    await shot('admin-backups');
     await logout();
   });
 
