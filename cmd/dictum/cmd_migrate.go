@@ -72,6 +72,23 @@ func (e *cliEnv) cmdMigrate(args []string) int {
 	return 0
 }
 
+// openNoMigrate opens the keys and the database without applying migrations (doctor).
+func (e *cliEnv) openNoMigrate(ctx context.Context, cfg *config.Config) (*vault.Keys, *store.Store, error) {
+	keys, err := vault.Load(cfg.MasterKeyPath())
+	if err != nil {
+		return nil, nil, err
+	}
+	k := keys.DB()
+	st, err := store.Open(ctx, cfg.DBPath(), store.Options{Key: &k, NoMigrate: true})
+	if err != nil {
+		if errors.Is(err, store.ErrWrongKey) {
+			return nil, nil, fmt.Errorf("%w (key file %s)", err, cfg.MasterKeyPath())
+		}
+		return nil, nil, err
+	}
+	return keys, st, nil
+}
+
 // cmdReady waits until the configured server answers /readyz (the package's postinst runs
 // it after starting the service). It talks only to this machine's own listener.
 func (e *cliEnv) cmdReady(args []string) int {

@@ -204,7 +204,9 @@ func (e *cliEnv) cmdDoctor(args []string) int {
 		return 1
 	}
 	ctx := context.Background()
-	keys, st, err := e.open(ctx, cfg)
+	// A check never changes the data: no migrations (a newer binary's doctor run after a
+	// rolled-back upgrade must not migrate the restored database again).
+	keys, st, err := e.openNoMigrate(ctx, cfg)
 	if err != nil {
 		check("keys+database", err, "")
 		return 1
@@ -215,6 +217,9 @@ func (e *cliEnv) cmdDoctor(args []string) int {
 	check("sqlcipher", err, "version "+v)
 	sv, err := st.Version(ctx)
 	check("schema", err, fmt.Sprintf("version %d (this dictum: %d)", sv, store.SchemaVersion()))
+	if err == nil && sv < store.SchemaVersion() {
+		warn("migrations", fmt.Sprintf("%d pending: `dictum migrate` (or serve) applies them", store.SchemaVersion()-sv))
+	}
 	problems, err := st.IntegrityCheck(ctx)
 	if err == nil && len(problems) > 0 {
 		err = fmt.Errorf("%d problem(s): %s", len(problems), strings.Join(problems, "; "))
