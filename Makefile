@@ -22,7 +22,7 @@ export DICTUM_SQLCIPHER_PREFIX := $(SQLC)
 GOFLAGS_TAGS := -tags libsqlite3
 LDFLAGS := -X dictum/internal/buildinfo.Version=$(VERSION)
 
-.PHONY: all deps build run test vet unit browser bench eval fuzz clean env
+.PHONY: all deps build run test vet unit browser bench eval fuzz clean env deb test-deb
 
 all: build
 
@@ -59,9 +59,18 @@ FUZZTIME ?= 20s
 fuzz: deps
 	@bash scripts/fuzz.sh $(FUZZTIME)
 
+# The Debian package (nfpm, pinned in go.mod): dist/dictum_<version>_amd64.deb, lintian-clean.
+deb: deps
+	@GO=$(GO) bash scripts/deb-build.sh
+
+# Installs, upgrades, rolls back, removes and purges the .deb in a clean Debian 12 root
+# (debootstrap, cached). Needs root. Separate from `make test`: a few minutes.
+test-deb: deb
+	@GO=$(GO) bash scripts/test-deb.sh
+
 # Prints the environment for running go commands by hand: eval "$$(make -s env)"
 env:
 	@echo 'export CGO_ENABLED=1 CGO_CFLAGS="$(CGO_CFLAGS)" CGO_LDFLAGS="$(CGO_LDFLAGS)" DICTUM_WHISPER_PREFIX="$(WH)" DICTUM_SQLCIPHER_PREFIX="$(SQLC)" GOFLAGS=-tags=libsqlite3'
 
 clean:
-	rm -rf bin .run
+	rm -rf bin .run dist

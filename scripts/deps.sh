@@ -24,7 +24,8 @@ log() { printf 'deps: %s\n' "$*" >&2; }
 # ---- apt packages ---------------------------------------------------------
 APT_PKGS=(build-essential cmake pkg-config libssl-dev zlib1g-dev ca-certificates
           espeak-ng sox lame opus-tools chromium fonts-dejavu-core wrk nodejs openssl
-          zip unzip time)
+          zip unzip time
+          lintian debootstrap curl)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
