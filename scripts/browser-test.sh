@@ -4,7 +4,8 @@
 # random-weight tiny.en model and a fake microphone that plays an espeak-ng sentence.
 #   scripts/browser-test.sh            (make browser / make test run it after make build)
 # Env: DICTUM_BIN (default bin/dictum), CHROMIUM (default /usr/bin/chromium),
-#      BROWSER_TEST_KEEP=1 keeps the temp dir, BROWSER_TEST_FILTER=regex runs some tests only.
+#      BROWSER_TEST_KEEP=1 keeps the temp dir, BROWSER_TEST_FILTER=regex runs some tests only,
+#      BROWSER_DOCS_IMAGES=1 copies the screenshots the guides use into docs/images/.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -107,3 +108,13 @@ if [ "$rc" -ne 0 ]; then
   exit "$rc"
 fi
 log "all browser tests passed; screenshots in test/browser/artifacts/"
+# BROWSER_DOCS_IMAGES=1: the guides' screenshots (docs/images/) are these tests' own, copied
+# after a passing run, so they always show the current UI.
+if [ "${BROWSER_DOCS_IMAGES:-}" = 1 ]; then
+  mkdir -p "$root/docs/images"
+  for n in login record-recording inbox-draft inbox-keyboard approved account phone-record billing \
+           admin-users admin-matters admin-settings admin-backups admin-audit twofa-codes; do
+    if [ -f "$tests/artifacts/$n.png" ]; then cp "$tests/artifacts/$n.png" "$root/docs/images/$n.png"; fi
+  done
+  log "copied the guides' screenshots into docs/images/"
+fi

@@ -44,7 +44,7 @@ mkdir -p "$STAGE/doc" "$OUT"
 # ---- binary -------------------------------------------------------------------
 TAGS="libsqlite3${DEB_EXTRA_TAGS:+ $DEB_EXTRA_TAGS}"
 log "building dictum $VERSION (tags: $TAGS)"
-"$GO" build -trimpath -tags "$TAGS" -ldflags "-s -w -X dictum/internal/buildinfo.Version=$VERSION" \
+"$GO" build -trimpath -buildmode=pie -tags "$TAGS" -ldflags "-s -w -X dictum/internal/buildinfo.Version=$VERSION" \
   -o "$STAGE/dictum" ./cmd/dictum
 BIN="$STAGE/dictum"
 
