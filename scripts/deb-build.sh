@@ -21,16 +21,17 @@ die() { log "$*"; exit 1; }
 # ---- version ------------------------------------------------------------------
 deb_version() {
   local d dirty="" base
-  d=$(git describe --tags --always --dirty 2>/dev/null || echo unknown)
-  case $d in *-dirty) dirty="+dirty"; d=${d%-dirty} ;; esac
+  git diff --quiet HEAD 2>/dev/null || dirty="+dirty"
+  if ! d=$(git describe --tags 2>/dev/null); then # no tag yet: the commit count keeps builds ordered
+    printf '0.0~git%s.%s%s' "$(git rev-list --count HEAD)" "$(git rev-parse --short=7 HEAD)" "$dirty"
+    return
+  fi
   if [[ $d =~ ^(.+)-([0-9]+)-g([0-9a-f]+)$ ]]; then
     base=${BASH_REMATCH[1]#v}
     printf '%s+git%s.%s%s' "${base//-/\~}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}" "$dirty"
-  elif [[ $d =~ ^v?[0-9] ]]; then
+  else
     base=${d#v}
     printf '%s%s' "${base//-/\~}" "$dirty"
-  else # no tag yet: the commit count keeps successive builds ordered
-    printf '0.0~git%s.%s%s' "$(git rev-list --count HEAD)" "$(git rev-parse --short=7 HEAD)" "$dirty"
   fi
 }
 VERSION=${DEB_VERSION:-$(deb_version)}
