@@ -185,3 +185,20 @@ func writeTemp(t *testing.T, s string) string {
 	}
 	return p
 }
+
+// doctor is a check: on a database one migration behind it warns and changes nothing (after
+// a rolled-back upgrade, the new binary's doctor must not migrate the restored data again).
+func TestDoctorNeverMigrates(t *testing.T) {
+	data := initData(t)
+	behind := store.SchemaVersion() - 1
+	setSchema(t, data, behind)
+	r := dictum(t, "", nil, "doctor", "--data", data)
+	if !strings.Contains(r.stdout, fmt.Sprintf("version %d (this dictum: %d)", behind, store.SchemaVersion())) ||
+		!strings.Contains(r.stdout, "1 pending: `dictum migrate` (or serve) applies them") {
+		t.Fatalf("doctor: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = dictum(t, "", nil, "doctor", "--data", data)
+	if !strings.Contains(r.stdout, fmt.Sprintf("version %d (this dictum", behind)) {
+		t.Fatalf("the first doctor run migrated the database: %q", r.stdout)
+	}
+}
