@@ -90,6 +90,7 @@ perm() { in_root stat -c "%a %U:%G" "$1"; }
 [ "$(perm /etc/dictum/dictum.toml)" = "640 root:dictum" ] || fail "conffile is $(perm /etc/dictum/dictum.toml)"
 in_root getent passwd dictum | grep -q ':/var/lib/dictum:/usr/sbin/nologin$' || fail "system user dictum"
 in_root dpkg-query -W -f='${Conffiles}' dictum | grep -q /etc/dictum/dictum.toml || fail "dictum.toml is not a conffile"
+sed -n '/^Dictum is installed/,/Guide:/p' "$work/install1.log" | sed 's/^/    | /' >&2
 ok "first install in ${INSTALL_S}s: Depends pulled libssl3/libgomp1, user, 0700 data, 0600 key, root-only password file"
 
 # ---- 2. the admin points the listener at a test port; systemd (the shim) starts it ---
@@ -159,6 +160,7 @@ set -e
 [ $rc = 3 ] && grep -q "newer than this dictum" "$work/downgrade.log" && grep -q "nothing was changed" "$work/downgrade.log" \
   || { cat "$work/downgrade.log"; fail "the old binary did not refuse the newer schema (exit $rc)"; }
 rm -rf "$root/var/tmp/copy"
+grep '^dictum: ' "$work/install3.log" | sed -n '/UPGRADE TO/,$p' | sed 's/^/    | /' >&2
 ok "broken upgrade to $V3 rolled back: backup restored by dictum $V2, its doctor passes; downgrade refused (exit 3)"
 
 # ---- 5. back to the good version; remove; purge ----------------------------------------
