@@ -36,7 +36,7 @@ Users and access
 Keys and config
   key         rotate | db-hex
   config      check | defaults
-  audit       verify | list
+  audit       verify [--against HEADFILE] | head [--out FILE] | list
 
 Speech and drafting
   model       list | pull NAME | import FILE | verify NAME|FILE | use NAME
