@@ -115,9 +115,11 @@ func (e *cliEnv) tlsManager(ctx context.Context, cfg *config.Config, mode string
 	}
 	if mode == "local" {
 		if _, err := os.Stat(filepath.Join(tlsca.RootDir(cfg.DataDir), tlsca.RootCertFile)); err != nil {
-			if _, err := createRoot(cfg, keys); err != nil { // data dirs made before TLS existed
+			fp, err := createRoot(cfg, keys) // data dirs made before TLS existed, or a retired root
+			if err != nil {
 				return nil, err
 			}
+			log.Warn("created a new firm root CA: install it on the firm's PCs (see /ca) after comparing its fingerprint", "fingerprint", fp)
 		}
 	}
 	if mode == "acme" {

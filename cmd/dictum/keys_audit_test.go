@@ -81,10 +81,13 @@ func mustReadFile(t *testing.T, p string) []byte {
 func tlsServer(t *testing.T, data, addr string) (*exec.Cmd, *x509.Certificate, string) {
 	t.Helper()
 	cmd, logf := startProc(t, data, addr, "DICTUM_SERVER_TLS=local")
-	c := httpsClient(t, data)
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		res, err := c.Get("https://" + addr + "/readyz")
+		if _, err := os.Stat(filepath.Join(data, "ca", "ca.crt")); err != nil { // serve may be creating it
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		res, err := httpsClient(t, data).Get("https://" + addr + "/readyz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
@@ -113,15 +116,7 @@ func fetchCRL(t *testing.T, data, url string) *x509.RevocationList {
 	if err != nil {
 		t.Fatalf("CRL: %v", err)
 	}
-	blk, _ := pem.Decode(mustReadFile(t, filepath.Join(data, "ca", "ca.crt")))
-	if blk == nil {
-		t.Fatal("ca.crt is not PEM")
-	}
-	root, err := x509.ParseCertificate(blk.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := crl.CheckSignatureFrom(root); err != nil {
+	if err := crl.CheckSignatureFrom(mustParseRoot(t, filepath.Join(data, "ca", "ca.crt"))); err != nil {
 		t.Fatalf("CRL not signed by the firm root: %v", err)
 	}
 	return crl
@@ -176,7 +171,6 @@ func TestServeTLSLocalAfterKeyRotate(t *testing.T) {
 	}
 
 	srv2, leaf2, _ := tlsServer(t, data, addr)
-	defer func() { srv2.Process.Signal(syscall.SIGTERM); srv2.Wait() }()
 	if leaf2.SerialNumber.Cmp(leaf1.SerialNumber) == 0 || leaf2.PublicKey.(*ecdsa.PublicKey).Equal(leaf1.PublicKey) {
 		t.Fatal("the same leaf (or leaf key) is served after rotation")
 	}
@@ -188,6 +182,37 @@ func TestServeTLSLocalAfterKeyRotate(t *testing.T) {
 	if !slices.Contains(revoked, leaf1.SerialNumber.Text(16)) || slices.Contains(revoked, leaf2.SerialNumber.Text(16)) {
 		t.Fatalf("CRL lists %v; want the old leaf %s and not the new one", revoked, leaf1.SerialNumber.Text(16))
 	}
+	srv2.Process.Signal(syscall.SIGTERM)
+	srv2.Wait()
+
+	// The playbook's root replacement (old key and ca.key both stolen): retire the CA
+	// directory; serve makes a new root, says so, and serves leaves from it.
+	if err := os.Rename(filepath.Join(data, "ca"), filepath.Join(data, "ca.retired")); err != nil {
+		t.Fatal(err)
+	}
+	_, leaf3, log3 := tlsServer(t, data, addr)
+	if bytes.Equal(mustReadFile(t, filepath.Join(data, "ca", "ca.crt")), rootBefore) {
+		t.Fatal("no new root")
+	}
+	if !bytes.Contains(mustReadFile(t, log3), []byte("created a new firm root CA")) {
+		t.Fatal("serve did not say it created a new root")
+	}
+	if leaf3.CheckSignatureFrom(mustParseRoot(t, filepath.Join(data, "ca.retired", "ca.crt"))) == nil {
+		t.Fatal("the new leaf is signed by the retired root")
+	}
+}
+
+func mustParseRoot(t *testing.T, path string) *x509.Certificate {
+	t.Helper()
+	blk, _ := pem.Decode(mustReadFile(t, path))
+	if blk == nil {
+		t.Fatalf("%s is not PEM", path)
+	}
+	c, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // chainHash is the store's audit chain hash, recomputed here the way someone holding
