@@ -113,15 +113,6 @@ func (e *cliEnv) tlsManager(ctx context.Context, cfg *config.Config, mode string
 	if _, plainPort, err := net.SplitHostPort(cfg.Server.RedirectFrom); err == nil && plainPort != "" {
 		opts.CRLURL = func(host string) string { return "http://" + net.JoinHostPort(host, plainPort) + tlsca.CRLPath }
 	}
-	if mode == "local" {
-		if _, err := os.Stat(filepath.Join(tlsca.RootDir(cfg.DataDir), tlsca.RootCertFile)); err != nil {
-			fp, err := createRoot(cfg, keys) // data dirs made before TLS existed, or a retired root
-			if err != nil {
-				return nil, err
-			}
-			log.Warn("created a new firm root CA: install it on the firm's PCs (see /ca) after comparing its fingerprint", "fingerprint", fp)
-		}
-	}
 	if mode == "acme" {
 		creds, err := cfg.ACMECredentials()
 		if err != nil {
@@ -240,6 +231,15 @@ func (e *cliEnv) cmdServe(args []string) int {
 			return nil
 		}
 		return tm.CRL()
+	}
+	if mode == "local" { // before the web app, so /ca.crt and /ca show a root made now
+		if _, err := os.Stat(filepath.Join(tlsca.RootDir(cfg.DataDir), tlsca.RootCertFile)); err != nil {
+			fp, err := createRoot(cfg, keys) // data dirs made before TLS existed, or a retired root
+			if err != nil {
+				return e.fail("%v", err)
+			}
+			log.Warn("created a new firm root CA: install it on the firm's PCs (see /ca) after comparing its fingerprint", "fingerprint", fp)
+		}
 	}
 	var caPEM []byte
 	if root, err := tlsca.LoadRoot(tlsca.RootDir(cfg.DataDir), keys.TLS()); err == nil {

@@ -200,6 +200,16 @@ func TestServeTLSLocalAfterKeyRotate(t *testing.T) {
 	if leaf3.CheckSignatureFrom(mustParseRoot(t, filepath.Join(data, "ca.retired", "ca.crt"))) == nil {
 		t.Fatal("the new leaf is signed by the retired root")
 	}
+	// The new root is what the server hands out for PCs to install.
+	res, err := httpsClient(t, data).Get("https://" + addr + "/ca.crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !bytes.Equal(served, mustReadFile(t, filepath.Join(data, "ca", "ca.crt"))) {
+		t.Fatalf("/ca.crt after the new root: %d %q", res.StatusCode, served)
+	}
 }
 
 func mustParseRoot(t *testing.T, path string) *x509.Certificate {
