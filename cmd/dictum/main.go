@@ -36,7 +36,7 @@ Users and access
 Keys and config
   key         rotate | db-hex | backup-hex
   config      check | defaults
-  audit       verify | list
+  audit       verify [--against HEADFILE] | head [--out FILE] | list
   archive     --scope firm|matter:<id>|user:<username> --out FILE.zip   (ZIP of everything in scope)
 
 Backups

@@ -55,6 +55,7 @@ var authzMatrix = map[string]authzCase{
 	"GET /healthz":                       {want: public},
 	"GET /readyz":                        {want: public},
 	"GET /ca.crt":                        {want: public},
+	"GET /ca.crl":                        {want: public},
 	"GET /ca":                            {want: public},
 	"GET /static/:hash/*":                {want: public},
 	"GET /login":                         {want: public},

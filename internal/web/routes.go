@@ -67,6 +67,7 @@ func (s *Server) routes() {
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
 	app.Get("/ca.crt", s.caCert)
+	app.Get("/ca.crl", s.caCRL)
 	app.Get("/ca", s.caPage)
 	app.Use(s.authn)
 

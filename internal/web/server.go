@@ -45,6 +45,8 @@ type Deps struct {
 	Kick func()
 	// CARoot is the firm root CA certificate (PEM) served at /ca.crt (may be nil).
 	CARoot []byte
+	// CRL returns the firm root's signed CRL (DER) served at /ca.crl (nil func or result: 404).
+	CRL func() []byte
 	// Cancel stops a running transcription of a recording (may be nil).
 	Cancel func(recordingID string)
 	// Archives makes ZIP archives in the background (nil: New builds one; whoever built
