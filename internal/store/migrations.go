@@ -187,6 +187,30 @@ ALTER TABLE sessions ADD COLUMN mfa INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE recordings ADD COLUMN idempotency_key TEXT;
 CREATE UNIQUE INDEX recordings_idem ON recordings(user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 `,
+	// retention: when a matter was closed, soft deletes of matters with their recordings
+	// and exports (deleted_with names the matter whose retention deleted the row, so a
+	// restore brings back exactly those), and the purge's to-do list (blobs to remove after
+	// the rows' transaction committed, a pending free-page clearing) that survives a crash.
+	// A matter closed before this migration counts as closed at its last update.
+	`
+ALTER TABLE matters ADD COLUMN closed_at TEXT;
+ALTER TABLE matters ADD COLUMN deleted_at TEXT;
+ALTER TABLE matters ADD COLUMN retention_restored_at TEXT;
+UPDATE matters SET closed_at = updated_at WHERE status = 'closed';
+ALTER TABLE entries ADD COLUMN deleted_with TEXT;
+ALTER TABLE recordings ADD COLUMN deleted_at TEXT;
+ALTER TABLE recordings ADD COLUMN deleted_with TEXT;
+ALTER TABLE exports ADD COLUMN deleted_at TEXT;
+ALTER TABLE exports ADD COLUMN deleted_with TEXT;
+CREATE INDEX entries_deleted ON entries(deleted_at) WHERE deleted_at IS NOT NULL;
+CREATE INDEX entries_recording ON entries(recording_id) WHERE recording_id IS NOT NULL;
+CREATE TABLE purge_pending (
+	kind      TEXT NOT NULL CHECK (kind IN ('blob','vacuum')),
+	ref       TEXT NOT NULL,
+	queued_at TEXT NOT NULL,
+	PRIMARY KEY (kind, ref)
+);
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.
