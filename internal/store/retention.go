@@ -533,7 +533,7 @@ func (s *Store) ClearFreePages(ctx context.Context) (FreePages, error) {
 			return fp, fmt.Errorf("clear free pages: %s: %w", p, err)
 		}
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA secure_delete = OFF") //nolint:errcheck // pool hygiene only
+	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA secure_delete = OFF")  //nolint:errcheck // pool hygiene only
 	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = DEFAULT") //nolint:errcheck // pool hygiene only
 	_ = conn.QueryRowContext(ctx, "PRAGMA page_count").Scan(&fp.PagesBefore)
 	_ = conn.QueryRowContext(ctx, "PRAGMA freelist_count").Scan(&fp.FreeBefore)
