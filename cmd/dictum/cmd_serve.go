@@ -22,8 +22,10 @@ import (
 	"dictum/internal/cliosync"
 	"dictum/internal/config"
 	"dictum/internal/draft"
+	"dictum/internal/lifecycle"
 	"dictum/internal/pipeline"
 	"dictum/internal/scheduler"
+	"dictum/internal/settings"
 	"dictum/internal/tlsca"
 	"dictum/internal/transcribe"
 	"dictum/internal/vault"
@@ -242,6 +244,12 @@ func (e *cliEnv) cmdServe(args []string) int {
 	if cfg.Clio.ClientID != "" && cfg.Clio.SyncSchedule != "" {
 		if err := sched.Add(cfg.Clio.SyncSchedule, "clio.sync", clioSync.ScheduledSync); err != nil {
 			return e.fail("clio.sync_schedule: %v", err)
+		}
+	}
+	if cfg.Retention.Schedule != "" {
+		ret := lifecycle.NewRetention(lifecycle.RetentionDeps{Store: st, Blobs: blobs, Settings: settings.New(st), Log: log})
+		if err := sched.Add(cfg.Retention.Schedule, "retention", ret.Scheduled); err != nil {
+			return e.fail("retention.schedule: %v", err)
 		}
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"dictum/internal/scheduler"
 )
 
 // DefaultPath is where the config file is looked for when --config is not given.
@@ -39,17 +41,18 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 
 // Config is the whole configuration. The `doc` tags are printed by `dictum config defaults`.
 type Config struct {
-	DataDir string `toml:"data_dir" doc:"Directory for the database, blobs, models and keys."`
-	Firm    Firm   `toml:"firm"`
-	Server  Server `toml:"server"`
-	ACME    ACME   `toml:"acme"`
-	Keys    Keys   `toml:"keys"`
-	Auth    Auth   `toml:"auth"`
-	Limits  Limits `toml:"limits"`
-	Trans   Trans  `toml:"transcribe"`
-	Draft   Draft  `toml:"draft"`
-	Clio    Clio   `toml:"clio"`
-	Log     Log    `toml:"log"`
+	DataDir   string    `toml:"data_dir" doc:"Directory for the database, blobs, models and keys."`
+	Firm      Firm      `toml:"firm"`
+	Server    Server    `toml:"server"`
+	ACME      ACME      `toml:"acme"`
+	Keys      Keys      `toml:"keys"`
+	Auth      Auth      `toml:"auth"`
+	Limits    Limits    `toml:"limits"`
+	Trans     Trans     `toml:"transcribe"`
+	Draft     Draft     `toml:"draft"`
+	Clio      Clio      `toml:"clio"`
+	Retention Retention `toml:"retention"`
+	Log       Log       `toml:"log"`
 }
 
 // Firm holds firm-wide settings.
@@ -155,6 +158,12 @@ type Clio struct {
 	SyncSchedule     string `toml:"sync_schedule" doc:"Cron spec for pushing approved entries (empty: only on demand), e.g. '0 */2 * * *'."`
 }
 
+// Retention schedules the retention job; the policy itself (window, auto-delete, audio
+// window) is a firm setting an admin changes in the web app.
+type Retention struct {
+	Schedule string `toml:"schedule" doc:"Cron spec of the retention run (it deletes only what the firm's retention settings allow; auto-delete is off by default); empty: only 'dictum retention run'."`
+}
+
 // Log holds logging settings.
 type Log struct {
 	Level string `toml:"level" doc:"debug, info, warn or error."`
@@ -175,8 +184,9 @@ func Defaults() Config {
 		Draft: Draft{Engine: "rules", IncrementMinutes: 6, LookbackDays: 60,
 			Ollama: Ollama{Model: "llama3.2", Timeout: Duration{60 * time.Second}, Retries: 2},
 			Azure:  Azure{APIVersion: "2024-10-21", Timeout: Duration{30 * time.Second}, Retries: 2}},
-		Clio: Clio{Region: "us"},
-		Log:  Log{Level: "info"},
+		Clio:      Clio{Region: "us"},
+		Retention: Retention{Schedule: "15 3 * * *"},
+		Log:       Log{Level: "info"},
 	}
 }
 
@@ -441,6 +451,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Clio.ClientID != "" && c.Clio.RedirectURL == "" {
 		bad("clio.redirect_url", "must be set when clio.client_id is set")
+	}
+	if c.Retention.Schedule != "" {
+		if err := scheduler.Validate(c.Retention.Schedule); err != nil {
+			bad("retention.schedule", "%v", err)
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -98,6 +98,7 @@ func TestValidateNamesKeys(t *testing.T) {
 		{func(c *Config) { c.Draft.IncrementMinutes = 7 }, "draft.increment_minutes"},
 		{func(c *Config) { c.Log.Level = "loud" }, "log.level"},
 		{func(c *Config) { c.Limits.MaxUploadMB = 0 }, "limits.max_upload_mb"},
+		{func(c *Config) { c.Retention.Schedule = "daily at three" }, "retention.schedule"},
 	}
 	for _, tc := range cases {
 		c := Defaults()
