@@ -3,10 +3,7 @@ package lifecycle_test
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"database/sql"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -289,7 +286,7 @@ func TestRetentionSoftDeleteRestorePurge(t *testing.T) {
 	dbKey := w.Keys.DB()
 	// The scanner finds the plaintext while the rows exist (else its "absent" means nothing).
 	for _, f := range []fixture{a1, a2} {
-		if !decryptedContains(t, w.Config.DBPath(), dbKey, "NARRATIVE-"+f.secret) {
+		if !testrig.DecryptedPagesContain(t, w.Config.DBPath(), dbKey, "NARRATIVE-"+f.secret) {
 			t.Fatalf("page scanner does not find a live narrative: the check below would prove nothing")
 		}
 	}
@@ -409,7 +406,7 @@ func assertGone(t *testing.T, w *testrig.World, secrets []string) {
 				t.Fatalf("%s holds %q in clear", filepath.Base(p), s)
 			}
 		}
-		if decryptedContains(t, db, key, s) {
+		if testrig.DecryptedPagesContain(t, db, key, s) {
 			t.Fatalf("the decrypted pages of the database or its WAL still hold %q", s)
 		}
 	}
@@ -455,67 +452,6 @@ func assertGone(t *testing.T, w *testrig.World, secrets []string) {
 		}
 		return nil
 	})
-}
-
-// SQLCipher 4 page layout (the defaults Dictum runs with): 4096-byte pages, each ending in
-// an 80-byte reserve (16-byte IV, 64-byte HMAC-SHA512); the page body is AES-256-CBC under
-// the raw key. Page 1 starts with the 16-byte salt in place of the SQLite header string.
-const (
-	pageSize = 4096
-	reserve  = 80
-)
-
-func decryptPage(t *testing.T, blk cipher.Block, pgno uint32, page []byte) []byte {
-	t.Helper()
-	start := 0
-	if pgno == 1 {
-		start = 16
-	}
-	body := page[start : pageSize-reserve]
-	iv := page[pageSize-reserve : pageSize-reserve+16]
-	out := make([]byte, len(body))
-	cipher.NewCBCDecrypter(blk, iv).CryptBlocks(out, body)
-	return out
-}
-
-// decryptedContains decrypts every page of the database file and every frame of its WAL
-// with the key and reports whether any holds s: freed pages and free space inside pages
-// included, which no query can see.
-func decryptedContains(t *testing.T, dbPath string, key [32]byte, s string) bool {
-	t.Helper()
-	blk, err := aes.NewCipher(key[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := os.ReadFile(dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(db)%pageSize != 0 {
-		t.Fatalf("database size %d is not a multiple of %d: page layout assumption wrong", len(db), pageSize)
-	}
-	found := false
-	for i := 0; i+pageSize <= len(db); i += pageSize {
-		p := decryptPage(t, blk, uint32(i/pageSize+1), db[i:i+pageSize])
-		if i == 0 && (binary.BigEndian.Uint16(p[0:2]) != pageSize || p[5] != 64 || p[6] != 32 || p[7] != 32) {
-			t.Fatalf("page 1 does not decrypt to a SQLite header: the scanner's key or layout is wrong")
-		}
-		if bytes.Contains(p, []byte(s)) {
-			found = true
-		}
-	}
-	wal, err := os.ReadFile(dbPath + "-wal")
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		t.Fatal(err)
-	}
-	const walHeader, frameHeader = 32, 24
-	for off := walHeader; off+frameHeader+pageSize <= len(wal); off += frameHeader + pageSize {
-		pgno := binary.BigEndian.Uint32(wal[off : off+4])
-		if bytes.Contains(decryptPage(t, blk, pgno, wal[off+frameHeader:off+frameHeader+pageSize]), []byte(s)) {
-			found = true
-		}
-	}
-	return found
 }
 
 func TestRetentionOffByDefault(t *testing.T) {
