@@ -127,6 +127,20 @@ func ParseRate(s string) (*float64, error) {
 	return &f, nil
 }
 
+// ParseDays reads a number of days typed into a form field ("" is 0); field names the
+// setting in a refusal.
+func ParseDays(field, s string) (*int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return new(int), nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return nil, &InvalidError{Field: field, Message: fmt.Sprintf("%s must be a whole number of days", field)}
+	}
+	return &n, nil
+}
+
 // changes validates and normalises a patch into the store writes it stands for.
 func (p Patch) changes() ([]store.SettingChange, error) {
 	var out []store.SettingChange

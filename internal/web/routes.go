@@ -118,6 +118,8 @@ func (s *Server) routes() {
 	admins.get("/dataflow", s.apiDataFlow)
 	billers.get("/settings", s.apiGetSettings)
 	admins.patch("/settings", s.apiPatchSettings)
+	admins.get("/deleted", s.apiListDeleted)
+	admins.post("/deleted/:kind/:id/restore", s.apiRestoreDeleted)
 
 	billers.get("/exports/entries.csv", s.apiExportCSVPreview)
 	billers.get("/exports/entries.ledes", s.apiExportLEDESPreview)
@@ -168,6 +170,8 @@ func (s *Server) routes() {
 	adminPages.get("/admin/settings", s.uiAdminSettings)
 	adminPages.post("/admin/settings", s.uiAdminSaveSettings)
 	adminPages.get("/admin/dataflow", s.uiDataFlow)
+	adminPages.get("/admin/deleted", s.uiDeleted)
+	adminPages.post("/admin/deleted/:kind/:id/restore", s.uiRestoreDeleted)
 	billingPages.get("/admin/matters", s.uiAdminMatters)
 	billingPages.post("/admin/matters", s.uiAdminCreateMatter)
 	billingPages.post("/admin/matters/import", s.uiAdminImportPreview)

@@ -21,6 +21,7 @@ import (
 	"dictum/internal/cliosync"
 	"dictum/internal/config"
 	"dictum/internal/exports"
+	"dictum/internal/lifecycle"
 	"dictum/internal/settings"
 	"dictum/internal/store"
 )
@@ -57,6 +58,7 @@ type Server struct {
 	clio      *cliosync.Service // nil until SetClio
 	settings  *settings.Service
 	exports   *exports.Service
+	retention *lifecycle.Retention
 	once      sync.Once
 }
 
@@ -74,6 +76,7 @@ func New(d Deps) (*Server, error) {
 	s := &Server{Deps: d}
 	s.settings = settings.New(d.Store)
 	s.exports = exports.New(d.Store, d.Blobs, s.settings, s.today)
+	s.retention = lifecycle.NewRetention(lifecycle.RetentionDeps{Store: d.Store, Blobs: d.Blobs, Settings: s.settings, Now: d.Now, Log: d.Log})
 	s.hashParam = auth.Params{MemoryKiB: d.Config.Auth.Argon2MemoryKiB, Time: d.Config.Auth.Argon2Time, Threads: d.Config.Auth.Argon2Threads}
 	dh, err := auth.Hash("dummy password for timing", s.hashParam)
 	if err != nil {
