@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"os"
@@ -278,6 +279,7 @@ func TestRetentionRunDryRunCLI(t *testing.T) {
 	if r := dictum(t, "", nil, "restore-item", "--data", data, "folder", "x"); r.code == 0 || !strings.Contains(r.stderr, "matter or entry") {
 		t.Fatalf("restore-item with a bad kind: %d %s", r.code, r.stderr)
 	}
+	dumpBefore := sqlcipherDump(t, pw)
 	rr := dictum(t, "", nil, "retention", "run", "--data", data)
 	if rr.code != 0 {
 		t.Fatalf("run: %d %s", rr.code, rr.stderr)
@@ -288,6 +290,22 @@ func TestRetentionRunDryRunCLI(t *testing.T) {
 	j := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	if j(dry.Purged) != j(real.Purged) || j(dry.Counts) != j(real.Counts) || j(dry.SoftDeleted) != j(real.SoftDeleted) {
 		t.Fatalf("dry run and real run differ:\n%s\n%s", d.stdout, rr.stdout)
+	}
+	// Debian's sqlcipher with the key: the dump (every table, audit log included) holds
+	// live rows but nothing of the purged matter; before the run it held the secrets.
+	if dumpBefore != "" {
+		out := sqlcipherDump(t, pw)
+		if !strings.Contains(out, "'alice'") || !strings.Contains(out, "retention.purge") {
+			t.Fatalf("sqlcipher dump: %.500s", out)
+		}
+		for _, sec := range pw.secrets {
+			if !strings.Contains(dumpBefore, sec) {
+				t.Fatalf("the dump before the purge lacks %q: the check proves nothing", sec)
+			}
+			if strings.Contains(out, sec) {
+				t.Fatalf("sqlcipher with the key still shows %q", sec)
+			}
+		}
 	}
 	st := pw.open(t)
 	ev, err := st.AuditEvents(context.Background(), "retention", "", 10)
@@ -318,4 +336,23 @@ func TestRestoreItemCLI(t *testing.T) {
 	if r := dictum(t, "", nil, "restore-item", "--data", w.Dir, "entry"); r.code == 0 || !strings.Contains(r.stderr, "usage") {
 		t.Fatalf("missing id: %d %s", r.code, r.stderr)
 	}
+}
+
+// sqlcipherDump is Debian's sqlcipher CLI's .dump of the database, opened with the key
+// ("" when the CLI is not available: run through make).
+func sqlcipherDump(t *testing.T, pw *purgeWorld) string {
+	t.Helper()
+	prefix := os.Getenv("DICTUM_SQLCIPHER_PREFIX")
+	if prefix == "" {
+		return ""
+	}
+	k := pw.w.Keys.DB()
+	cmd := exec.Command(prefix+"/usr/bin/sqlcipher", pw.w.Config.DBPath())
+	cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+prefix+"/usr/lib/x86_64-linux-gnu")
+	cmd.Stdin = strings.NewReader("PRAGMA key = \"x'" + hex.EncodeToString(k[:]) + "'\";\n.dump\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("sqlcipher: %v %.500s", err, out)
+	}
+	return string(out)
 }
