@@ -504,6 +504,13 @@ func (s *Store) FreePagesPending(ctx context.Context) (bool, error) {
 	return n > 0, nil
 }
 
+// How long ClearFreePages waits for readers to let the WAL be truncated: each TRUNCATE
+// checkpoint already waits up to the busy timeout (10 s) for them.
+const (
+	checkpointTries = 3
+	checkpointWait  = time.Second
+)
+
 // FreePages is what ClearFreePages did.
 type FreePages struct {
 	PagesBefore    int64 `json:"pages_before"`
@@ -555,8 +562,25 @@ func (s *Store) ClearFreePages(ctx context.Context) (FreePages, error) {
 	if _, err := conn.ExecContext(ctx, "DELETE FROM purge_pending WHERE kind = 'vacuum'"); err != nil {
 		return fp, fmt.Errorf("clear free pages: %w", err)
 	}
-	if err := checkpoint(); err != nil {
-		return fp, err
+	// A reader (the web server's) can hold the WAL open for a moment; retry, and if it
+	// never lets go, queue the clearing again for the next run rather than claim it done.
+	for try := 0; ; try++ {
+		if err := checkpoint(); err != nil {
+			return fp, err
+		}
+		if !fp.WALBusy || try == checkpointTries-1 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fp, ctx.Err()
+		case <-time.After(checkpointWait):
+		}
+	}
+	if fp.WALBusy {
+		if _, err := conn.ExecContext(ctx, "INSERT OR IGNORE INTO purge_pending(kind, ref, queued_at) VALUES ('vacuum', 'db', ?)", s.ts()); err != nil {
+			return fp, fmt.Errorf("clear free pages: requeue: %w", err)
+		}
 	}
 	_ = conn.QueryRowContext(ctx, "PRAGMA page_count").Scan(&fp.PagesAfter)
 	fp.DurationMS = time.Since(start).Milliseconds()
