@@ -41,18 +41,19 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 
 // Config is the whole configuration. The `doc` tags are printed by `dictum config defaults`.
 type Config struct {
-	DataDir   string    `toml:"data_dir" doc:"Directory for the database, blobs, models and keys."`
-	Firm      Firm      `toml:"firm"`
-	Server    Server    `toml:"server"`
-	ACME      ACME      `toml:"acme"`
-	Keys      Keys      `toml:"keys"`
-	Auth      Auth      `toml:"auth"`
-	Limits    Limits    `toml:"limits"`
-	Trans     Trans     `toml:"transcribe"`
-	Draft     Draft     `toml:"draft"`
-	Clio      Clio      `toml:"clio"`
+	DataDir string `toml:"data_dir" doc:"Directory for the database, blobs, models and keys."`
+	Firm    Firm   `toml:"firm"`
+	Server  Server `toml:"server"`
+	ACME    ACME   `toml:"acme"`
+	Keys    Keys   `toml:"keys"`
+	Auth    Auth   `toml:"auth"`
+	Limits  Limits `toml:"limits"`
+	Trans   Trans  `toml:"transcribe"`
+	Draft   Draft  `toml:"draft"`
+	Clio    Clio   `toml:"clio"`
+	Log     Log    `toml:"log"`
+
 	Retention Retention `toml:"retention"`
-	Log       Log       `toml:"log"`
 }
 
 // Firm holds firm-wide settings.
@@ -184,9 +185,10 @@ func Defaults() Config {
 		Draft: Draft{Engine: "rules", IncrementMinutes: 6, LookbackDays: 60,
 			Ollama: Ollama{Model: "llama3.2", Timeout: Duration{60 * time.Second}, Retries: 2},
 			Azure:  Azure{APIVersion: "2024-10-21", Timeout: Duration{30 * time.Second}, Retries: 2}},
-		Clio:      Clio{Region: "us"},
+		Clio: Clio{Region: "us"},
+		Log:  Log{Level: "info"},
+
 		Retention: Retention{Schedule: "15 3 * * *"},
-		Log:       Log{Level: "info"},
 	}
 }
 
