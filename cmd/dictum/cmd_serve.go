@@ -25,6 +25,7 @@ import (
 	"dictum/internal/lifecycle"
 	"dictum/internal/pipeline"
 	"dictum/internal/scheduler"
+	"dictum/internal/settings"
 	"dictum/internal/tlsca"
 	"dictum/internal/transcribe"
 	"dictum/internal/vault"
@@ -289,6 +290,12 @@ func (e *cliEnv) cmdServe(args []string) int {
 	}
 	if err := scheduleBackups(sched, cfg, backups); err != nil {
 		return e.fail("%v", err)
+	}
+	if cfg.Retention.Schedule != "" {
+		ret := lifecycle.NewRetention(lifecycle.RetentionDeps{Store: st, Blobs: blobs, Settings: settings.New(st), Log: log})
+		if err := sched.Add(cfg.Retention.Schedule, "retention", ret.Scheduled); err != nil {
+			return e.fail("retention.schedule: %v", err)
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {

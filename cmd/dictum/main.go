@@ -51,6 +51,10 @@ Speech and drafting
 Clio
   clio        status | sync | import | errors   (connect Clio in the web app first)
 
+Data lifecycle
+  retention   run [--dry-run] | deleted   apply the retention policy now, or preview it
+  restore-item  matter|entry ID           undo a soft delete within the 30-day grace
+
   version     print the version
 
 Every command takes --config FILE (default /etc/dictum/dictum.toml) and --data DIR
@@ -101,6 +105,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return env.cmdDraft(rest)
 	case "clio":
 		return env.cmdClio(rest)
+	case "retention":
+		return env.cmdRetention(rest)
+	case "restore-item":
+		return env.cmdRestoreItem(rest)
 	case "bench-seed": // hidden: benchmarks and demos
 		return env.cmdBenchSeed(rest)
 	case "bench-blobs": // hidden: benchmarks and tests

@@ -1,5 +1,6 @@
 // Package settings is the firm settings service: the firm name, the LEDES law firm id, the
-// default hourly rate and the roles that must use two-factor authentication.
+// default hourly rate, the roles that must use two-factor authentication and the retention
+// policy (window, auto-delete, audio window).
 //
 // It is the one place that reads these values from the store as typed values and the one
 // place that validates a change to them: the JSON API, the admin pages, exports and the
@@ -23,6 +24,13 @@ const (
 	MaxLEDESFirmIDLen = 50
 )
 
+// Bounds of the retention settings, in days.
+const (
+	MinRetentionDays      = 90
+	MaxRetentionDays      = 5 * 365 // five years
+	MaxAudioRetentionDays = MaxRetentionDays
+)
+
 // RequireAll in the two-factor setting means every role must use two-factor authentication.
 const RequireAll = "all"
 
@@ -36,6 +44,15 @@ type Firm struct {
 	// Require2FA lists the roles that must use two-factor authentication, as stored:
 	// "admin,billing", "all" or "".
 	Require2FA string
+	// RetentionDays is how long a closed matter is kept after it was closed, in days
+	// (MinRetentionDays to MaxRetentionDays); 0 keeps matters indefinitely.
+	RetentionDays int
+	// RetentionAutoDelete lets the retention job delete (off by default): closed matters
+	// past the window, and deleted items whose grace period is over.
+	RetentionAutoDelete bool
+	// AudioRetentionDays deletes a recording's audio this many days after its entries were
+	// approved; 0 (the default) keeps audio.
+	AudioRetentionDays int
 }
 
 // roles are the three roles, in the order the admin page lists them.
@@ -81,6 +98,12 @@ type Patch struct {
 	ClearDefaultRate bool
 	// Require2FA is a comma-separated list of roles, "all" or "" (spaces are ignored).
 	Require2FA *string
+	// RetentionDays: 0 (indefinite) or MinRetentionDays..MaxRetentionDays.
+	RetentionDays *int
+	// RetentionAutoDelete turns the retention job's deleting on or off.
+	RetentionAutoDelete *bool
+	// AudioRetentionDays: 0 (off) or 1..MaxAudioRetentionDays.
+	AudioRetentionDays *int
 }
 
 // InvalidError is a refused change: Field is the setting's API name, Message says why.
@@ -102,6 +125,20 @@ func ParseRate(s string) (*float64, error) {
 		return nil, &InvalidError{Field: "default_rate", Message: "the default rate must be a number, like 350 or 412.50"}
 	}
 	return &f, nil
+}
+
+// ParseDays reads a number of days typed into a form field ("" is 0); field names the
+// setting in a refusal.
+func ParseDays(field, s string) (*int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return new(int), nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return nil, &InvalidError{Field: field, Message: fmt.Sprintf("%s must be a whole number of days", field)}
+	}
+	return &n, nil
 }
 
 // changes validates and normalises a patch into the store writes it stands for.
@@ -140,7 +177,44 @@ func (p Patch) changes() ([]store.SettingChange, error) {
 		}
 		out = append(out, store.SettingChange{Key: store.SettingRequire2FA, Value: v})
 	}
+	if p.RetentionDays != nil {
+		d := *p.RetentionDays
+		if d != 0 && (d < MinRetentionDays || d > MaxRetentionDays) {
+			return nil, &InvalidError{Field: "retention_days", Message: fmt.Sprintf("the retention window must be %d to %d days (5 years), or 0 to keep matters indefinitely", MinRetentionDays, MaxRetentionDays)}
+		}
+		out = append(out, store.SettingChange{Key: store.SettingRetentionDays, Value: strconv.Itoa(d)})
+	}
+	if p.RetentionAutoDelete != nil {
+		out = append(out, store.SettingChange{Key: store.SettingRetentionAutoDelete, Value: strconv.FormatBool(*p.RetentionAutoDelete)})
+	}
+	if p.AudioRetentionDays != nil {
+		d := *p.AudioRetentionDays
+		if d < 0 || d > MaxAudioRetentionDays {
+			return nil, &InvalidError{Field: "audio_retention_days", Message: fmt.Sprintf("the audio window must be 1 to %d days, or 0 to keep audio", MaxAudioRetentionDays)}
+		}
+		out = append(out, store.SettingChange{Key: store.SettingAudioRetentionDays, Value: strconv.Itoa(d)})
+	}
 	return out, nil
+}
+
+// checkCombined refuses settings that are each valid but make no sense together.
+func checkCombined(f Firm) error {
+	if f.RetentionAutoDelete && f.RetentionDays == 0 {
+		return &InvalidError{Field: "retention_auto_delete", Message: fmt.Sprintf("auto-delete needs a retention window: set retention_days to %d to %d days first", MinRetentionDays, MaxRetentionDays)}
+	}
+	return nil
+}
+
+func intSetting(all map[string]string, key string) (int, error) {
+	v := all[key]
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("setting %s: %w", key, err)
+	}
+	return n, nil
 }
 
 // Service reads and changes the firm settings.
@@ -165,6 +239,18 @@ func (s *Service) Firm(ctx context.Context) (Firm, error) {
 		}
 		f.DefaultRate, f.HasDefaultRate = billing.Cents(n), true
 	}
+	return firmRetention(f, all)
+}
+
+func firmRetention(f Firm, all map[string]string) (Firm, error) {
+	var err error
+	if f.RetentionDays, err = intSetting(all, store.SettingRetentionDays); err != nil {
+		return Firm{}, err
+	}
+	if f.AudioRetentionDays, err = intSetting(all, store.SettingAudioRetentionDays); err != nil {
+		return Firm{}, err
+	}
+	f.RetentionAutoDelete = all[store.SettingRetentionAutoDelete] == "true"
 	return f, nil
 }
 
@@ -195,10 +281,20 @@ func (s *Service) Update(ctx context.Context, a identity.Actor, p Patch) (Firm, 
 		return Firm{}, fmt.Errorf("update settings: %w", err)
 	}
 	var changed []store.SettingChange
+	after := map[string]string{}
+	for k, v := range old {
+		after[k] = v
+	}
 	for _, ch := range changes {
+		after[ch.Key] = ch.Value
 		if old[ch.Key] != ch.Value { // an unset setting reads as ""
 			changed = append(changed, ch)
 		}
+	}
+	if f, err := firmRetention(Firm{}, after); err != nil {
+		return Firm{}, fmt.Errorf("update settings: %w", err)
+	} else if err := checkCombined(f); err != nil {
+		return Firm{}, err
 	}
 	if err := s.store.SetSettings(ctx, a, changed); err != nil {
 		return Firm{}, fmt.Errorf("update settings: %w", err)

@@ -155,7 +155,7 @@ func (s *Store) checkMatter(ctx context.Context, tx *sql.Tx, id string) error {
 		return nil
 	}
 	var status string
-	err := tx.QueryRowContext(ctx, "SELECT status FROM matters WHERE id = ?", id).Scan(&status)
+	err := tx.QueryRowContext(ctx, "SELECT status FROM matters WHERE id = ? AND deleted_at IS NULL", id).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: matter %q does not exist", entry.ErrInvalid, id)
 	}
@@ -402,6 +402,13 @@ func (s *Store) RestoreEntry(ctx context.Context, p identity.Actor, id string) (
 	now := s.now()
 	return s.mutate(ctx, p, id, func(a identity.Actor, st entry.State) error { return entry.CanRestore(a, st, now) },
 		func(tx *sql.Tx, e *Entry) (string, map[string]any, error) {
+			var with sql.NullString
+			if err := tx.QueryRowContext(ctx, "SELECT deleted_with FROM entries WHERE id = ?", e.ID).Scan(&with); err != nil {
+				return "", nil, fmt.Errorf("restore entry: %w", err)
+			}
+			if with.Valid {
+				return "", nil, fmt.Errorf("%w: the entry was deleted with its matter by the retention policy; an admin restores the matter under Deleted items", entry.ErrConflict)
+			}
 			if _, err := tx.ExecContext(ctx, "UPDATE entries SET deleted_at=NULL, updated_at=? WHERE id=?", s.ts(), e.ID); err != nil {
 				return "", nil, fmt.Errorf("restore entry: %w", err)
 			}

@@ -154,14 +154,14 @@ func (s *Store) Exports(ctx context.Context, limit int) ([]*Export, error) {
 		limit = 100
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, format, params, entry_ids, entry_count, tenths, marked, blob_id, size_bytes, filename, created_by, created_at
-		FROM exports ORDER BY created_at DESC LIMIT ?`, limit)
+		FROM exports WHERE deleted_at IS NULL ORDER BY created_at DESC LIMIT ?`, limit)
 	return collect(rows, err, "list exports", func(r *sql.Rows) (*Export, error) { return scanExport(r) })
 }
 
 // ExportByID reads one kept export.
 func (s *Store) ExportByID(ctx context.Context, id string) (*Export, error) {
 	return scanExport(s.db.QueryRowContext(ctx, `SELECT id, format, params, entry_ids, entry_count, tenths, marked, blob_id, size_bytes, filename, created_by, created_at
-		FROM exports WHERE id = ?`, id))
+		FROM exports WHERE id = ? AND deleted_at IS NULL`, id))
 }
 
 func scanExport(sc interface{ Scan(...any) error }) (*Export, error) {

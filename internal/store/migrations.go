@@ -236,6 +236,30 @@ CREATE TABLE backup_runs (
 CREATE INDEX backup_runs_kind ON backup_runs(kind, started_at);
 CREATE INDEX backup_runs_file ON backup_runs(file, kind);
 `,
+	// retention: when a matter was closed, soft deletes of matters with their recordings
+	// and exports (deleted_with names the matter whose retention deleted the row, so a
+	// restore brings back exactly those), and the purge's to-do list (blobs to remove after
+	// the rows' transaction committed, a pending free-page clearing) that survives a crash.
+	// A matter closed before this migration counts as closed at its last update.
+	`
+ALTER TABLE matters ADD COLUMN closed_at TEXT;
+ALTER TABLE matters ADD COLUMN deleted_at TEXT;
+ALTER TABLE matters ADD COLUMN retention_restored_at TEXT;
+UPDATE matters SET closed_at = updated_at WHERE status = 'closed';
+ALTER TABLE entries ADD COLUMN deleted_with TEXT;
+ALTER TABLE recordings ADD COLUMN deleted_at TEXT;
+ALTER TABLE recordings ADD COLUMN deleted_with TEXT;
+ALTER TABLE exports ADD COLUMN deleted_at TEXT;
+ALTER TABLE exports ADD COLUMN deleted_with TEXT;
+CREATE INDEX entries_deleted ON entries(deleted_at) WHERE deleted_at IS NOT NULL;
+CREATE INDEX entries_recording ON entries(recording_id) WHERE recording_id IS NOT NULL;
+CREATE TABLE purge_pending (
+	kind      TEXT NOT NULL CHECK (kind IN ('blob','vacuum')),
+	ref       TEXT NOT NULL,
+	queued_at TEXT NOT NULL,
+	PRIMARY KEY (kind, ref)
+);
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.

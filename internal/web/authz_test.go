@@ -156,6 +156,12 @@ var authzMatrix = map[string]authzCase{
 	"GET /api/v1/clio/errors":           {want: billingOnly},
 	"POST /api/v1/clio/retry":           {want: billingOnly, body: jsonBody(`{"ids":[]}`)},
 	"ANY /api/v1/*":                     {want: catchAll},
+
+	// Retention: deleted items, admin only (fixture: an entry its owner deleted).
+	"GET /api/v1/deleted":                    {want: admin},
+	"POST /api/v1/deleted/:kind/:id/restore": {fixture: "deleted", want: admin},
+	"GET /admin/deleted":                     {want: adminPage},
+	"POST /admin/deleted/:kind/:id/restore":  {fixture: "deleted", want: adminForm, body: formBody("")},
 }
 
 // withPassword is a JSON body with the caller's password added (re-authentication).
@@ -226,7 +232,7 @@ func (r *rig) fixture(kind, path string) string {
 			r.addUser("target", "timekeeper", "password-target")
 		}
 	}
-	p := strings.NewReplacer(":id", id, ":username", "target", ":hash", "0", "*", "x").Replace(path)
+	p := strings.NewReplacer(":id", id, ":kind", "entry", ":username", "target", ":hash", "0", "*", "x").Replace(path)
 	if strings.HasSuffix(path, "entries.ledes") {
 		p += "?matter=" + id + "&from=2026-11-01&to=2026-11-30"
 	}

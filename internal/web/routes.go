@@ -124,6 +124,8 @@ func (s *Server) routes() {
 	admins.get("/backups", s.apiListBackups)
 	billers.get("/settings", s.apiGetSettings)
 	admins.patch("/settings", s.apiPatchSettings)
+	admins.get("/deleted", s.apiListDeleted)
+	admins.post("/deleted/:kind/:id/restore", s.apiRestoreDeleted)
 
 	billers.get("/exports/entries.csv", s.apiExportCSVPreview)
 	billers.get("/exports/entries.ledes", s.apiExportLEDESPreview)
@@ -186,6 +188,8 @@ func (s *Server) routes() {
 	adminPages.get("/admin/audit", s.uiAudit)
 	adminPages.get("/admin/backups", s.uiAdminBackups)
 	adminPages.post("/admin/backups", s.uiAdminBackupNow)
+	adminPages.get("/admin/deleted", s.uiDeleted)
+	adminPages.post("/admin/deleted/:kind/:id/restore", s.uiRestoreDeleted)
 	billingPages.get("/admin/matters", s.uiAdminMatters)
 	billingPages.post("/admin/matters", s.uiAdminCreateMatter)
 	billingPages.post("/admin/matters/import", s.uiAdminImportPreview)

@@ -67,6 +67,7 @@ type Server struct {
 	settings  *settings.Service
 	exports   *exports.Service
 	archives  *lifecycle.Archives
+	retention *lifecycle.Retention
 	once      sync.Once
 }
 
@@ -88,6 +89,7 @@ func New(d Deps) (*Server, error) {
 	if s.archives == nil {
 		s.archives = lifecycle.NewArchives(lifecycle.ArchiveDeps{Store: d.Store, Blobs: d.Blobs, Log: d.Log})
 	}
+	s.retention = lifecycle.NewRetention(lifecycle.RetentionDeps{Store: d.Store, Blobs: d.Blobs, Settings: s.settings, Now: d.Now, Log: d.Log})
 	s.hashParam = auth.Params{MemoryKiB: d.Config.Auth.Argon2MemoryKiB, Time: d.Config.Auth.Argon2Time, Threads: d.Config.Auth.Argon2Threads}
 	dh, err := auth.Hash("dummy password for timing", s.hashParam)
 	if err != nil {

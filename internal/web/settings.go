@@ -19,7 +19,8 @@ func settingsFailed(err error) error {
 
 // settingsJSON is the API's view of the firm settings.
 func settingsJSON(f settings.Firm) fiber.Map {
-	out := fiber.Map{"firm_name": f.Name, "ledes_law_firm_id": f.LEDESFirmID, "default_rate": nil, "require_2fa_roles": f.Require2FA}
+	out := fiber.Map{"firm_name": f.Name, "ledes_law_firm_id": f.LEDESFirmID, "default_rate": nil, "require_2fa_roles": f.Require2FA,
+		"retention_days": f.RetentionDays, "retention_auto_delete": f.RetentionAutoDelete, "audio_retention_days": f.AudioRetentionDays}
 	if f.HasDefaultRate {
 		out["default_rate"] = float64(f.DefaultRate) / 100
 	}
@@ -43,11 +44,16 @@ func (s *Server) apiPatchSettings(c *fiber.Ctx) error {
 		LEDESFirmID *string  `json:"ledes_law_firm_id"`
 		DefaultRate *float64 `json:"default_rate"`
 		Require2FA  *string  `json:"require_2fa_roles"`
+		// Retention: days (0 = indefinite), auto-delete on/off, audio days (0 = off).
+		RetentionDays       *int  `json:"retention_days"`
+		RetentionAutoDelete *bool `json:"retention_auto_delete"`
+		AudioRetentionDays  *int  `json:"audio_retention_days"`
 	}
 	if err := s.decodeJSON(c, &b); err != nil {
 		return err
 	}
-	f, err := s.settings.Update(c.UserContext(), p.Actor, settings.Patch{FirmName: b.FirmName, LEDESFirmID: b.LEDESFirmID, DefaultRate: b.DefaultRate, Require2FA: b.Require2FA})
+	f, err := s.settings.Update(c.UserContext(), p.Actor, settings.Patch{FirmName: b.FirmName, LEDESFirmID: b.LEDESFirmID, DefaultRate: b.DefaultRate, Require2FA: b.Require2FA,
+		RetentionDays: b.RetentionDays, RetentionAutoDelete: b.RetentionAutoDelete, AudioRetentionDays: b.AudioRetentionDays})
 	if err != nil {
 		return settingsFailed(err)
 	}

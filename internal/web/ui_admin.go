@@ -71,6 +71,8 @@ func noticeText(code string) string {
 		return "The matter is open again."
 	case "settings-saved":
 		return "Settings saved."
+	case "item-restored":
+		return "Restored."
 	}
 	return ""
 }
@@ -377,6 +379,10 @@ type settingsData struct {
 	Increment int
 	Engine    string
 	Model     string
+	// Retention policy.
+	RetentionDays, AudioDays int
+	AutoDelete               bool
+	MinDays, MaxDays         int
 }
 
 func (s *Server) uiAdminSettings(c *fiber.Ctx) error {
@@ -392,7 +398,9 @@ func (s *Server) uiAdminSettings(c *fiber.Ctx) error {
 		return err
 	}
 	d := settingsData{FirmName: f.Name, LEDESID: f.LEDESFirmID, Require: f.TwoFactorRoles(),
-		Timezone: s.Config.Firm.Timezone, Increment: s.Config.Draft.IncrementMinutes, Engine: s.Config.Draft.Engine, Model: s.Config.Trans.Model}
+		Timezone: s.Config.Firm.Timezone, Increment: s.Config.Draft.IncrementMinutes, Engine: s.Config.Draft.Engine, Model: s.Config.Trans.Model,
+		RetentionDays: f.RetentionDays, AudioDays: f.AudioRetentionDays, AutoDelete: f.RetentionAutoDelete,
+		MinDays: settings.MinRetentionDays, MaxDays: settings.MaxRetentionDays}
 	if f.HasDefaultRate {
 		d.Rate = fmt.Sprintf("%.2f", float64(f.DefaultRate)/100)
 	}
@@ -417,6 +425,14 @@ func (s *Server) uiAdminSaveSettings(c *fiber.Ctx) error {
 	}
 	roles := settings.TwoFactorList(required)
 	patch.Require2FA = &roles
+	if patch.RetentionDays, err = settings.ParseDays("retention_days", c.FormValue("retention_days")); err != nil {
+		return settingsFailed(err)
+	}
+	if patch.AudioRetentionDays, err = settings.ParseDays("audio_retention_days", c.FormValue("audio_retention_days")); err != nil {
+		return settingsFailed(err)
+	}
+	auto := c.FormValue("retention_auto_delete") == "on"
+	patch.RetentionAutoDelete = &auto
 	if _, err := s.settings.Update(c.UserContext(), p.Actor, patch); err != nil {
 		return settingsFailed(err)
 	}

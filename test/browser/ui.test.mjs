@@ -558,11 +558,27 @@ describe('admin and billing', () => {
     await shot('admin-audit');
   });
 
+  test('deleted items: the admin page lists soft-deleted items and is accessible', async () => {
+    await page.goto(`${BASE}/admin/deleted`);
+    assert.match(await page.title(), /^Deleted items/);
+    await page.getByRole('heading', { name: 'Deleted items' }).waitFor();
+    await shot('admin-deleted');
+    await a11y('admin-deleted');
+  });
+
   test('firm settings: the firm name shows in the header', async () => {
     await page.goto(`${BASE}/admin/settings`);
     await page.getByLabel('Firm name').fill('Hale & Pike LLP');
+    await page.getByLabel('Keep closed matters for (days)').fill('30');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByText('the retention window must be 90 to 1825 days').waitFor();
+    await page.goto(`${BASE}/admin/settings`);
+    await page.getByLabel('Firm name').fill('Hale & Pike LLP');
+    await page.getByLabel('Keep closed matters for (days)').fill('730');
     await page.getByRole('button', { name: 'Save settings' }).click();
     await page.getByText('Settings saved.').waitFor();
+    assert.equal(await page.getByLabel('Keep closed matters for (days)').inputValue(), '730');
+    assert.equal(await page.getByLabel('Delete automatically').isChecked(), false);
     assert.match(await page.locator('.brand').textContent(), /Hale & Pike LLP/);
     assert.match(await page.title(), /Hale & Pike LLP/);
     await shot('admin-settings');
