@@ -202,7 +202,7 @@ func TestCompressedBodiesRefused(t *testing.T) {
 		t.Errorf("a refused request created a token: %d tokens", len(list))
 	}
 	// identity is no encoding.
-	if res := r.do("POST", "/api/v1/tokens", "alice", []byte(`{"name":"ci"}`), "Content-Type", "application/json", "Content-Encoding", "identity"); res.Status != 201 {
+	if res := r.do("POST", "/api/v1/tokens", "alice", []byte(`{"name":"ci","password":"password-alice"}`), "Content-Type", "application/json", "Content-Encoding", "identity"); res.Status != 201 {
 		t.Errorf("identity: %d %s", res.Status, res.Body)
 	}
 }
@@ -619,10 +619,11 @@ func TestAPIBodiesMustBeJSON(t *testing.T) {
 	if list, _ := r.st.Tokens(context.Background(), "alice"); len(list) != 1 {
 		t.Errorf("a refused request created a token: %d tokens", len(list))
 	}
-	if res := r.do("POST", "/api/v1/tokens", "alice", []byte(`{"name":"x"}`), "Content-Type", "application/json; charset=utf-8"); res.Status != 201 {
+	if res := r.do("POST", "/api/v1/tokens", "alice", []byte(`{"name":"x","password":"password-alice"}`), "Content-Type", "application/json; charset=utf-8"); res.Status != 201 {
 		t.Errorf("JSON with a charset: %d %s", res.Status, res.Body)
 	}
-	if res := r.do("POST", "/api/v1/tokens", "alice", nil); res.Status != 201 {
+	// No body at all is not JSON either way: token creation needs the password again.
+	if res := r.do("POST", "/api/v1/tokens", "alice", nil); res.Status != 400 {
 		t.Errorf("no body: %d %s", res.Status, res.Body)
 	}
 }
