@@ -499,7 +499,7 @@ describe('admin and billing', () => {
     assert.match(await page.locator('#onetime').textContent(), /\S{10,}/);
     await shot('admin-users');
     await page.getByRole('button', { name: 'Disable carol' }).click();
-    await page.getByText('The user is saved.').waitFor();
+    await page.getByText(/The user is disabled; their sessions were ended/).waitFor();
     const users = await apiGet(page, '/api/v1/users');
     assert.equal(users.body.users.find((u) => u.username === 'carol').disabled, true);
   });
