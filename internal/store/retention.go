@@ -79,18 +79,7 @@ func parseTS(v string) (time.Time, bool) {
 
 // connTx runs fn in a transaction on one pooled connection (for per-connection pragmas).
 func connTx(ctx context.Context, conn *sql.Conn, fn func(*sql.Tx) error) error {
-	t, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(t); err != nil {
-		_ = t.Rollback()
-		return err
-	}
-	if err := t.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return runTx(ctx, conn, fn)
 }
 
 // dryTx runs fn in a transaction that is rolled back when dry is set.
