@@ -13,6 +13,10 @@ type Row struct {
 	TimekeeperID    string
 	TimekeeperName  string
 	TimekeeperClass string // LEDES classification or a common title (see LEDESClass)
+	// TimekeeperUser, FirstName and LastName are the timekeeper's login and name; when
+	// both names are set a LEDES file names the timekeeper "Last, First" (see WriteLEDES).
+	TimekeeperUser      string
+	FirstName, LastName string
 	ClientID        string
 	ClientName      string
 	MatterID        string

@@ -22,14 +22,16 @@ type Matter struct {
 	RateCents    *int64 `json:"rate_cents"`
 	LEDESEnabled bool   `json:"ledes_enabled"`
 	ClioID       *int64 `json:"clio_id,omitempty"`
+	// ClientMatterID is the client's own reference for the matter (LEDES CLIENT_MATTER_ID).
+	ClientMatterID string `json:"client_matter_id"`
 }
 
-const matterCols = `m.id, m.number, c.name, c.id, m.name, m.status, m.litigation, m.rate_cents, m.ledes_enabled, m.clio_id`
+const matterCols = `m.id, m.number, c.name, c.id, m.name, m.status, m.litigation, m.rate_cents, m.ledes_enabled, m.clio_id, m.client_matter_id`
 
 func scanMatter(sc interface{ Scan(...any) error }) (*Matter, error) {
 	var m Matter
 	var rate, clio sql.NullInt64
-	if err := sc.Scan(&m.ID, &m.Number, &m.Client, &m.ClientID, &m.Name, &m.Status, &m.Litigation, &rate, &m.LEDESEnabled, &clio); err != nil {
+	if err := sc.Scan(&m.ID, &m.Number, &m.Client, &m.ClientID, &m.Name, &m.Status, &m.Litigation, &rate, &m.LEDESEnabled, &clio, &m.ClientMatterID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -95,8 +97,8 @@ func (s *Store) CreateMatter(ctx context.Context, a identity.Actor, m *Matter) e
 		}
 		m.ClientID = cid
 		now := s.ts()
-		_, err = tx.ExecContext(ctx, `INSERT INTO matters(id, number, client_id, name, status, litigation, rate_cents, ledes_enabled, clio_id, created_at, updated_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?)`, m.ID, m.Number, cid, m.Name, m.Status, m.Litigation, m.RateCents, m.LEDESEnabled, m.ClioID, now, now)
+		_, err = tx.ExecContext(ctx, `INSERT INTO matters(id, number, client_id, name, status, litigation, rate_cents, ledes_enabled, clio_id, client_matter_id, created_at, updated_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, m.ID, m.Number, cid, m.Name, m.Status, m.Litigation, m.RateCents, m.LEDESEnabled, m.ClioID, m.ClientMatterID, now, now)
 		if isUnique(err) {
 			return fmt.Errorf("matter %q: %w", m.Number, ErrExists)
 		}
@@ -112,6 +114,7 @@ type MatterPatch struct {
 	Number, Client, Name, Status *string
 	Litigation, LEDESEnabled     *bool
 	RateCents                    **int64
+	ClientMatterID               *string // validated by the caller
 }
 
 // UpdateMatter applies a patch.
@@ -149,11 +152,14 @@ func (s *Store) UpdateMatter(ctx context.Context, a identity.Actor, id string, p
 		if p.RateCents != nil {
 			m.RateCents = *p.RateCents
 		}
+		if p.ClientMatterID != nil {
+			m.ClientMatterID = strings.TrimSpace(*p.ClientMatterID)
+		}
 		if m.Number == "" || m.Name == "" || m.Client == "" {
 			return fmt.Errorf("%w: number, client and name must not be empty", ErrInvalid)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE matters SET number=?, client_id=?, name=?, status=?, litigation=?, ledes_enabled=?, rate_cents=?, updated_at=? WHERE id=?`,
-			m.Number, m.ClientID, m.Name, m.Status, m.Litigation, m.LEDESEnabled, m.RateCents, s.ts(), m.ID)
+		_, err = tx.ExecContext(ctx, `UPDATE matters SET number=?, client_id=?, name=?, status=?, litigation=?, ledes_enabled=?, rate_cents=?, client_matter_id=?, updated_at=? WHERE id=?`,
+			m.Number, m.ClientID, m.Name, m.Status, m.Litigation, m.LEDESEnabled, m.RateCents, m.ClientMatterID, s.ts(), m.ID)
 		if isUnique(err) {
 			return fmt.Errorf("matter %q: %w", m.Number, ErrExists)
 		}
@@ -161,7 +167,7 @@ func (s *Store) UpdateMatter(ctx context.Context, a identity.Actor, id string, p
 			return fmt.Errorf("update matter: %w", err)
 		}
 		out = m
-		return s.appendAudit(ctx, tx, a, "matter.update", "matter", m.ID, map[string]any{"number": m.Number, "status": m.Status})
+		return s.appendAudit(ctx, tx, a, "matter.update", "matter", m.ID, map[string]any{"number": m.Number, "status": m.Status, "client_matter_id": m.ClientMatterID})
 	})
 	return out, err
 }
