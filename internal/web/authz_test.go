@@ -52,38 +52,44 @@ var (
 )
 
 var authzMatrix = map[string]authzCase{
-	"GET /healthz":                       {want: public},
-	"GET /readyz":                        {want: public},
-	"GET /ca.crt":                        {want: public},
-	"GET /ca":                            {want: public},
-	"GET /static/:hash/*":                {want: public},
-	"GET /login":                         {want: public},
-	"POST /login":                        {want: public, body: formBody("username=alice&password=wrong")},
-	"POST /logout":                       {want: [5]string{"public", "public", "public", "public", "public"}},
-	"GET /clio/callback":                 {want: public},
-	"GET /":                              {want: anyPage},
-	"GET /record":                        {want: anyPage},
-	"GET /inbox":                         {want: anyPage},
-	"GET /inbox/entries/:id":             {fixture: "draft", want: [5]string{"login", "ok", "404", "404", "404"}},
-	"GET /approved":                      {want: anyPage},
-	"GET /billing":                       {want: billPage},
-	"GET /account":                       {want: anyPage},
-	"GET /2fa":                           {want: anyPage},
-	"POST /account/password":             {want: passwordForm, body: formBody("current=x&new=y&confirm=y")},
-	"GET /admin":                         {want: adminPage},
-	"GET /admin/users":                   {want: adminPage},
-	"POST /admin/users":                  {want: adminForm, body: formBody("username=zed&role=timekeeper")},
-	"POST /admin/users/:username":        {want: adminForm, body: formBody("display_name=Bob")},
-	"GET /admin/matters":                 {want: billPage},
-	"POST /admin/matters":                {want: billForm, body: formBody("number=77&client=C&name=N")},
-	"POST /admin/matters/import":         {want: billForm, body: formBody("csv=number,client,name")},
-	"POST /admin/matters/import/confirm": {want: billForm, body: formBody("csv=number,client,name")},
-	"GET /admin/matters/:id":             {fixture: "matter", want: billPage},
-	"POST /admin/matters/:id":            {fixture: "matter", want: billForm, body: formBody("name=Renamed")},
-	"GET /admin/dataflow":                {want: adminPage},
-	"GET /api/v1/dataflow":               {want: admin},
-	"GET /admin/settings":                {want: adminPage},
-	"POST /admin/settings":               {want: adminForm, body: formBody("firm_name=Firm")},
+	"GET /healthz":                         {want: public},
+	"GET /readyz":                          {want: public},
+	"GET /ca.crt":                          {want: public},
+	"GET /ca":                              {want: public},
+	"GET /static/:hash/*":                  {want: public},
+	"GET /login":                           {want: public},
+	"POST /login":                          {want: public, body: formBody("username=alice&password=wrong")},
+	"POST /logout":                         {want: [5]string{"public", "public", "public", "public", "public"}},
+	"GET /clio/callback":                   {want: public},
+	"GET /":                                {want: anyPage},
+	"GET /record":                          {want: anyPage},
+	"GET /inbox":                           {want: anyPage},
+	"GET /inbox/entries/:id":               {fixture: "draft", want: [5]string{"login", "ok", "404", "404", "404"}},
+	"GET /approved":                        {want: anyPage},
+	"GET /billing":                         {want: billPage},
+	"GET /account":                         {want: anyPage},
+	"GET /2fa":                             {want: anyPage},
+	"POST /account/password":               {want: passwordForm, body: formBody("current=x&new=y&confirm=y")},
+	"GET /admin":                           {want: adminPage},
+	"GET /admin/users":                     {want: adminPage},
+	"POST /admin/users":                    {want: adminForm, body: formBody("username=zed&role=timekeeper")},
+	"POST /admin/users/:username":          {want: adminForm, body: formBody("display_name=Bob")},
+	"GET /admin/matters":                   {want: billPage},
+	"POST /admin/matters":                  {want: billForm, body: formBody("number=77&client=C&name=N")},
+	"POST /admin/matters/import":           {want: billForm, body: formBody("csv=number,client,name")},
+	"POST /admin/matters/import/confirm":   {want: billForm, body: formBody("csv=number,client,name")},
+	"GET /admin/matters/:id":               {fixture: "matter", want: billPage},
+	"POST /admin/matters/:id":              {fixture: "matter", want: billForm, body: formBody("name=Renamed")},
+	"GET /admin/dataflow":                  {want: adminPage},
+	"GET /admin/clients":                   {want: billPage},
+	"GET /admin/clients/:id":               {fixture: "client", want: billPage},
+	"POST /admin/clients/:id":              {fixture: "client", want: billForm, body: formBody("ledes_client_id=C1&required_codes=both&code_set=utbms-litigation")},
+	"POST /admin/clients/:id/codes":        {fixture: "client", want: billForm, body: formBody("csv=task,L110,Fact")},
+	"GET /admin/users/:username/ebilling":  {want: adminPage},
+	"POST /admin/users/:username/ebilling": {want: adminForm, body: formBody("first_name=Alice&last_name=Adams")},
+	"GET /api/v1/dataflow":                 {want: admin},
+	"GET /admin/settings":                  {want: adminPage},
+	"POST /admin/settings":                 {want: adminForm, body: formBody("firm_name=Firm")},
 
 	"POST /api/v1/session":        {want: public, body: jsonBody(`{"username":"alice","password":"wrong"}`)},
 	"DELETE /api/v1/session":      {want: all},
@@ -97,6 +103,12 @@ var authzMatrix = map[string]authzCase{
 	"GET /api/v1/matters":       {want: all},
 	"POST /api/v1/matters":      {want: billingOnly, body: jsonBody(`{"number":"88","client":"C","name":"N"}`)},
 	"GET /api/v1/matters/:id":   {fixture: "matter", want: all},
+	"GET /api/v1/clients":       {want: billingOnly},
+	"GET /api/v1/clients/:id":   {fixture: "client", want: billingOnly},
+	"PATCH /api/v1/clients/:id": {fixture: "client", want: billingOnly, body: jsonBody(`{"required_codes":"both"}`)},
+	"POST /api/v1/clients/:id/codes": {fixture: "client", want: billingOnly, body: func(*rig, string) (string, []byte) {
+		return "text/csv", []byte("task,L110,Fact Investigation\n")
+	}},
 	"PATCH /api/v1/matters/:id": {fixture: "matter", want: billingOnly, body: jsonBody(`{"name":"Renamed"}`)},
 	"GET /api/v1/entries":       {want: all},
 	"POST /api/v1/entries":      {want: all, body: jsonBody(`{"narrative":"Manual."}`)},
@@ -138,6 +150,7 @@ var authzMatrix = map[string]authzCase{
 	"PATCH /api/v1/settings":            {want: admin, body: jsonBody(`{"firm_name":"Firm"}`)},
 	"GET /api/v1/exports/entries.csv":   {want: billingOnly},
 	"GET /api/v1/exports/entries.ledes": {fixture: "matter", want: billingOnly},
+	"GET /api/v1/exports/ledes/check":   {fixture: "matter", want: billingOnly},
 	"POST /api/v1/exports":              {want: billingOnly, body: jsonBody(`{"format":"csv"}`)},
 	"GET /api/v1/exports":               {want: billingOnly},
 	"GET /api/v1/exports/:id/download":  {fixture: "export", want: billingOnly},
@@ -185,6 +198,12 @@ func (r *rig) fixture(kind, path string) string {
 		id = res.json(t)["id"].(string)
 	case "matter":
 		id = r.matterID()
+	case "client":
+		m, err := r.st.MatterByID(ctx, r.matterID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = m.ClientID
 	case "export":
 		e := r.fixture("approved", ":id")
 		_ = e
@@ -203,7 +222,7 @@ func (r *rig) fixture(kind, path string) string {
 	}
 	r.fixtureID = id
 	p := strings.NewReplacer(":id", id, ":username", "alice", ":hash", "0", "*", "x").Replace(path)
-	if strings.HasSuffix(path, "entries.ledes") {
+	if strings.HasSuffix(path, "entries.ledes") || strings.HasSuffix(path, "ledes/check") {
 		p += "?matter=" + id + "&from=2026-11-01&to=2026-11-30"
 	}
 	return p

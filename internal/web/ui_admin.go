@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dictum/internal/auth"
+	"dictum/internal/ebilling"
 	"dictum/internal/settings"
 	"dictum/internal/store"
 )
@@ -260,6 +261,15 @@ func (s *Server) uiAdminMatterSave(c *fiber.Ctx) error {
 	case "save":
 		m := matterFromForm(c)
 		patch = store.MatterPatch{Number: &m.Number, Client: &m.Client, Name: &m.Name, Status: &m.Status, Litigation: &m.Litigation}
+		cmid, err := ebilling.CheckID("client_matter_id", c.FormValue("client_matter_id"))
+		if err != nil {
+			m, gerr := s.Store.MatterByID(c.UserContext(), id)
+			if gerr != nil {
+				return gerr
+			}
+			return s.render(c, 422, "matter", page{Title: "Edit matter " + m.Number, Page: "admin", Nav: "matters", Problem: "Not saved: " + err.Error(), D: m})
+		}
+		patch.ClientMatterID = &cmid
 	default:
 		return errf(400, "bad_request", "unknown action")
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dictum/internal/auth"
+	"dictum/internal/ebilling"
 	"dictum/internal/ratelimit"
 	"dictum/internal/store"
 )
@@ -16,7 +17,11 @@ func (s *Server) apiListUsers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"users": list})
+	views, err := s.usersWithEBilling(c.UserContext(), list)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"users": views})
 }
 
 type userBody struct {
@@ -28,6 +33,10 @@ type userBody struct {
 	Rate           *float64 `json:"rate"`
 	TimekeeperID   *string  `json:"timekeeper_id"`
 	Classification *string  `json:"classification"`
+	// E-billing fields (see ebillingUserPatch).
+	FirstName   *string                    `json:"first_name"`
+	LastName    *string                    `json:"last_name"`
+	ClientRates []ebilling.ClientRateInput `json:"client_rates"`
 }
 
 func (s *Server) apiCreateUser(c *fiber.Ctx) error {
@@ -95,6 +104,9 @@ func (s *Server) apiPatchUser(c *fiber.Ctx) error {
 		return errf(422, "invalid", "a username cannot change")
 	}
 	patch := store.UserPatch{DisplayName: b.DisplayName, Role: b.Role, Disabled: b.Disabled, TimekeeperID: b.TimekeeperID, Classification: b.Classification}
+	if err := ebillingUserPatch(&patch, &b); err != nil {
+		return err
+	}
 	if b.Rate != nil {
 		cents, err := rateCents(*b.Rate)
 		if err != nil {
@@ -122,7 +134,7 @@ func (s *Server) apiPatchUser(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(u)
+	return s.userJSON(c, u)
 }
 
 func (s *Server) apiListTokens(c *fiber.Ctx) error {
