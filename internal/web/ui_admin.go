@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -383,6 +384,8 @@ type settingsData struct {
 	Increment int
 	Engine    string
 	Model     string
+	// Invoice numbering: the prefix and the number the next LEDES export gets.
+	InvoicePrefix, NextInvoice string
 }
 
 func (s *Server) uiAdminSettings(c *fiber.Ctx) error {
@@ -394,7 +397,11 @@ func (s *Server) uiAdminSettings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := settingsData{FirmName: f.Name, LEDESID: f.LEDESFirmID, Require: f.TwoFactorRoles(),
+	next, err := s.Store.PeekInvoiceNumber(c.UserContext())
+	if err != nil {
+		return err
+	}
+	d := settingsData{FirmName: f.Name, LEDESID: f.LEDESFirmID, Require: f.TwoFactorRoles(), InvoicePrefix: f.InvoicePrefix, NextInvoice: next,
 		Timezone: s.Config.Firm.Timezone, Increment: s.Config.Draft.IncrementMinutes, Engine: s.Config.Draft.Engine, Model: s.Config.Trans.Model}
 	if f.HasDefaultRate {
 		d.Rate = fmt.Sprintf("%.2f", float64(f.DefaultRate)/100)
@@ -409,7 +416,18 @@ func (s *Server) uiAdminSaveSettings(c *fiber.Ctx) error {
 	p := me(c)
 	name, ledes := c.FormValue("firm_name"), c.FormValue("ledes_law_firm_id")
 	patch := settings.Patch{FirmName: &name, LEDESFirmID: &ledes}
+	if c.Request().PostArgs().Has("invoice_prefix") {
+		prefix := c.FormValue("invoice_prefix")
+		patch.InvoicePrefix = &prefix
+	}
 	var err error
+	if v := strings.TrimSpace(c.FormValue("invoice_next_number")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return settingsFailed(&settings.InvalidError{Field: "invoice_next_number", Message: "the next invoice number must be a whole number"})
+		}
+		patch.InvoiceNextNumber = &n
+	}
 	if patch.DefaultRate, err = settings.ParseRate(c.FormValue("default_rate")); err != nil {
 		return settingsFailed(err)
 	}
