@@ -11,6 +11,7 @@ import (
 
 	"dictum/internal/auth"
 	"dictum/internal/entry"
+	"dictum/internal/exports"
 	"dictum/internal/store"
 	"dictum/internal/utbms"
 )
@@ -200,6 +201,8 @@ type listData struct {
 	CanMark     bool   // the list is approved entries: they can be exported and locked
 	Statuses    []code
 	Billing     bool
+	// LEDES is the pre-export check of the LEDES invoice the filters name (billing page).
+	LEDES *exports.LEDESCheck
 }
 
 func (s *Server) listEntries(c *fiber.Ctx, p *caller, billing bool) (listData, error) {
@@ -322,6 +325,9 @@ func (s *Server) uiBilling(c *fiber.Ctx) error {
 	d, err := s.listEntries(c, p, true)
 	if err != nil {
 		return err
+	}
+	if d.F.Status == entry.Approved {
+		d.LEDES = s.ledesCheckFor(c, d.F.Matter, d.F.From, d.F.To, d.F.Timekeeper)
 	}
 	return s.render(c, 200, "entries", page{Title: "Billing", Page: "entries", Nav: "billing", D: d})
 }
