@@ -419,3 +419,38 @@ func (s *Store) PeekInvoiceNumber(ctx context.Context) (string, error) {
 		}
 	}
 }
+
+// ledesSafeID reports an ID a LEDES file can carry as is: 1-20 printable ASCII
+// characters without the delimiters |, [ and ].
+func ledesSafeID(v string) bool {
+	if v == "" || len(v) > 20 || strings.EqualFold(v, "NULL") {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] >= 0x7f || v[i] == '|' || v[i] == '[' || v[i] == ']' {
+			return false
+		}
+	}
+	return true
+}
+
+// fillClioEBilling copies a Clio matter's client reference (LEDES CLIENT_MATTER_ID) and
+// its client's LEDES client id into Dictum where Dictum has none yet (an admin's own
+// value is never overwritten); a value a LEDES file cannot carry is reported instead.
+func (s *Store) fillClioEBilling(ctx context.Context, tx *sql.Tx, rep *ClioImportReport, m ClioMatterIn) error {
+	if ref := strings.TrimSpace(m.ClientReference); ref != "" {
+		if !ledesSafeID(ref) {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("Clio matter %s: client reference %q is not a LEDES id (at most 20 plain characters); set the client's matter id in Dictum", m.Number, ref))
+		} else if _, err := tx.ExecContext(ctx, "UPDATE matters SET client_matter_id = ? WHERE clio_id = ? AND client_matter_id = ''", ref, m.ID); err != nil {
+			return fmt.Errorf("clio import: client matter id: %w", err)
+		}
+	}
+	if id := strings.TrimSpace(m.ClientLEDESID); id != "" {
+		if !ledesSafeID(id) {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("Clio client %s: LEDES client id %q is not a LEDES id (at most 20 plain characters); set it in Dictum", m.ClientName, id))
+		} else if _, err := tx.ExecContext(ctx, "UPDATE clients SET ledes_client_id = ? WHERE id = (SELECT client_id FROM matters WHERE clio_id = ?) AND ledes_client_id = ''", id, m.ID); err != nil {
+			return fmt.Errorf("clio import: ledes client id: %w", err)
+		}
+	}
+	return nil
+}
