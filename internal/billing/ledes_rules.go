@@ -174,8 +174,9 @@ func quoteRunes(rs []rune) string {
 // IsLiteralNULL reports a field that is the text NULL, which platforms read as empty.
 func IsLiteralNULL(s string) bool { return strings.EqualFold(strings.TrimSpace(s), "NULL") }
 
-// lastFirst is "Last, First": one comma, a non-empty name either side of ", ".
-var lastFirst = regexp.MustCompile(`^[^,]*[^, ][^,]*, [^, ][^,]*$`)
+// lastFirst is "Last, First": names of letters, spaces, dots, apostrophes and hyphens
+// (after transliteration), starting with a letter, either side of ", ".
+var lastFirst = regexp.MustCompile(`^[A-Za-z][A-Za-z .'-]*, [A-Za-z][A-Za-z .'-]*$`)
 
 // IsLastFirst reports a timekeeper name in the form "Last, First".
 func IsLastFirst(s string) bool { return lastFirst.MatchString(s) }

@@ -206,6 +206,9 @@ func (s *Service) UpdateClient(ctx context.Context, a identity.Actor, id string,
 	return s.Client(ctx, id)
 }
 
+// nameRE is a first or last name as a LEDES file carries it (after transliteration).
+var nameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z .'-]*$`)
+
 var codeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.\-]{0,19}$`)
 
 // ParseCodes reads a client's code list from CSV: one code a line as kind,code,description
@@ -396,8 +399,8 @@ func CheckTimekeeper(in TimekeeperInput) (TimekeeperChange, error) {
 		if utf8.RuneCountInString(v) > MaxNameLen {
 			return nil, invalid(field, "is longer than %d characters", MaxNameLen)
 		}
-		if _, bad := billing.LEDESText(v); len(bad) > 0 {
-			return nil, invalid(field, "has characters with no plain-ASCII spelling (accents are fine: Müller becomes Muller)")
+		if a, bad := billing.LEDESText(v); len(bad) > 0 || (a != "" && !nameRE.MatchString(a)) {
+			return nil, invalid(field, "must start with a letter and hold only letters, spaces, dots, apostrophes and hyphens (accents are fine: Müller becomes Muller)")
 		}
 		if billing.IsLiteralNULL(v) {
 			return nil, invalid(field, `must not be the text "NULL"`)
