@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
+	"dictum/internal/entry"
 	"dictum/internal/identity"
 )
 
@@ -453,4 +455,52 @@ func (s *Store) fillClioEBilling(ctx context.Context, tx *sql.Tx, rep *ClioImpor
 		}
 	}
 	return nil
+}
+
+// matterCodes are the codes a matter's client accepts beyond UTBMS: its own code list
+// when its profile uses one (nil otherwise, and for no matter).
+func (s *Store) matterCodes(ctx context.Context, tx *sql.Tx, matterID string) (*entry.Codes, error) {
+	if matterID == "" {
+		return nil, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT k.kind, k.code, k.description FROM matters m JOIN clients c ON c.id = m.client_id
+		JOIN client_codes k ON k.client_id = c.id WHERE m.id = ? AND c.code_set = ?`, matterID, CodeSetCustom)
+	if err != nil {
+		return nil, fmt.Errorf("read client codes: %w", err)
+	}
+	defer rows.Close()
+	var out *entry.Codes
+	for rows.Next() {
+		var kind, code, desc string
+		if err := rows.Scan(&kind, &code, &desc); err != nil {
+			return nil, fmt.Errorf("read client codes: %w", err)
+		}
+		if out == nil {
+			out = &entry.Codes{Tasks: map[string]string{}, Activities: map[string]string{}}
+		}
+		if kind == "task" {
+			out.Tasks[code] = desc
+		} else {
+			out.Activities[code] = desc
+		}
+	}
+	return out, rows.Err()
+}
+
+// checkFields is entry.CheckFields with the codes the entry's matter accepts.
+func (s *Store) checkFields(ctx context.Context, tx *sql.Tx, f entry.Fields) error {
+	extra, err := s.matterCodes(ctx, tx, f.MatterID)
+	if err != nil {
+		return err
+	}
+	return entry.CheckFieldsIn(f, extra)
+}
+
+// checkComplete is entry.Complete with the codes the entry's matter accepts.
+func (s *Store) checkComplete(ctx context.Context, tx *sql.Tx, f entry.Fields, today time.Time) error {
+	extra, err := s.matterCodes(ctx, tx, f.MatterID)
+	if err != nil {
+		return err
+	}
+	return entry.CompleteIn(f, today, extra)
 }
