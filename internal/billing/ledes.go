@@ -41,10 +41,10 @@ const LEDESFieldCount = 24
 // Problem is one reason an export was refused. EntryID is empty for invoice-level problems.
 // Field is the LEDES field; Message says what is wrong and Fix how to put it right.
 type Problem struct {
-	EntryID string
-	Field   string
-	Message string
-	Fix     string
+	EntryID string `json:"entry_id"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+	Fix     string `json:"fix"`
 }
 
 // RejectError lists every problem found before a LEDES file was written. Nothing was
