@@ -240,3 +240,24 @@ func TestEBillingPages(t *testing.T) {
 		t.Fatalf("billing check: %d %s", res.Status, res.Body)
 	}
 }
+
+// Creating a user takes a valid timekeeper id; the e-billing fields are refused (not
+// silently dropped) and set with PATCH.
+func TestCreateUserEBillingFields(t *testing.T) {
+	r := newRig(t)
+	if res := r.do("POST", "/api/v1/users", "ada", map[string]any{"username": "carol", "role": "timekeeper", "first_name": "Carol"}); res.Status != 422 ||
+		!strings.Contains(string(res.Body), "PATCH /api/v1/users/{username}") {
+		t.Fatalf("names on create: %d %s", res.Status, res.Body)
+	}
+	if res := r.do("POST", "/api/v1/users", "ada", map[string]any{"username": "carol", "role": "timekeeper", "timekeeper_id": strings.Repeat("C", 21)}); res.Status != 422 ||
+		!strings.Contains(string(res.Body), "timekeeper_id") {
+		t.Fatalf("long timekeeper id: %d %s", res.Status, res.Body)
+	}
+	if u, err := r.st.UserByName(context.Background(), "carol"); err == nil {
+		t.Fatalf("a refused create made the user: %+v", u)
+	}
+	if res := r.do("POST", "/api/v1/users", "ada", map[string]any{"username": "carol", "role": "timekeeper", "timekeeper_id": " CC3 "}); res.Status != 201 ||
+		res.json(t)["user"].(map[string]any)["timekeeper_id"] != "CC3" {
+		t.Fatalf("create: %d %s", res.Status, res.Body)
+	}
+}

@@ -30,6 +30,23 @@ func ebillingUserPatch(patch *store.UserPatch, b *userBody) error {
 	return nil
 }
 
+// ebillingOnCreate checks the e-billing fields POST /api/v1/users takes: a valid
+// timekeeper_id; names, classification and client rates are set with PATCH once the user
+// exists (refused here rather than silently dropped).
+func ebillingOnCreate(b *userBody) error {
+	if b.FirstName != nil || b.LastName != nil || b.ClientRates != nil || b.Classification != nil {
+		return errf(422, "invalid", "first_name, last_name, classification and client_rates are set with PATCH /api/v1/users/{username} once the user exists")
+	}
+	if b.TimekeeperID != nil {
+		v, err := ebilling.CheckID("timekeeper_id", *b.TimekeeperID)
+		if err != nil {
+			return ebillingFailed(err)
+		}
+		b.TimekeeperID = &v
+	}
+	return nil
+}
+
 // userView is a user with their e-billing fields, as the users API answers it.
 type userView struct {
 	*store.User

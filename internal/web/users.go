@@ -45,6 +45,9 @@ func (s *Server) apiCreateUser(c *fiber.Ctx) error {
 	if err := s.decodeJSON(c, &b); err != nil {
 		return err
 	}
+	if err := ebillingOnCreate(&b); err != nil {
+		return err
+	}
 	if str(b.Username) == "" || str(b.Role) == "" {
 		return errf(422, "invalid", "username and role are required")
 	}
