@@ -230,6 +230,13 @@ func TestEBillingPages(t *testing.T) {
 	if tb.LastName != "Kay" || len(tb.ClientRates) != 1 || *tb.ClientRates[0].RateCents != 31000 || tb.ClientRates[0].TimekeeperID != "ACME-TK" {
 		t.Fatalf("timekeeper: %+v", tb)
 	}
+	// Saving the same form again writes no client rate (the audit names only changes).
+	res = w.req("POST", "/admin/users/tk/ebilling", ac, url.Values{"_csrf": {acsrf}, "first_name": {"Tom"}, "last_name": {"Kay"}, "classification": {"AS"},
+		"timekeeper_id": {"TK1"}, "rate-" + mm.ClientID: {"310.00"}, "tkid-" + mm.ClientID: {"ACME-TK"}})
+	ev, _ := w.st.AuditEvents(ctx, "user", "tk", 1)
+	if res.Status != 303 || len(ev) != 1 || ev[0].Detail["client_rates"] != nil {
+		t.Fatalf("unchanged save: %d %+v", res.Status, ev)
+	}
 	// The billing page checks the LEDES invoice of the filtered matter and period.
 	w.do("POST", "/api/v1/entries", "tk", map[string]any{"matter": m, "hours": 1, "activity": "A103", "date": "2026-11-18", "narrative": "Drafted."})
 	list := w.do("GET", "/api/v1/entries", "tk", nil).json(t)["entries"].([]any)

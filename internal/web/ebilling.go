@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"dictum/internal/billing"
 	"dictum/internal/ebilling"
 	"dictum/internal/exports"
 	"dictum/internal/settings"
@@ -236,12 +237,19 @@ func (s *Server) uiAdminTimekeeperSave(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	cur, err := s.Store.TimekeeperBillingOf(c.UserContext(), c.Params("username"))
+	if err != nil {
+		return err
+	}
 	for _, cl := range clients {
 		rate, err := settings.ParseRate(c.FormValue("rate-" + cl.ID))
 		if err != nil {
 			return s.timekeeperPage(c, 422, page{Problem: "Not saved: the rate for " + cl.Name + " must be a number, like 350 or 412.50"})
 		}
-		b.ClientRates = append(b.ClientRates, ebilling.ClientRateInput{ClientID: cl.ID, Rate: rate, TimekeeperID: c.FormValue("tkid-" + cl.ID)})
+		in := ebilling.ClientRateInput{ClientID: cl.ID, Rate: rate, TimekeeperID: strings.TrimSpace(c.FormValue("tkid-" + cl.ID))}
+		if !sameClientRate(cur.ClientRates, in) { // only what changed is written (and audited)
+			b.ClientRates = append(b.ClientRates, in)
+		}
 	}
 	var patch store.UserPatch
 	if err := ebillingUserPatch(&patch, &b); err != nil {
@@ -257,6 +265,24 @@ func (s *Server) uiAdminTimekeeperSave(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Redirect("/admin/users/"+c.Params("username")+"/ebilling?ok=saved", fiber.StatusSeeOther)
+}
+
+// sameClientRate reports whether a form row equals what is stored for that client.
+func sameClientRate(stored []store.ClientRate, in ebilling.ClientRateInput) bool {
+	for _, r := range stored {
+		if r.ClientID != in.ClientID {
+			continue
+		}
+		switch {
+		case r.TimekeeperID != in.TimekeeperID, (r.RateCents == nil) != (in.Rate == nil):
+			return false
+		case in.Rate == nil:
+			return true
+		}
+		c, err := billing.HourlyRate(*in.Rate)
+		return err == nil && int64(c) == *r.RateCents
+	}
+	return in.Rate == nil && in.TimekeeperID == ""
 }
 
 // ---- billing page: the LEDES check ---------------------------------------------
