@@ -237,6 +237,14 @@ func TestEBillingPages(t *testing.T) {
 	if res.Status != 303 || len(ev) != 1 || ev[0].Detail["client_rates"] != nil {
 		t.Fatalf("unchanged save: %d %+v", res.Status, ev)
 	}
+	// The matter CSV import carries the client's matter id.
+	res = w.req("POST", "/admin/matters/import/confirm", bc, url.Values{"_csrf": {bcsrf}, "csv": {"number,client,name,client_matter_id\n2026-050,Acme Corp,Acme lease,ACME-RE-9\n"}})
+	if res.Status != 200 || !strings.Contains(res.Body, "Imported 1 matter(s)") {
+		t.Fatalf("import: %d %s", res.Status, res.Body)
+	}
+	if ms, _ := w.st.Matters(ctx, "", "2026-050"); len(ms) != 1 || ms[0].ClientMatterID != "ACME-RE-9" {
+		t.Fatalf("imported matter: %+v", ms)
+	}
 	// The billing page checks the LEDES invoice of the filtered matter and period.
 	w.do("POST", "/api/v1/entries", "tk", map[string]any{"matter": m, "hours": 1, "activity": "A103", "date": "2026-11-18", "narrative": "Drafted."})
 	list := w.do("GET", "/api/v1/entries", "tk", nil).json(t)["entries"].([]any)

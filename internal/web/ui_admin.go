@@ -359,7 +359,7 @@ func (s *Server) uiAdminImportConfirm(c *fiber.Ctx) error {
 			failed++
 			continue
 		}
-		m := &store.Matter{ID: r.ID, Number: r.Number, Client: r.Client, Name: r.Name, Status: r.Status, Litigation: r.Litigation}
+		m := &store.Matter{ID: r.ID, Number: r.Number, Client: r.Client, Name: r.Name, Status: r.Status, Litigation: r.Litigation, ClientMatterID: r.ClientMatterID}
 		if err := s.Store.CreateMatter(c.UserContext(), p.Actor, m); err != nil {
 			r.Result = "failed: " + mapDomain(err).Message
 			failed++
