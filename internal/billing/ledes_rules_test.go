@@ -3,6 +3,7 @@ package billing
 import (
 	"bytes"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -161,4 +162,26 @@ func TestCheckRecordsPostingErrors(t *testing.T) {
 			t.Errorf("%s: %v", name, p)
 		}
 	}
+}
+
+// BenchmarkWriteLEDESProfile5000 is a large monthly invoice: 5,000 fee lines with accents
+// and curly quotes to transliterate, every rule checked, the records re-checked, written.
+func BenchmarkWriteLEDESProfile5000(b *testing.B) {
+	base := ledesRows()[0]
+	base.Narrative = "Drafted the “amended” complaint; call with Müller re: exhibits – 3 cases…"
+	rows := make([]Row, 5000)
+	for i := range rows {
+		rows[i] = base
+		rows[i].EntryID = "e-" + strconv.Itoa(i)
+	}
+	inv := ledesInvoice()
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := WriteLEDESProfile(&buf, inv, rows, DefaultProfile()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len()), "bytes/file")
 }
