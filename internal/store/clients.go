@@ -504,3 +504,19 @@ func (s *Store) checkComplete(ctx context.Context, tx *sql.Tx, f entry.Fields, t
 	}
 	return entry.CompleteIn(f, today, extra)
 }
+
+// CustomCode is a code of a client whose profile uses its own code list.
+type CustomCode struct {
+	ClientName string
+	ClientCode
+}
+
+// CustomCodes lists the codes of every client that uses its own code list, by code.
+func (s *Store) CustomCodes(ctx context.Context) ([]CustomCode, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT c.name, k.kind, k.code, k.description FROM client_codes k JOIN clients c ON c.id = k.client_id
+		WHERE c.code_set = ? ORDER BY k.code, c.name`, CodeSetCustom)
+	return collect(rows, err, "list custom codes", func(r *sql.Rows) (CustomCode, error) {
+		var c CustomCode
+		return c, r.Scan(&c.ClientName, &c.Kind, &c.Code, &c.Description)
+	})
+}

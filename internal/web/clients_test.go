@@ -212,6 +212,14 @@ func TestEBillingPages(t *testing.T) {
 	if res := w.req("POST", "/admin/clients/"+mm.ClientID+"/codes", bc, url.Values{"_csrf": {bcsrf}, "csv": {"task,G100,Advice\n"}}); res.Status != 303 {
 		t.Fatalf("codes: %d %s", res.Status, res.Body)
 	}
+	res = w.req("POST", "/admin/clients/"+mm.ClientID, bc, url.Values{"_csrf": {bcsrf}, "ledes_client_id": {"ACME01"}, "ebilling": {"on"}, "required_codes": {"task"}, "code_set": {"custom"}})
+	if res.Status != 303 {
+		t.Fatalf("custom set: %d %s", res.Status, res.Body)
+	}
+	tc, _ := w.login("tk")
+	if res := w.req("GET", "/inbox", tc, nil); res.Status != 200 || !strings.Contains(res.Body, `<option value="G100">G100 Advice (Acme Corp)</option>`) {
+		t.Fatalf("inbox does not offer the client's code: %d", res.Status)
+	}
 	ac, acsrf := w.login("boss")
 	res = w.req("GET", "/admin/users/tk/ebilling", ac, nil)
 	if res.Status != 200 || !strings.Contains(res.Body, `name="rate-`+mm.ClientID+`"`) {

@@ -15,6 +15,7 @@ import (
 	"dictum/internal/exports"
 	"dictum/internal/settings"
 	"dictum/internal/store"
+	"dictum/internal/utbms"
 )
 
 // ---- timekeepers (PATCH /api/v1/users/{username}) ----------------------------
@@ -283,6 +284,38 @@ func sameClientRate(stored []store.ClientRate, in ebilling.ClientRateInput) bool
 		return err == nil && int64(c) == *r.RateCents
 	}
 	return in.Rate == nil && in.TimekeeperID == ""
+}
+
+// ---- entry forms: the codes to offer --------------------------------------------
+
+// entryCodes are the activity and task codes the entry forms offer: the UTBMS sets, then
+// the codes of clients that use their own list, each labelled with its clients (the
+// store accepts a client's code only on that client's matters).
+func (s *Server) entryCodes(ctx context.Context) (acts, tasks []code) {
+	acts, tasks = codes(utbms.Activities), codes(utbms.LitigationTasks)
+	custom, err := s.Store.CustomCodes(ctx)
+	if err != nil {
+		s.Log.Error("list custom codes", "err", err)
+		return acts, tasks
+	}
+	seen := map[string]int{}
+	for _, k := range custom {
+		list := &tasks
+		if k.Kind == "activity" {
+			list = &acts
+		}
+		key := k.Kind + "/" + k.Code
+		if i, ok := seen[key]; ok {
+			(*list)[i].Name = strings.TrimSuffix((*list)[i].Name, ")") + ", " + k.ClientName + ")"
+			continue
+		}
+		if (k.Kind == "activity" && utbms.ValidActivity(k.Code)) || (k.Kind == "task" && utbms.ValidTask(k.Code)) {
+			continue // already offered
+		}
+		seen[key] = len(*list)
+		*list = append(*list, code{k.Code, k.Description + " (" + k.ClientName + ")"})
+	}
+	return acts, tasks
 }
 
 // ---- billing page: the LEDES check ---------------------------------------------

@@ -130,7 +130,8 @@ func (s *Server) uiInbox(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := inboxData{Open: open, Acts: codes(utbms.Activities), Tasks: codes(utbms.LitigationTasks), Today: s.today().Format("2006-01-02")}
+	d := inboxData{Open: open, Today: s.today().Format("2006-01-02")}
+	d.Acts, d.Tasks = s.entryCodes(ctx)
 	for _, e := range drafts {
 		d.Cards = append(d.Cards, cardData{V: s.viewEntry(ctx, p, c.IP(), e, matters), Acts: d.Acts, Tasks: d.Tasks})
 		d.Total += e.Hours
@@ -168,8 +169,8 @@ func (s *Server) uiInboxCard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.renderFragment(c, "inbox", "card", cardData{V: s.viewEntry(ctx, p, c.IP(), e, matters),
-		Acts: codes(utbms.Activities), Tasks: codes(utbms.LitigationTasks)})
+	acts, tasks := s.entryCodes(ctx)
+	return s.renderFragment(c, "inbox", "card", cardData{V: s.viewEntry(ctx, p, c.IP(), e, matters), Acts: acts, Tasks: tasks})
 }
 
 // listFilter is the filter form of the approved and billing lists.
