@@ -13,21 +13,22 @@ type Row struct {
 	TimekeeperID    string
 	TimekeeperName  string
 	TimekeeperClass string // LEDES classification or a common title (see LEDESClass)
+	ClientID        string
+	ClientName      string
+	MatterID        string
+	MatterNumber    string
+	MatterName      string
+	Hours           Tenths
+	RateCents       Cents  // hourly rate; 0 = none
+	Activity        string // UTBMS activity code, e.g. A103
+	Task            string // UTBMS task code, e.g. L120
+	Narrative       string
+	Billable        bool
+
 	// TimekeeperUser, FirstName and LastName are the timekeeper's login and name; when
 	// both names are set a LEDES file names the timekeeper "Last, First" (see WriteLEDES).
 	TimekeeperUser      string
 	FirstName, LastName string
-	ClientID            string
-	ClientName          string
-	MatterID            string
-	MatterNumber        string
-	MatterName          string
-	Hours               Tenths
-	RateCents           Cents  // hourly rate; 0 = none
-	Activity            string // UTBMS activity code, e.g. A103
-	Task                string // UTBMS task code, e.g. L120
-	Narrative           string
-	Billable            bool
 }
 
 // RowIterator yields rows one at a time so an export never holds every row in memory.
