@@ -10,6 +10,7 @@ package settings
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -30,6 +31,9 @@ const (
 	MaxRetentionDays      = 5 * 365 // five years
 	MaxAudioRetentionDays = MaxRetentionDays
 )
+
+// invoicePrefixRE is a valid invoice number prefix (empty allowed).
+var invoicePrefixRE = regexp.MustCompile(`^[A-Za-z0-9._/-]{0,12}$`)
 
 // RequireAll in the two-factor setting means every role must use two-factor authentication.
 const RequireAll = "all"
@@ -53,6 +57,9 @@ type Firm struct {
 	// AudioRetentionDays deletes a recording's audio this many days after its entries were
 	// approved; 0 (the default) keeps audio.
 	AudioRetentionDays int
+	// InvoicePrefix starts every LEDES invoice number (store.DefaultInvoicePrefix unless
+	// set); a six-digit sequence that only moves forward follows it.
+	InvoicePrefix string
 }
 
 // roles are the three roles, in the order the admin page lists them.
@@ -104,6 +111,11 @@ type Patch struct {
 	RetentionAutoDelete *bool
 	// AudioRetentionDays: 0 (off) or 1..MaxAudioRetentionDays.
 	AudioRetentionDays *int
+	// InvoicePrefix is the invoice number prefix (up to 12 of A-Z a-z 0-9 . _ / -).
+	InvoicePrefix *string
+	// InvoiceNextNumber moves the invoice sequence forward (never back: numbers are
+	// never reused), e.g. to continue the numbering of a previous billing system.
+	InvoiceNextNumber *int
 }
 
 // InvalidError is a refused change: Field is the setting's API name, Message says why.
@@ -194,6 +206,20 @@ func (p Patch) changes() ([]store.SettingChange, error) {
 		}
 		out = append(out, store.SettingChange{Key: store.SettingAudioRetentionDays, Value: strconv.Itoa(d)})
 	}
+	if p.InvoicePrefix != nil {
+		v := strings.TrimSpace(*p.InvoicePrefix)
+		if !invoicePrefixRE.MatchString(v) {
+			return nil, &InvalidError{Field: "invoice_prefix", Message: "the invoice prefix must be at most 12 letters, digits, dots, dashes, slashes or underscores (LEDES invoice numbers hold 20 characters)"}
+		}
+		out = append(out, store.SettingChange{Key: store.SettingInvoicePrefix, Value: v})
+	}
+	if p.InvoiceNextNumber != nil {
+		n := *p.InvoiceNextNumber
+		if n < 1 || n > 999999 {
+			return nil, &InvalidError{Field: "invoice_next_number", Message: "the next invoice number must be between 1 and 999999"}
+		}
+		out = append(out, store.SettingChange{Key: store.SettingInvoiceSeq, Value: strconv.Itoa(n - 1)})
+	}
 	return out, nil
 }
 
@@ -231,7 +257,10 @@ func (s *Service) Firm(ctx context.Context) (Firm, error) {
 	if err != nil {
 		return Firm{}, fmt.Errorf("firm settings: %w", err)
 	}
-	f := Firm{Name: all[store.SettingFirmName], LEDESFirmID: all[store.SettingLEDESFirmID], Require2FA: all[store.SettingRequire2FA]}
+	f := Firm{Name: all[store.SettingFirmName], LEDESFirmID: all[store.SettingLEDESFirmID], Require2FA: all[store.SettingRequire2FA], InvoicePrefix: store.DefaultInvoicePrefix}
+	if v, ok := all[store.SettingInvoicePrefix]; ok {
+		f.InvoicePrefix = v
+	}
 	if v := all[store.SettingDefaultRate]; v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -286,6 +315,12 @@ func (s *Service) Update(ctx context.Context, a identity.Actor, p Patch) (Firm, 
 		after[k] = v
 	}
 	for _, ch := range changes {
+		if ch.Key == store.SettingInvoiceSeq {
+			last, _ := strconv.Atoi(old[ch.Key])
+			if next, _ := strconv.Atoi(ch.Value); next < last {
+				return Firm{}, &InvalidError{Field: "invoice_next_number", Message: fmt.Sprintf("invoice numbers are never reused: the next number must be at least %d", last+1)}
+			}
+		}
 		after[ch.Key] = ch.Value
 		if old[ch.Key] != ch.Value { // an unset setting reads as ""
 			changed = append(changed, ch)

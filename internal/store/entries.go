@@ -127,7 +127,7 @@ func (s *Store) CreateEntry(ctx context.Context, a identity.Actor, n NewEntry) (
 }
 
 func (s *Store) createEntryTx(ctx context.Context, tx *sql.Tx, a identity.Actor, id string, n NewEntry) error {
-	if err := entry.CheckFields(n.Fields); err != nil {
+	if err := s.checkFields(ctx, tx, n.Fields); err != nil {
 		return err
 	}
 	if err := s.checkMatter(ctx, tx, n.Fields.MatterID); err != nil {
@@ -310,7 +310,7 @@ func (s *Store) UpdateEntry(ctx context.Context, p identity.Actor, id string, pa
 			f.Billable = *patch.Billable
 			changed = append(changed, "billable")
 		}
-		if err := entry.CheckFields(f); err != nil {
+		if err := s.checkFields(ctx, tx, f); err != nil {
 			return "", nil, err
 		}
 		if err := s.checkMatter(ctx, tx, f.MatterID); err != nil {
@@ -359,7 +359,7 @@ func entryDiff(old, cur entry.Fields) map[string]any {
 // Approve approves a complete draft.
 func (s *Store) Approve(ctx context.Context, p identity.Actor, id string, today time.Time) (*Entry, error) {
 	return s.mutate(ctx, p, id, entry.CanApprove, func(tx *sql.Tx, e *Entry) (string, map[string]any, error) {
-		if err := entry.Complete(e.Fields(), today); err != nil {
+		if err := s.checkComplete(ctx, tx, e.Fields(), today); err != nil {
 			return "", nil, err
 		}
 		if e.MatterID != nil {

@@ -25,15 +25,17 @@ type Matter struct {
 	// ClosedAt is when the matter was last closed (nil while open); the retention window
 	// counts from it.
 	ClosedAt *string `json:"closed_at,omitempty"`
+	// ClientMatterID is the client's own reference for the matter (LEDES CLIENT_MATTER_ID).
+	ClientMatterID string `json:"client_matter_id"`
 }
 
-const matterCols = `m.id, m.number, c.name, c.id, m.name, m.status, m.litigation, m.rate_cents, m.ledes_enabled, m.clio_id, m.closed_at`
+const matterCols = `m.id, m.number, c.name, c.id, m.name, m.status, m.litigation, m.rate_cents, m.ledes_enabled, m.clio_id, m.closed_at, m.client_matter_id`
 
 func scanMatter(sc interface{ Scan(...any) error }) (*Matter, error) {
 	var m Matter
 	var rate, clio sql.NullInt64
 	var closed sql.NullString
-	if err := sc.Scan(&m.ID, &m.Number, &m.Client, &m.ClientID, &m.Name, &m.Status, &m.Litigation, &rate, &m.LEDESEnabled, &clio, &closed); err != nil {
+	if err := sc.Scan(&m.ID, &m.Number, &m.Client, &m.ClientID, &m.Name, &m.Status, &m.Litigation, &rate, &m.LEDESEnabled, &clio, &closed, &m.ClientMatterID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -106,8 +108,8 @@ func (s *Store) CreateMatter(ctx context.Context, a identity.Actor, m *Matter) e
 		if m.Status == "closed" {
 			m.ClosedAt = &now
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO matters(id, number, client_id, name, status, litigation, rate_cents, ledes_enabled, clio_id, closed_at, created_at, updated_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, m.ID, m.Number, cid, m.Name, m.Status, m.Litigation, m.RateCents, m.LEDESEnabled, m.ClioID, m.ClosedAt, now, now)
+		_, err = tx.ExecContext(ctx, `INSERT INTO matters(id, number, client_id, name, status, litigation, rate_cents, ledes_enabled, clio_id, closed_at, client_matter_id, created_at, updated_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, m.ID, m.Number, cid, m.Name, m.Status, m.Litigation, m.RateCents, m.LEDESEnabled, m.ClioID, m.ClosedAt, m.ClientMatterID, now, now)
 		if isUnique(err) {
 			return fmt.Errorf("matter %q: %w", m.Number, ErrExists)
 		}
@@ -123,6 +125,7 @@ type MatterPatch struct {
 	Number, Client, Name, Status *string
 	Litigation, LEDESEnabled     *bool
 	RateCents                    **int64
+	ClientMatterID               *string // validated by the caller
 }
 
 // UpdateMatter applies a patch.
@@ -168,11 +171,14 @@ func (s *Store) UpdateMatter(ctx context.Context, a identity.Actor, id string, p
 		if p.RateCents != nil {
 			m.RateCents = *p.RateCents
 		}
+		if p.ClientMatterID != nil {
+			m.ClientMatterID = strings.TrimSpace(*p.ClientMatterID)
+		}
 		if m.Number == "" || m.Name == "" || m.Client == "" {
 			return fmt.Errorf("%w: number, client and name must not be empty", ErrInvalid)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE matters SET number=?, client_id=?, name=?, status=?, litigation=?, ledes_enabled=?, rate_cents=?, closed_at=?, updated_at=? WHERE id=?`,
-			m.Number, m.ClientID, m.Name, m.Status, m.Litigation, m.LEDESEnabled, m.RateCents, m.ClosedAt, now, m.ID)
+		_, err = tx.ExecContext(ctx, `UPDATE matters SET number=?, client_id=?, name=?, status=?, litigation=?, ledes_enabled=?, rate_cents=?, closed_at=?, client_matter_id=?, updated_at=? WHERE id=?`,
+			m.Number, m.ClientID, m.Name, m.Status, m.Litigation, m.LEDESEnabled, m.RateCents, m.ClosedAt, m.ClientMatterID, now, m.ID)
 		if isUnique(err) {
 			return fmt.Errorf("matter %q: %w", m.Number, ErrExists)
 		}
@@ -180,7 +186,7 @@ func (s *Store) UpdateMatter(ctx context.Context, a identity.Actor, id string, p
 			return fmt.Errorf("update matter: %w", err)
 		}
 		out = m
-		return s.appendAudit(ctx, tx, a, "matter.update", "matter", m.ID, map[string]any{"number": m.Number, "status": m.Status})
+		return s.appendAudit(ctx, tx, a, "matter.update", "matter", m.ID, map[string]any{"number": m.Number, "status": m.Status, "client_matter_id": m.ClientMatterID})
 	})
 	return out, err
 }

@@ -260,6 +260,46 @@ CREATE TABLE purge_pending (
 	PRIMARY KEY (kind, ref)
 );
 `,
+	// ebilling: per-client e-billing profiles (LEDES client id, required codes, code set,
+	// invoice description), the client's own matter id, timekeeper names and per-client
+	// rates and ids, a client's custom code set, and the invoice numbers already used.
+	`
+ALTER TABLE clients ADD COLUMN ledes_client_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE clients ADD COLUMN ebilling INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE clients ADD COLUMN required_codes TEXT NOT NULL DEFAULT 'both' CHECK (required_codes IN ('task','activity','both','none'));
+ALTER TABLE clients ADD COLUMN code_set TEXT NOT NULL DEFAULT 'utbms-litigation' CHECK (code_set IN ('utbms-litigation','custom'));
+ALTER TABLE clients ADD COLUMN invoice_description TEXT NOT NULL DEFAULT '';
+ALTER TABLE clients ADD COLUMN updated_at TEXT NOT NULL DEFAULT '';
+ALTER TABLE matters ADD COLUMN client_matter_id TEXT NOT NULL DEFAULT '';
+CREATE TABLE client_codes (
+	client_id   TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+	kind        TEXT NOT NULL CHECK (kind IN ('task','activity')),
+	code        TEXT NOT NULL,
+	description TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (client_id, kind, code)
+);
+CREATE TABLE timekeeper_names (
+	user_id    INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+	first_name TEXT NOT NULL DEFAULT '',
+	last_name  TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE client_timekeepers (
+	client_id     TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+	user_id       INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	rate_cents    INTEGER,
+	timekeeper_id TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (client_id, user_id)
+);
+CREATE TABLE invoices (
+	client_id  TEXT NOT NULL,
+	number     TEXT NOT NULL,
+	export_id  TEXT NOT NULL,
+	matter_id  TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	PRIMARY KEY (client_id, number)
+);
+CREATE INDEX invoices_number ON invoices(number);
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.

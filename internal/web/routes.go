@@ -91,6 +91,10 @@ func (s *Server) routes() {
 	signedIn.get("/matters/:id", s.apiGetMatter)
 	billers.post("/matters", s.apiCreateMatter)
 	billers.patch("/matters/:id", s.apiPatchMatter)
+	billers.get("/clients", s.apiListClients)
+	billers.get("/clients/:id", s.apiGetClient)
+	billers.patch("/clients/:id", s.apiPatchClient)
+	billers.post("/clients/:id/codes", s.apiImportClientCodes)
 
 	signedIn.get("/entries", s.apiListEntries)
 	signedIn.post("/entries", s.apiCreateEntry)
@@ -129,6 +133,7 @@ func (s *Server) routes() {
 
 	billers.get("/exports/entries.csv", s.apiExportCSVPreview)
 	billers.get("/exports/entries.ledes", s.apiExportLEDESPreview)
+	billers.get("/exports/ledes/check", s.apiLEDESCheck)
 	billers.post("/exports", s.apiCreateExport)
 	billers.get("/exports", s.apiListExports)
 	billers.get("/exports/:id/download", s.apiDownloadExport)
@@ -182,6 +187,8 @@ func (s *Server) routes() {
 	adminPages.get("/admin/users", s.uiAdminUsers)
 	adminPages.post("/admin/users", s.uiAdminCreateUser)
 	adminPages.post("/admin/users/:username", s.uiAdminUpdateUser)
+	adminPages.get("/admin/users/:username/ebilling", s.uiAdminTimekeeper)
+	adminPages.post("/admin/users/:username/ebilling", s.uiAdminTimekeeperSave)
 	adminPages.get("/admin/settings", s.uiAdminSettings)
 	adminPages.post("/admin/settings", s.uiAdminSaveSettings)
 	adminPages.get("/admin/dataflow", s.uiDataFlow)
@@ -196,4 +203,8 @@ func (s *Server) routes() {
 	billingPages.post("/admin/matters/import/confirm", s.uiAdminImportConfirm)
 	billingPages.get("/admin/matters/:id", s.uiAdminMatterEdit)
 	billingPages.post("/admin/matters/:id", s.uiAdminMatterSave)
+	billingPages.get("/admin/clients", s.uiAdminClients)
+	billingPages.get("/admin/clients/:id", s.uiAdminClient)
+	billingPages.post("/admin/clients/:id", s.uiAdminClientSave)
+	billingPages.post("/admin/clients/:id/codes", s.uiAdminClientCodes)
 }

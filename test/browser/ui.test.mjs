@@ -603,6 +603,44 @@ describe('admin and billing', () => {
     await logout();
   });
 
+  test('e-billing: client profile with a refused save, code list, timekeeper fields; pages pass axe', async () => {
+    await login('admin', env('ADMIN_PASSWORD'));
+    await page.goto(`${BASE}/admin/clients`);
+    assert.match(await page.title(), /^Clients/);
+    await a11y('admin-clients');
+    await page.getByRole('link', { name: 'Acme Corp' }).click();
+    assert.match(await page.title(), /^Client Acme Corp/);
+    await page.getByLabel('This client receives invoices through an e-billing platform').check();
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await page.getByText('Not saved: ledes_client_id: is missing').waitFor();
+    await a11y('admin-client-refused');
+    await page.getByLabel('LEDES client ID').fill('ACME01');
+    await page.getByLabel('Required codes on every fee line').selectOption('task');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await page.getByText("The client's e-billing profile is saved.").waitFor();
+    await page.getByLabel('Or paste the CSV').fill('kind,code,description\ntask,B100,Due diligence\n');
+    await page.getByRole('button', { name: 'Import codes' }).click();
+    await page.getByText("The client's code list is imported.").waitFor();
+    assert.match(await page.locator('table caption').last().textContent(), /1 task and 0 activity codes/);
+    await shot('admin-client');
+    await a11y('admin-client');
+    await page.goto(`${BASE}/admin/users`);
+    await page.getByRole('link', { name: 'E-billing fields of alice' }).click();
+    await page.getByLabel('First name').fill('Alice');
+    await page.getByLabel('Last name').fill('Adams');
+    await page.getByLabel('Classification').selectOption('PT');
+    await page.getByLabel('Approved rate for Acme Corp').fill('375');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText("The timekeeper's e-billing fields are saved.").waitFor();
+    await shot('admin-timekeeper');
+    await a11y('admin-timekeeper');
+    const users = await apiGet(page, '/api/v1/users');
+    const alice = users.body.users.find((u) => u.username === 'alice');
+    assert.equal(alice.last_name, 'Adams');
+    assert.equal(alice.client_rates[0].rate_cents, 37500);
+    await logout();
+  });
+
   test('two-factor: admin enrols with a code, then logs in with a recovery code', async () => {
     await login('admin', env('ADMIN_PASSWORD'));
     await page.goto(`${BASE}/2fa`);
