@@ -3,8 +3,8 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -146,22 +146,13 @@ func (s *Server) uiAdminClientSave(c *fiber.Ctx) error {
 
 func (s *Server) uiAdminClientCodes(c *fiber.Ctx) error {
 	p := me(c)
-	var data []byte
-	if fh, err := c.FormFile("file"); err == nil && fh.Size > 0 {
-		if fh.Size > ebilling.MaxCodesCSV {
-			return s.clientPage(c, 413, page{Problem: fmt.Sprintf("The file is larger than %d KiB.", ebilling.MaxCodesCSV/1024)}, "")
-		}
-		f, err := fh.Open()
-		if err != nil {
-			return err
-		}
-		data, err = io.ReadAll(io.LimitReader(f, ebilling.MaxCodesCSV))
-		f.Close()
-		if err != nil {
-			return err
-		}
-	} else {
-		data = []byte(c.FormValue("csv"))
+	// Parsed in memory from the capped body (no plaintext temp file), like the matter import.
+	data, err := importInput(c)
+	if errors.Is(err, errImportTooLarge) {
+		return s.clientPage(c, 413, page{Problem: fmt.Sprintf("The file is larger than %d KiB.", ebilling.MaxCodesCSV/1024)}, "")
+	}
+	if err != nil {
+		return err
 	}
 	if _, err := ebilling.New(s.Store).ImportCodes(c.UserContext(), p.Actor, c.Params("id"), bytes.NewReader(data)); err != nil {
 		if ae, ok := ebillingFailed(err).(*apiError); ok && ae.Status == 422 {
