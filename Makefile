@@ -22,7 +22,7 @@ export DICTUM_SQLCIPHER_PREFIX := $(SQLC)
 GOFLAGS_TAGS := -tags libsqlite3
 LDFLAGS := -X dictum/internal/buildinfo.Version=$(VERSION)
 
-.PHONY: all deps build run test vet unit browser bench eval fuzz clean env deb test-deb
+.PHONY: all deps build run test vet unit browser bench eval fuzz clean env test-tls deb test-deb
 
 all: build
 
@@ -48,6 +48,11 @@ browser: build
 
 test: vet unit browser
 	@echo "make test: all suites passed"
+
+# testssl.sh against `serve --tls local`: fails on any HIGH/CRITICAL finding (~90 s, so
+# a separate CI step).
+test-tls: build
+	@bash scripts/test-tls.sh bin/dictum
 
 bench: build
 	@bash scripts/bench.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything a build of dictum needs on Debian 12, as root, idempotently.
-#   - apt packages (build tools, cmake, libssl-dev, test tools)
+#   - apt packages (build tools, cmake, libssl-dev, test tools incl. testssl.sh for make test-tls)
 #   - SQLCipher 4.6.1 from bookworm-backports, unpacked into a cache prefix
 #     (the system's apt sources are never edited: a private sources list is used)
 #   - whisper.cpp 1.9.1 from the pinned npm package nodejs-whisper@0.3.1, built into the cache
@@ -24,7 +24,7 @@ log() { printf 'deps: %s\n' "$*" >&2; }
 # ---- apt packages ---------------------------------------------------------
 APT_PKGS=(build-essential cmake pkg-config libssl-dev zlib1g-dev ca-certificates
           espeak-ng sox lame opus-tools chromium fonts-dejavu-core wrk nodejs openssl
-          zip unzip time
+          zip unzip time testssl.sh
           lintian debootstrap curl)
 missing=()
 for p in "${APT_PKGS[@]}"; do

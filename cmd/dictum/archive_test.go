@@ -1,6 +1,9 @@
 package main
 
 import (
+	"archive/zip"
+	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +26,31 @@ func TestArchiveCommand(t *testing.T) {
 		if b, err := exec.Command("unzip", "-t", out).CombinedOutput(); err != nil {
 			t.Errorf("unzip -t: %v\n%s", err, b)
 		}
+	}
+	// The manifest anchors the audit chain: `audit verify --against` accepts it as a head.
+	zr, err := zip.OpenReader(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var man []byte
+	for _, f := range zr.File {
+		if f.Name == "manifest.json" {
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			man, _ = io.ReadAll(rc)
+			rc.Close()
+		}
+	}
+	zr.Close()
+	if !bytes.Contains(man, []byte(`"audit_head": {`)) {
+		t.Fatalf("manifest without the audit head: %s", man)
+	}
+	manPath := filepath.Join(t.TempDir(), "manifest.json")
+	os.WriteFile(manPath, man, 0o600)
+	if r := dictum(t, "", nil, "audit", "verify", "--data", data, "--against", manPath); r.code != 0 {
+		t.Fatalf("audit verify --against the archive manifest: %d %s %s", r.code, r.stdout, r.stderr)
 	}
 	// Refusals: a clear message, nothing written, nothing replaced.
 	before := sha(t, out)

@@ -196,3 +196,30 @@ func TestBackupKill9(t *testing.T) {
 		t.Fatalf("the interrupted run is not recorded as failed:\n%s%s", r.stdout, r.stderr)
 	}
 }
+
+// A restore over the data dir of a running server is refused: the server would keep the
+// old database open and write into a directory that was just moved aside.
+func TestRestoreRefusedWhileServing(t *testing.T) {
+	data := initData(t)
+	dir := t.TempDir()
+	if r := dictum(t, "", nil, "backup", "now", "--data", data, "--to", dir); r.code != 0 {
+		t.Fatalf("backup now: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.backup"))
+	if len(files) != 1 {
+		t.Fatalf("backups in %s: %v", dir, files)
+	}
+	srv := server(t, data, freePort(t))
+	r := dictum(t, "", nil, "restore", "--data", data, "--force", files[0])
+	if r.code == 0 || !strings.Contains(r.stderr, "dictum serve is running on this data dir") {
+		t.Fatalf("restore while serving: %d %q", r.code, r.stderr)
+	}
+	if old, _ := filepath.Glob(data + ".old-*"); len(old) != 0 {
+		t.Fatalf("the refused restore moved the data dir aside: %v", old)
+	}
+	srv.Process.Signal(syscall.SIGTERM)
+	srv.Wait()
+	if r := dictum(t, "", nil, "restore", "--data", data, "--force", files[0]); r.code != 0 {
+		t.Fatalf("restore after stop: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -159,6 +159,14 @@ func (e *cliEnv) cmdRestore(args []string) int {
 		return e.fail("%v", err)
 	}
 	opts.File, opts.DataDir, opts.Force, opts.Actor = pos[0], cfg.DataDir, *force, cliActor()
+	// A running server must not have its data dir swapped under it.
+	if fi, err := os.Stat(cfg.DataDir); err == nil && fi.IsDir() {
+		lock, err := lockDataDir(cfg.DataDir, "restore")
+		if err != nil {
+			return e.fail("restore: %v", err)
+		}
+		defer lock.release()
+	}
 	res, err := lifecycle.Restore(context.Background(), opts)
 	if err != nil {
 		return e.fail("restore: %v (nothing was changed)", err)

@@ -16,18 +16,16 @@ import (
 	"dictum/internal/vault"
 )
 
-// createRoot makes the firm's local CA (used by `serve --tls local`), or keeps an existing one.
+// createRoot makes the firm's local CA (used by `serve --tls local`), or keeps an existing
+// one. A new root is name-constrained to this machine: the configured server.hosts and
+// server.ca_dns_names, else the host name, its FQDNs and the machine's current addresses.
 func createRoot(cfg *config.Config, keys *vault.Keys) (string, error) {
 	firm := cfg.Firm.Name
-	host, _ := os.Hostname()
 	if firm == "" {
-		firm = host
-	}
-	names := cfg.Server.DNSNames
-	if len(names) == 0 && host != "" {
-		names = []string{host}
+		firm, _ = os.Hostname()
 	}
 	dir := tlsca.RootDir(cfg.DataDir)
+	names := tlsca.MachineConstraints(cfg.Server.Hosts, cfg.Server.DNSNames)
 	if err := tlsca.CreateRoot(dir, firm, keys.TLS(), time.Now(), names); err != nil && !errors.Is(err, tlsca.ErrRootExists) {
 		return "", fmt.Errorf("create the firm root CA: %w", err)
 	}

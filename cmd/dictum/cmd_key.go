@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"time"
 
 	"dictum/internal/blob"
 	"dictum/internal/cliosync"
 	"dictum/internal/store"
+	"dictum/internal/tlsca"
 	"dictum/internal/vault"
 )
 
@@ -49,7 +52,12 @@ func (e *cliEnv) cmdKey(args []string) int {
 	case "backup-hex":
 		return e.keyBackupHex(ctx, cfg, *yes)
 	case "rotate":
-		return e.rotate(ctx, cfg.MasterKeyPath(), cfg.DBPath(), cfg.BlobDir())
+		lock, err := lockDataDir(cfg.DataDir, "key rotate")
+		if err != nil {
+			return e.fail("%v", err)
+		}
+		defer lock.release()
+		return e.rotate(ctx, cfg.DataDir, cfg.MasterKeyPath(), cfg.DBPath(), cfg.BlobDir())
 	}
 	return e.fail("unknown key command %q (rotate, db-hex)", sub)
 }
@@ -63,11 +71,15 @@ func isTerminal(w any) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// rotate replaces the master key: the database is re-keyed (PRAGMA rekey) and every
-// blob's data key re-wrapped; blob contents are not rewritten. It must run with the
-// server stopped. A crash at any point can be resumed by running it again: the next key
-// is written to <master>.next first and only replaces the master key at the end.
-func (e *cliEnv) rotate(ctx context.Context, keyPath, dbPath, blobDir string) int {
+// rotate replaces the master key: the database is re-keyed (PRAGMA rekey), every blob's
+// data key re-wrapped (blob contents are not rewritten), the Clio token and the TLS
+// material re-sealed: the firm root keeps its certificate (PCs keep trusting it) with its
+// key sealed under the new key, and the local CA's leaf certificates are revoked (CRL)
+// and dropped so the next `serve` issues new leaf keys. It runs with the server stopped
+// (the caller holds the data dir lock). A crash at any point can be resumed by running it
+// again: the next key is written to <master>.next first and only replaces the master key
+// at the end.
+func (e *cliEnv) rotate(ctx context.Context, dataDir, keyPath, dbPath, blobDir string) int {
 	old, err := vault.Load(keyPath)
 	if err != nil {
 		return e.fail("%v", err)
@@ -112,12 +124,28 @@ func (e *cliEnv) rotate(ctx context.Context, keyPath, dbPath, blobDir string) in
 	if err != nil {
 		return e.fail("re-wrap blobs: %v (run `dictum key rotate` again to resume)", err)
 	}
+	tlsRes, err := tlsca.RotateWrapKey(dataDir, old.TLS(), next.TLS(), time.Now())
+	if err != nil {
+		return e.fail("re-seal the TLS keys: %v (run `dictum key rotate` again to resume)", err)
+	}
 	if err := next.Save(keyPath); err != nil {
 		return e.fail("install new key: %v (run `dictum key rotate` again to resume)", err)
 	}
 	_ = os.Remove(nextPath)
-	_ = st.Audit(ctx, cliActor(), "key.rotate", "key", next.Fingerprint(), map[string]any{"old": old.Fingerprint(), "blobs_rewrapped": n})
+	if err := st.Audit(ctx, cliActor(), "key.rotate", "key", next.Fingerprint(), map[string]any{"old": old.Fingerprint(), "blobs_rewrapped": n,
+		"tls_root_resealed": tlsRes.RootResealed, "tls_values_resealed": tlsRes.Resealed, "tls_leaves_revoked": tlsRes.Revoked}); err != nil {
+		fmt.Fprintf(e.stderr, "dictum: WARNING: the rotation is complete but its audit event was not written: %v\n", err)
+	}
 	fmt.Fprintf(e.stdout, "rotated the master key (%s -> %s): database re-keyed, %d blob key(s) re-wrapped.\n", old.Fingerprint(), next.Fingerprint(), n)
+	if tlsRes.RootResealed {
+		fmt.Fprintf(e.stdout, "TLS: the firm root CA key is re-sealed under the new key (same root certificate: nothing to redistribute); %d server certificate(s) revoked and dropped, `dictum serve` issues new ones.\n", len(tlsRes.Revoked))
+	}
+	if tlsRes.Resealed > 0 {
+		fmt.Fprintf(e.stdout, "TLS: %d stored certificate value(s) (ACME account and certificates) re-sealed.\n", tlsRes.Resealed)
+	}
 	fmt.Fprintln(e.stdout, "Copy the new master key to your offline key store now; the old one no longer opens this data.")
+	if tlsRes.RootResealed {
+		fmt.Fprintf(e.stdout, "If a copy of %s may have left together with the old key, the root itself is compromised: see \"Incident playbook\" in docs/security.md to replace it.\n", filepath.Join(tlsca.RootDir(dataDir), tlsca.RootKeyFile))
+	}
 	return 0
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -13,6 +15,7 @@ import (
 	"dictum/internal/config"
 	"dictum/internal/draft"
 	"dictum/internal/pipeline"
+	"dictum/internal/scheduler"
 	"dictum/internal/store"
 	"dictum/internal/transcribe"
 )
@@ -68,13 +71,23 @@ func (e *cliEnv) cmdConfig(args []string) int {
 
 func (e *cliEnv) cmdAudit(args []string) int {
 	if len(args) == 0 {
-		return e.fail("usage: dictum audit verify | list [--limit N]")
+		return e.fail("usage: dictum audit verify [--against HEADFILE] | head [--out FILE] | list [--limit N]")
 	}
 	sub, args := args[0], args[1:]
 	fs := e.flags("audit " + sub)
-	limit := fs.Int("limit", 50, "events to list")
+	limit := fs.Int("limit", 50, "list: events to list")
+	against := fs.String("against", "", "verify: a head file from `dictum audit head --out` (or a JSON manifest with an audit_head); fails if the log no longer holds that head")
+	out := fs.String("out", "", "head: also write the head to this file (created 0644, replaced atomically)")
 	if _, err := parse(fs, args); err != nil {
 		return 2
+	}
+	var anchor *store.AuditHead
+	if sub == "verify" && *against != "" { // read it first: a bad file changes nothing
+		h, err := readAuditHead(*against)
+		if err != nil {
+			return e.fail("%v", err)
+		}
+		anchor = &h
 	}
 	ctx := context.Background()
 	_, st, err := e.openStore(ctx)
@@ -84,6 +97,14 @@ func (e *cliEnv) cmdAudit(args []string) int {
 	defer st.Close()
 	switch sub {
 	case "verify":
+		if anchor != nil {
+			n, err := st.VerifyAuditAgainst(ctx, *anchor)
+			if err != nil {
+				return e.fail("audit verify against %s FAILED: %v", *against, err)
+			}
+			fmt.Fprintf(e.stdout, "audit chain intact: %d events; it still holds the head of %s (event %d, %s)\n", n, *against, anchor.ID, anchor.At)
+			return 0
+		}
 		bad, n, err := st.VerifyAudit(ctx)
 		if err != nil {
 			return e.fail("%v", err)
@@ -92,6 +113,23 @@ func (e *cliEnv) cmdAudit(args []string) int {
 			return e.fail("audit chain BROKEN at event %d (of %d checked): the log was altered", bad, n)
 		}
 		fmt.Fprintf(e.stdout, "audit chain intact: %d events\n", n)
+		return 0
+	case "head":
+		h, err := st.AuditHead(ctx)
+		if err != nil {
+			return e.fail("%v", err)
+		}
+		b, err := json.Marshal(h)
+		if err != nil {
+			return e.fail("%v", err)
+		}
+		b = append(b, '\n')
+		if *out != "" {
+			if err := writeFileAtomic(*out, b, 0o644); err != nil {
+				return e.fail("write %s: %v", *out, err)
+			}
+		}
+		_, _ = e.stdout.Write(b)
 		return 0
 	case "list":
 		evs, err := st.AuditEvents(ctx, "", "", *limit)
@@ -104,7 +142,72 @@ func (e *cliEnv) cmdAudit(args []string) int {
 		}
 		return 0
 	}
-	return e.fail("unknown audit command %q (verify, list)", sub)
+	return e.fail("unknown audit command %q (verify, head, list)", sub)
+}
+
+// readAuditHead reads a head written by `dictum audit head` ({"id","at","hash"}) or a
+// manifest that carries one under "audit_head".
+func readAuditHead(path string) (store.AuditHead, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return store.AuditHead{}, fmt.Errorf("read the head file: %w", err)
+	}
+	var doc struct {
+		store.AuditHead
+		Nested *store.AuditHead `json:"audit_head"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return store.AuditHead{}, fmt.Errorf("head file %s is not JSON from `dictum audit head`: %v", path, err)
+	}
+	h := doc.AuditHead
+	if doc.Nested != nil {
+		h = *doc.Nested
+	}
+	if h.ID <= 0 && h.Hash == "" {
+		return store.AuditHead{}, fmt.Errorf("head file %s holds no audit head (want {\"id\":N,\"at\":...,\"hash\":...})", path)
+	}
+	return h, nil
+}
+
+// writeFileAtomic writes data to path through a synced temp file in the same directory.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after the rename
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// scheduleAuditHead logs the audit chain head now and every day, so the journal (which
+// the database key cannot rewrite) keeps anchors for `dictum audit verify --against`.
+func scheduleAuditHead(ctx context.Context, sched *scheduler.Scheduler, st *store.Store, log *slog.Logger) error {
+	logHead := func(ctx context.Context) error {
+		h, err := st.AuditHead(ctx)
+		if err != nil {
+			return err
+		}
+		log.Info("audit chain head", "audit_head_id", h.ID, "audit_head_at", h.At, "audit_head_hash", h.Hash)
+		return nil
+	}
+	if err := logHead(ctx); err != nil {
+		return err
+	}
+	return sched.Add("@daily", "audit.head", logHead)
 }
 
 func (e *cliEnv) cmdModel(args []string) int {

@@ -25,6 +25,7 @@ import (
 	"dictum/internal/lifecycle"
 	"dictum/internal/pipeline"
 	"dictum/internal/scheduler"
+	"dictum/internal/settings"
 	"dictum/internal/tlsca"
 	"dictum/internal/transcribe"
 	"dictum/internal/vault"
@@ -106,14 +107,13 @@ func (m *modelLoader) close() {
 }
 
 // tlsManager loads or issues the server certificate (local CA or ACME) before serving.
-func (e *cliEnv) tlsManager(ctx context.Context, cfg *config.Config, mode string, keys *vault.Keys, log *slog.Logger) (*tlsca.Manager, error) {
+// httpsPort is the listener's port; leaves name <host>:<port>/ca.crl (on the plain-HTTP
+// listener when there is one: a CRL is signed and usually fetched over HTTP).
+func (e *cliEnv) tlsManager(ctx context.Context, cfg *config.Config, mode string, keys *vault.Keys, log *slog.Logger, httpsPort string) (*tlsca.Manager, error) {
 	opts := tlsca.Options{Mode: mode, Hosts: cfg.Server.Hosts, DataDir: cfg.DataDir, WrapKey: keys.TLS(), Logger: log}
-	if mode == "local" {
-		if _, err := os.Stat(filepath.Join(tlsca.RootDir(cfg.DataDir), tlsca.RootCertFile)); err != nil {
-			if _, err := createRoot(cfg, keys); err != nil { // data dirs made before TLS existed
-				return nil, err
-			}
-		}
+	opts.CRLURL = func(host string) string { return "https://" + net.JoinHostPort(host, httpsPort) + tlsca.CRLPath }
+	if _, plainPort, err := net.SplitHostPort(cfg.Server.RedirectFrom); err == nil && plainPort != "" {
+		opts.CRLURL = func(host string) string { return "http://" + net.JoinHostPort(host, plainPort) + tlsca.CRLPath }
 	}
 	if mode == "acme" {
 		creds, err := cfg.ACMECredentials()
@@ -192,6 +192,11 @@ func (e *cliEnv) cmdServe(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	lock, err := lockDataDir(cfg.DataDir, "serve") // held until exit: offline commands (key rotate) refuse to run meanwhile
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	defer lock.release()
 	keys, st, err := e.open(ctx, cfg)
 	if err != nil {
 		return e.fail("%v", err)
@@ -222,6 +227,22 @@ func (e *cliEnv) cmdServe(args []string) int {
 		Notify: func(p pipeline.Progress) {
 			hub.Publish(p.UserID, web.Event{Type: "recording", ID: p.RecordingID, Status: p.Status, Detail: p.Detail, Progress: p.Progress, EntryID: p.EntryID})
 		}})
+	var tm *tlsca.Manager // set below when serving TLS
+	crl := func() []byte {
+		if tm == nil {
+			return nil
+		}
+		return tm.CRL()
+	}
+	if mode == "local" { // before the web app, so /ca.crt and /ca show a root made now
+		if _, err := os.Stat(filepath.Join(tlsca.RootDir(cfg.DataDir), tlsca.RootCertFile)); err != nil {
+			fp, err := createRoot(cfg, keys) // data dirs made before TLS existed, or a retired root
+			if err != nil {
+				return e.fail("%v", err)
+			}
+			log.Warn("created a new firm root CA: install it on the firm's PCs (see /ca) after comparing its fingerprint", "fingerprint", fp)
+		}
+	}
 	var caPEM []byte
 	if root, err := tlsca.LoadRoot(tlsca.RootDir(cfg.DataDir), keys.TLS()); err == nil {
 		caPEM = root.CertPEM()
@@ -236,7 +257,7 @@ func (e *cliEnv) cmdServe(args []string) int {
 	backups := lifecycle.NewBackups(lifecycle.BackupDeps{Config: cfg, Store: st, Keys: keys, Log: log})
 	defer backups.Wait()
 	srv, err := web.New(web.Deps{Config: cfg, Store: st, Blobs: blobs, Log: log, Events: hub, Kick: queue.Kick, Cancel: queue.Cancel,
-		TLS: mode != "off", CARoot: caPEM, Archives: archives, Backups: backups,
+		TLS: mode != "off", CARoot: caPEM, Archives: archives, Backups: backups, CRL: crl,
 		Ready: func(ctx context.Context) error {
 			if _, err := os.Stat(cfg.MasterKeyPath()); err != nil {
 				return fmt.Errorf("master key file: %w", err)
@@ -249,6 +270,9 @@ func (e *cliEnv) cmdServe(args []string) int {
 	clioSync := cliosync.New(cliosync.Deps{Config: cfg, Store: st, TokenKey: keys.Derive(cliosync.TokenLabel), Log: log})
 	srv.SetClio(clioSync)
 	sched := scheduler.New(log)
+	if err := scheduleAuditHead(ctx, sched, st, log); err != nil {
+		return e.fail("%v", err)
+	}
 	if cfg.Clio.ClientID != "" && cfg.Clio.SyncSchedule != "" {
 		if err := sched.Add(cfg.Clio.SyncSchedule, "clio.sync", clioSync.ScheduledSync); err != nil {
 			return e.fail("clio.sync_schedule: %v", err)
@@ -267,6 +291,12 @@ func (e *cliEnv) cmdServe(args []string) int {
 	if err := scheduleBackups(sched, cfg, backups); err != nil {
 		return e.fail("%v", err)
 	}
+	if cfg.Retention.Schedule != "" {
+		ret := lifecycle.NewRetention(lifecycle.RetentionDeps{Store: st, Blobs: blobs, Settings: settings.New(st), Log: log})
+		if err := sched.Add(cfg.Retention.Schedule, "retention", ret.Scheduled); err != nil {
+			return e.fail("retention.schedule: %v", err)
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return e.fail("listen on %s: %v", cfg.Server.Listen, err)
@@ -274,7 +304,8 @@ func (e *cliEnv) cmdServe(args []string) int {
 	scheme := "http"
 	if mode != "off" {
 		scheme = "https"
-		tm, err := e.tlsManager(ctx, cfg, mode, keys, log)
+		_, httpsPort, _ := net.SplitHostPort(ln.Addr().String())
+		tm, err = e.tlsManager(ctx, cfg, mode, keys, log, httpsPort)
 		if err != nil {
 			ln.Close()
 			return e.fail("%v", err)
@@ -287,7 +318,7 @@ func (e *cliEnv) cmdServe(args []string) int {
 			if tm.Root() != nil {
 				ca = tm.Root().CertPEM()
 			}
-			plain := &http.Server{Addr: cfg.Server.RedirectFrom, Handler: tlsca.RedirectHandler(port, ca), ReadHeaderTimeout: 5 * time.Second,
+			plain := &http.Server{Addr: cfg.Server.RedirectFrom, Handler: tlsca.RedirectHandler(port, ca, crl), ReadHeaderTimeout: 5 * time.Second,
 				ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second}
 			go func() {
 				if err := plain.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {

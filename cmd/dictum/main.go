@@ -38,7 +38,7 @@ Users and access
 Keys and config
   key         rotate | db-hex | backup-hex
   config      check | defaults
-  audit       verify | list
+  audit       verify [--against HEADFILE] | head [--out FILE] | list
   archive     --scope firm|matter:<id>|user:<username> --out FILE.zip   (ZIP of everything in scope)
 
 Backups
@@ -52,6 +52,10 @@ Speech and drafting
 
 Clio
   clio        status | sync | import | errors   (connect Clio in the web app first)
+
+Data lifecycle
+  retention   run [--dry-run] | deleted   apply the retention policy now, or preview it
+  restore-item  matter|entry ID           undo a soft delete within the 30-day grace
 
   version     print the version
   completion  bash   (print the bash completion script)
@@ -110,6 +114,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return env.cmdReady(rest)
 	case "completion":
 		return env.cmdCompletion(rest)
+	case "retention":
+		return env.cmdRetention(rest)
+	case "restore-item":
+		return env.cmdRestoreItem(rest)
 	case "bench-seed": // hidden: benchmarks and demos
 		return env.cmdBenchSeed(rest)
 	case "bench-blobs": // hidden: benchmarks and tests

@@ -14,7 +14,7 @@ import (
 func sampleRow() Row {
 	return Row{
 		EntryID: "e-1", Date: "2026-11-02",
-		TimekeeperID: "tk1", TimekeeperName: "Ada Lovelace", TimekeeperClass: "Partner",
+		TimekeeperID: "tk1", TimekeeperName: "Ada Lovelace", TimekeeperClass: "Partner", FirstName: "Ada", LastName: "Lovelace",
 		ClientID: "c1", ClientName: "Acme, Inc.", MatterID: "m1", MatterNumber: "00042", MatterName: "Acme v. Widget",
 		Hours: 13, RateCents: 27500, Activity: "A103", Task: "L210",
 		Narrative: "Draft complaint", Billable: true,

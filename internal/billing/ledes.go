@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"dictum/internal/utbms"
 )
 
 // Invoice is the invoice-level data of a LEDES 1998B file.
@@ -25,6 +23,8 @@ type Invoice struct {
 	LawFirmMatterID string
 	ClientMatterID  string // the client's own matter reference; may be empty
 	Description     string
+	// MatterID is the firm's internal matter id, named in fixes ("" when unknown).
+	MatterID string
 }
 
 // LEDESHeader is the second line of a LEDES 1998B file (the first is "LEDES1998B[]").
@@ -39,10 +39,12 @@ const LEDESHeader = "INVOICE_DATE|INVOICE_NUMBER|CLIENT_ID|LAW_FIRM_MATTER_ID|IN
 const LEDESFieldCount = 24
 
 // Problem is one reason an export was refused. EntryID is empty for invoice-level problems.
+// Field is the LEDES field; Message says what is wrong and Fix how to put it right.
 type Problem struct {
-	EntryID string
-	Field   string
-	Message string
+	EntryID string `json:"entry_id"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+	Fix     string `json:"fix"`
 }
 
 // RejectError lists every problem found before a LEDES file was written. Nothing was
@@ -94,19 +96,26 @@ type ledesLine struct {
 	rate, total                                     Cents
 }
 
-// WriteLEDES writes a LEDES 1998B invoice: the line "LEDES1998B[]", the header line
+// WriteLEDES writes a LEDES 1998B invoice under DefaultProfile (see WriteLEDESProfile).
+func WriteLEDES(w io.Writer, inv Invoice, rows []Row) error {
+	return WriteLEDESProfile(w, inv, rows, DefaultProfile())
+}
+
+// WriteLEDESProfile writes a LEDES 1998B invoice: the line "LEDES1998B[]", the header line
 // LEDESHeader + "[]", then one fee line per billable row, every record ending in "[]" and
 // CRLF and holding exactly 24 '|'-separated fields.
 //
-// Choices (all made so that an e-billing portal accepts the file):
-//   - Every row is validated before the first byte is written. Missing or unknown UTBMS
-//     activity or task codes, a missing rate, a missing timekeeper id or classification,
-//     zero hours, an empty narrative, a date that is not a real date or lies outside the
-//     billing period, and a matter number different from the invoice's are all reported
-//     together in a *RejectError naming every offending entry; nothing is written then.
-//     Both codes are required on every fee line because portals reject fee lines without a
-//     task or activity code; utbms only knows the litigation task set, so only matters
-//     billed under it can be exported as LEDES for now.
+// Choices (all made so that an e-billing portal accepts the file on the first upload):
+//   - Every row is validated before the first byte is written, against the client's
+//     profile (which codes it requires, from which code set) and the rules e-billing
+//     platforms publish (see ledes_rules.go): a missing or unknown code, a missing rate,
+//     timekeeper id or classification, a timekeeper name not "Last, First", zero hours, an
+//     empty or over-long narrative, a literal NULL, text that cannot be made ASCII, an ID
+//     field over 20 characters, a date that is not a real date or lies outside the
+//     billing period, and a matter different from the invoice's are all reported together
+//     in a *RejectError naming the entry, the field and the fix; nothing is written then.
+//     The formatted records are then checked once more as a platform would (Legal
+//     Tracker's posting errors 003-007) before anything is written.
 //   - Non-billable rows are left out of the file (they are not invoiced). A LEDES invoice
 //     with no billable rows is refused.
 //   - Units are decimal hours, unit cost is the hourly rate, the adjustment is 0.00, the
@@ -114,49 +123,89 @@ type ledesLine struct {
 //     line totals, all computed in integer cents (amounts rounded half up to the cent).
 //   - Text fields are cleaned: CR, LF and TAB become spaces, '|' becomes '/', '[' and ']'
 //     become '(' and ')' so no field can contain a delimiter or the record terminator,
-//     runs of spaces are collapsed and invalid UTF-8 is replaced.
-func WriteLEDES(w io.Writer, inv Invoice, rows []Row) error {
+//     runs of spaces are collapsed, and letters with accents, curly quotes, dashes and
+//     the like are transliterated to ASCII ("Müller" -> "Muller").
+func WriteLEDESProfile(w io.Writer, inv Invoice, rows []Row, prof Profile) error {
 	var probs []Problem
-	invProblem := func(field, msg string) { probs = append(probs, Problem{Field: field, Message: msg}) }
+	invProblem := func(field, msg, fix string) {
+		probs = append(probs, Problem{Field: field, Message: msg, Fix: fix})
+	}
+	clean := func(entryID, field, v string, max int, fix string) string {
+		out, bad := LEDESText(v)
+		if len(bad) > 0 {
+			probs = append(probs, Problem{EntryID: entryID, Field: field,
+				Message: fmt.Sprintf("contains %s, which e-billing platforms reject and which has no plain-ASCII spelling", quoteRunes(bad)),
+				Fix:     "replace those characters; " + fix})
+		}
+		if IsLiteralNULL(out) {
+			probs = append(probs, Problem{EntryID: entryID, Field: field, Message: `is the literal text "NULL", which platforms read as an empty field`, Fix: fix})
+		}
+		if max > 0 && len(out) > max {
+			probs = append(probs, Problem{EntryID: entryID, Field: field,
+				Message: fmt.Sprintf("is %d characters long; LEDES 1998B allows at most %d", len(out), max), Fix: "shorten it; " + fix})
+		}
+		return out
+	}
+	invoiceFix := "the invoice date and billing period come from the export's from and to"
 
 	invDate, errD := ledesDate(inv.Date)
 	if errD != nil {
-		invProblem("INVOICE_DATE", errD.Error())
+		invProblem("INVOICE_DATE", "error 003: "+errD.Error(), invoiceFix)
 	}
 	start, errS := ledesDate(inv.PeriodStart)
 	if errS != nil {
-		invProblem("BILLING_START_DATE", errS.Error())
+		invProblem("BILLING_START_DATE", "error 003: "+errS.Error(), invoiceFix)
 	}
 	end, errE := ledesDate(inv.PeriodEnd)
 	if errE != nil {
-		invProblem("BILLING_END_DATE", errE.Error())
+		invProblem("BILLING_END_DATE", "error 003: "+errE.Error(), invoiceFix)
 	}
 	if errS == nil && errE == nil && end < start {
-		invProblem("BILLING_END_DATE", "billing period ends before it starts")
+		invProblem("BILLING_END_DATE", "billing period ends before it starts", "swap from and to")
 	}
-	number := ledesText(inv.Number)
+	numberFix := "leave invoice_number empty to get the firm's next number (Admin > Settings sets the prefix)"
+	number := clean("", "INVOICE_NUMBER", inv.Number, MaxLEDESID, numberFix)
 	if number == "" {
-		invProblem("INVOICE_NUMBER", "invoice number is missing")
+		invProblem("INVOICE_NUMBER", "error 005: invoice number is missing", numberFix)
 	}
-	clientID := ledesText(inv.ClientID)
+	clientFix := prof.clientFix()
+	clientID := clean("", "CLIENT_ID", inv.ClientID, MaxLEDESID, clientFix)
 	if clientID == "" {
-		invProblem("CLIENT_ID", "client id is missing")
+		invProblem("CLIENT_ID", "error 005: the client's ledes_client_id is missing (the id the client's e-billing platform knows it by)", clientFix)
 	}
-	firmID := ledesText(inv.LawFirmID)
+	firmFix := `set the firm's LEDES law firm id in Admin > Settings or with PATCH /api/v1/settings {"ledes_law_firm_id": "..."}`
+	firmID := clean("", "LAW_FIRM_ID", inv.LawFirmID, MaxLEDESID, firmFix)
 	if firmID == "" {
-		invProblem("LAW_FIRM_ID", "law firm id is missing")
+		invProblem("LAW_FIRM_ID", "error 005: law firm id is missing", firmFix)
 	}
-	matterID := ledesText(inv.LawFirmMatterID)
+	matterFix := "edit the matter's number in Admin > Matters"
+	if inv.MatterID != "" {
+		matterFix += " or with PATCH /api/v1/matters/" + inv.MatterID
+	}
+	matterID := clean("", "LAW_FIRM_MATTER_ID", inv.LawFirmMatterID, MaxLEDESID, matterFix)
 	if matterID == "" {
 		for _, r := range rows {
-			if m := ledesText(r.MatterNumber); m != "" && r.Billable {
-				matterID = m
+			if m, _ := LEDESText(r.MatterNumber); m != "" && r.Billable {
+				matterID = clean("", "LAW_FIRM_MATTER_ID", r.MatterNumber, MaxLEDESID, matterFix)
 				break
 			}
 		}
 		if matterID == "" {
-			invProblem("LAW_FIRM_MATTER_ID", "matter number is missing")
+			invProblem("LAW_FIRM_MATTER_ID", "error 005: matter number is missing", matterFix)
 		}
+	}
+	cmFix := `set the matter's client_matter_id in Admin > Matters`
+	if inv.MatterID != "" {
+		cmFix += ` or with PATCH /api/v1/matters/` + inv.MatterID + ` {"client_matter_id": "..."}`
+	}
+	clientMatter := clean("", "CLIENT_MATTER_ID", inv.ClientMatterID, MaxLEDESID, cmFix)
+	if clientMatter == "" && prof.RequireClientMatterID {
+		invProblem("CLIENT_MATTER_ID", "the client's own matter id is missing; this client's e-billing platform matches invoices on it", cmFix)
+	}
+	descFix := "change the client's invoice description template in Admin > Clients"
+	invDesc := clean("", "INVOICE_DESCRIPTION", inv.Description, MaxLEDESDescription, descFix)
+	if invDesc == "" {
+		invProblem("INVOICE_DESCRIPTION", "error 005: invoice description is empty", descFix)
 	}
 
 	lines := make([]ledesLine, 0, len(rows))
@@ -167,68 +216,83 @@ func WriteLEDES(w io.Writer, inv Invoice, rows []Row) error {
 		id := r.EntryID
 		if strings.TrimSpace(id) == "" {
 			id = "#" + strconv.Itoa(i+1) // name the row by position so the problem is findable
-			probs = append(probs, Problem{EntryID: id, Field: "ENTRY_ID", Message: "entry id is missing"})
+			probs = append(probs, Problem{EntryID: id, Field: "ENTRY_ID", Message: "entry id is missing", Fix: "report this as a bug"})
 		} else if seen[id] {
-			probs = append(probs, Problem{EntryID: id, Field: "ENTRY_ID", Message: "entry appears twice"})
+			probs = append(probs, Problem{EntryID: id, Field: "ENTRY_ID", Message: "entry appears twice", Fix: "report this as a bug"})
 		}
 		seen[id] = true
 		if !r.Billable {
 			continue
 		}
 		billable++
-		rp := func(field, msg string) { probs = append(probs, Problem{EntryID: id, Field: field, Message: msg}) }
+		entryFix := "reopen the entry, correct it and approve it again"
+		userFix := "set it in Admin > Users"
+		if r.TimekeeperUser != "" {
+			userFix = fmt.Sprintf("set it in Admin > Users > %s or with PATCH /api/v1/users/%s", r.TimekeeperUser, r.TimekeeperUser)
+		}
+		rp := func(field, msg, fix string) {
+			probs = append(probs, Problem{EntryID: id, Field: field, Message: msg, Fix: fix})
+		}
 		n := len(probs)
 
 		d, err := ledesDate(r.Date)
 		if err != nil {
-			rp("LINE_ITEM_DATE", err.Error())
+			rp("LINE_ITEM_DATE", "error 003: "+err.Error(), entryFix)
 		} else if errS == nil && errE == nil && (d < start || d > end) {
-			rp("LINE_ITEM_DATE", fmt.Sprintf("date %s is outside the billing period %s-%s", r.Date, start, end))
+			rp("LINE_ITEM_DATE", fmt.Sprintf("date %s is outside the billing period %s-%s", r.Date, start, end), "widen the period or move the entry's date")
 		}
 		act := strings.ToUpper(strings.TrimSpace(r.Activity))
 		switch {
-		case act == "":
-			rp("LINE_ITEM_ACTIVITY_CODE", "UTBMS activity code is missing")
-		case !utbms.ValidActivity(act):
-			rp("LINE_ITEM_ACTIVITY_CODE", fmt.Sprintf("%q is not a UTBMS activity code", r.Activity))
+		case act == "" && prof.RequireActivity:
+			rp("LINE_ITEM_ACTIVITY_CODE", "activity code is missing and "+prof.who()+" requires one", entryFix+" with an activity code ("+prof.setName()+")")
+		case act != "" && !prof.validActivity(act):
+			rp("LINE_ITEM_ACTIVITY_CODE", fmt.Sprintf("%q is not an activity code of %s", r.Activity, prof.setName()), entryFix+" with one of the set's activity codes")
 		}
 		task := strings.ToUpper(strings.TrimSpace(r.Task))
 		switch {
-		case task == "":
-			rp("LINE_ITEM_TASK_CODE", "UTBMS task code is missing")
-		case !utbms.ValidTask(task):
-			rp("LINE_ITEM_TASK_CODE", fmt.Sprintf("%q is not a UTBMS task code", r.Task))
+		case task == "" && prof.RequireTask:
+			rp("LINE_ITEM_TASK_CODE", "task code is missing and "+prof.who()+" requires one", entryFix+" with a task code ("+prof.setName()+")")
+		case task != "" && !prof.validTask(task):
+			rp("LINE_ITEM_TASK_CODE", fmt.Sprintf("%q is not a task code of %s", r.Task, prof.setName()), entryFix+" with one of the set's task codes")
 		}
 		switch {
 		case r.RateCents == 0:
-			rp("LINE_ITEM_UNIT_COST", "rate is missing")
+			rp("LINE_ITEM_UNIT_COST", "error 005: rate is missing", "give the timekeeper a rate ("+userFix+"), the matter a rate, or the firm a default rate")
 		case r.RateCents < 0:
-			rp("LINE_ITEM_UNIT_COST", "rate is negative")
+			rp("LINE_ITEM_UNIT_COST", "rate is negative", userFix)
 		}
 		switch {
 		case r.Hours == 0:
-			rp("LINE_ITEM_NUMBER_OF_UNITS", "hours are zero")
+			rp("LINE_ITEM_NUMBER_OF_UNITS", "hours are zero", entryFix)
 		case r.Hours < 0:
-			rp("LINE_ITEM_NUMBER_OF_UNITS", "hours are negative")
+			rp("LINE_ITEM_NUMBER_OF_UNITS", "hours are negative", entryFix)
 		}
-		tkID := ledesText(r.TimekeeperID)
+		tkID := clean(id, "TIMEKEEPER_ID", r.TimekeeperID, MaxLEDESID, "timekeeper_id: "+userFix)
 		if tkID == "" {
-			rp("TIMEKEEPER_ID", "timekeeper id is missing")
+			rp("TIMEKEEPER_ID", "error 005: timekeeper id is missing", "timekeeper_id: "+userFix)
 		}
-		tkName := ledesText(r.TimekeeperName)
-		if tkName == "" {
-			rp("TIMEKEEPER_NAME", "timekeeper name is missing")
+		rawName := r.TimekeeperName
+		if strings.TrimSpace(r.FirstName) != "" && strings.TrimSpace(r.LastName) != "" {
+			rawName = strings.TrimSpace(r.LastName) + ", " + strings.TrimSpace(r.FirstName)
+		}
+		nameFix := "first_name and last_name: " + userFix
+		tkName := clean(id, "TIMEKEEPER_NAME", rawName, MaxLEDESTimekeeperName, nameFix)
+		switch {
+		case tkName == "":
+			rp("TIMEKEEPER_NAME", "error 005: timekeeper name is missing", nameFix)
+		case !IsLastFirst(tkName):
+			rp("TIMEKEEPER_NAME", fmt.Sprintf("%q is not in the form \"Last, First\" that e-billing platforms require", tkName), nameFix)
 		}
 		class := LEDESClass(r.TimekeeperClass)
 		if class == "" {
-			rp("TIMEKEEPER_CLASSIFICATION", fmt.Sprintf("%q is not a LEDES classification (PT, AS, OC, LA, OT)", r.TimekeeperClass))
+			rp("TIMEKEEPER_CLASSIFICATION", fmt.Sprintf("%q is not a LEDES classification (PT, AS, OC, LA, OT)", r.TimekeeperClass), "classification: "+userFix)
 		}
-		desc := ledesText(r.Narrative)
+		desc := clean(id, "LINE_ITEM_DESCRIPTION", r.Narrative, MaxLEDESDescription, entryFix)
 		if desc == "" {
-			rp("LINE_ITEM_DESCRIPTION", "narrative is empty")
+			rp("LINE_ITEM_DESCRIPTION", "error 005: narrative is empty", entryFix)
 		}
-		if m := ledesText(r.MatterNumber); matterID != "" && m != matterID {
-			rp("LAW_FIRM_MATTER_ID", fmt.Sprintf("matter %q does not belong on an invoice for matter %q", r.MatterNumber, matterID))
+		if m, _ := LEDESText(r.MatterNumber); matterID != "" && m != matterID {
+			rp("LAW_FIRM_MATTER_ID", fmt.Sprintf("matter %q does not belong on an invoice for matter %q", r.MatterNumber, matterID), "export each matter as its own invoice")
 		}
 		if len(probs) > n {
 			continue
@@ -238,7 +302,7 @@ func WriteLEDES(w io.Writer, inv Invoice, rows []Row) error {
 			total, err = AddCents(total, lineTotal)
 		}
 		if err != nil {
-			rp("LINE_ITEM_TOTAL", err.Error())
+			rp("LINE_ITEM_TOTAL", err.Error(), entryFix)
 			continue
 		}
 		lines = append(lines, ledesLine{
@@ -247,17 +311,15 @@ func WriteLEDES(w io.Writer, inv Invoice, rows []Row) error {
 		})
 	}
 	if billable == 0 {
-		invProblem("LINE_ITEM_NUMBER", "the invoice has no billable entries")
+		invProblem("LINE_ITEM_NUMBER", "the invoice has no billable entries", "choose a period with approved billable entries")
 	}
 	if len(probs) > 0 {
 		return &RejectError{Problems: probs}
 	}
 
-	bw := bufio.NewWriter(w)
-	bw.WriteString("LEDES1998B[]\r\n")
-	bw.WriteString(LEDESHeader + "[]\r\n")
-	f := make([]string, LEDESFieldCount)
+	recs := make([][]string, 0, len(lines))
 	for i, l := range lines {
+		f := make([]string, LEDESFieldCount)
 		f[0] = invDate
 		f[1] = number
 		f[2] = clientID
@@ -265,7 +327,7 @@ func WriteLEDES(w io.Writer, inv Invoice, rows []Row) error {
 		f[4] = total.String()
 		f[5] = start
 		f[6] = end
-		f[7] = ledesText(inv.Description)
+		f[7] = invDesc
 		f[8] = strconv.Itoa(i + 1)
 		f[9] = "F"
 		f[10] = l.units.String()
@@ -281,7 +343,17 @@ func WriteLEDES(w io.Writer, inv Invoice, rows []Row) error {
 		f[20] = l.rate.String()
 		f[21] = l.tkName
 		f[22] = l.class
-		f[23] = ledesText(inv.ClientMatterID)
+		f[23] = clientMatter
+		recs = append(recs, f)
+	}
+	// The platform's own arithmetic and format checks, on the text about to be written.
+	if p := checkRecords(recs); len(p) > 0 {
+		return &RejectError{Problems: p}
+	}
+	bw := bufio.NewWriter(w)
+	bw.WriteString("LEDES1998B[]\r\n")
+	bw.WriteString(LEDESHeader + "[]\r\n")
+	for _, f := range recs {
 		bw.WriteString(strings.Join(f, "|"))
 		bw.WriteString("[]\r\n")
 	}
@@ -306,16 +378,4 @@ func ledesDate(s string) (string, error) {
 		return "", fmt.Errorf("date %q is not YYYYMMDD or YYYY-MM-DD", s)
 	}
 	return t.Format("20060102"), nil
-}
-
-var ledesReplacer = strings.NewReplacer(
-	"\r\n", " ", "\r", " ", "\n", " ", "\t", " ", "\v", " ", "\f", " ",
-	"|", "/", "[", "(", "]", ")",
-)
-
-// ledesText cleans a value for a LEDES field (see WriteLEDES).
-func ledesText(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = ledesReplacer.Replace(s)
-	return strings.Join(strings.Fields(s), " ")
 }

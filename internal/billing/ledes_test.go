@@ -28,6 +28,7 @@ func ledesRows() []Row {
 	b := base
 	b.EntryID, b.Date, b.Hours, b.RateCents = "e-2", "2026-11-03", 3, 12345 // 37.035 -> 37.04
 	b.TimekeeperID, b.TimekeeperName, b.TimekeeperClass = "tk2", "Bob Smith", "associate"
+	b.FirstName, b.LastName = "Bob", "Smith"
 	b.Activity, b.Task, b.Narrative = "a104", "l120", "Review\tanswer;\nnotes"
 	c := base
 	c.EntryID, c.Billable = "e-3", false // non-billable: left out
@@ -93,11 +94,11 @@ func checkLEDESStructure(t *testing.T, data []byte) {
 	want := []fields{
 		{"LINE_ITEM_NUMBER": "1", "LINE_ITEM_NUMBER_OF_UNITS": "1.3", "LINE_ITEM_UNIT_COST": "275.00",
 			"LINE_ITEM_TOTAL": "357.50", "LINE_ITEM_DATE": "20261102", "LINE_ITEM_TASK_CODE": "L210",
-			"LINE_ITEM_ACTIVITY_CODE": "A103", "TIMEKEEPER_ID": "tk1", "TIMEKEEPER_NAME": "Ada Lovelace",
+			"LINE_ITEM_ACTIVITY_CODE": "A103", "TIMEKEEPER_ID": "tk1", "TIMEKEEPER_NAME": "Lovelace, Ada",
 			"TIMEKEEPER_CLASSIFICATION": "PT", "LINE_ITEM_DESCRIPTION": "Draft complaint / section (2) and exhibits"},
 		{"LINE_ITEM_NUMBER": "2", "LINE_ITEM_NUMBER_OF_UNITS": "0.3", "LINE_ITEM_UNIT_COST": "123.45",
 			"LINE_ITEM_TOTAL": "37.04", "LINE_ITEM_DATE": "20261103", "LINE_ITEM_TASK_CODE": "L120",
-			"LINE_ITEM_ACTIVITY_CODE": "A104", "TIMEKEEPER_ID": "tk2", "TIMEKEEPER_NAME": "Bob Smith",
+			"LINE_ITEM_ACTIVITY_CODE": "A104", "TIMEKEEPER_ID": "tk2", "TIMEKEEPER_NAME": "Smith, Bob",
 			"TIMEKEEPER_CLASSIFICATION": "AS", "LINE_ITEM_DESCRIPTION": "Review answer; notes"},
 		{"LINE_ITEM_NUMBER": "3", "LINE_ITEM_NUMBER_OF_UNITS": "0.1", "LINE_ITEM_UNIT_COST": "333.33",
 			"LINE_ITEM_TOTAL": "33.33", "LINE_ITEM_DATE": "20261130", "TIMEKEEPER_CLASSIFICATION": "PT"},

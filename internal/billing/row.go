@@ -24,6 +24,11 @@ type Row struct {
 	Task            string // UTBMS task code, e.g. L120
 	Narrative       string
 	Billable        bool
+
+	// TimekeeperUser, FirstName and LastName are the timekeeper's login and name; when
+	// both names are set a LEDES file names the timekeeper "Last, First" (see WriteLEDES).
+	TimekeeperUser      string
+	FirstName, LastName string
 }
 
 // RowIterator yields rows one at a time so an export never holds every row in memory.

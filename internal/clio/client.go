@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"dictum/internal/clio/clioapi"
 	"dictum/internal/httpretry"
 )
 
@@ -85,10 +86,21 @@ func WithRetries(serverRetries, rateLimitRetries int, maxWait time.Duration) Opt
 	}
 }
 
-// WithAPIVersion pins Clio's X-API-VERSION header. Default: none (Clio's latest), under
-// which TimeEntry quantity is in seconds; versions up to 4.0.3 used hours, so do not pin
-// one of those.
+// APIVersion is the X-API-VERSION every request sends (see clioapi.Version).
+const APIVersion = clioapi.Version
+
+// WithAPIVersion overrides the pinned X-API-VERSION (default APIVersion). Versions before
+// 4.0.4 count TimeEntry quantity in hours, not seconds: NewClient refuses them.
 func WithAPIVersion(v string) Option { return func(c *Client) { c.apiVersion = v } }
+
+// secondsVersion reports whether a 4.x.y version counts quantity in seconds (>= 4.0.4).
+func secondsVersion(v string) bool {
+	var major, minor, patch int
+	if n, err := fmt.Sscanf(v, "%d.%d.%d", &major, &minor, &patch); err != nil || n != 3 || fmt.Sprintf("%d.%d.%d", major, minor, patch) != v {
+		return false
+	}
+	return major == 4 && (minor > 0 || patch >= 4)
+}
 
 // NewClient returns a client for baseURL (OAuthConfig.Base()) using ts for bearer tokens.
 // If ts is a *TokenSource (or has Refresh(ctx, stale string) error), 401s refresh once.
@@ -108,9 +120,13 @@ func NewClient(baseURL string, ts oauth2.TokenSource, opts ...Option) (*Client, 
 		serverRetries:    3,
 		rateLimitRetries: 5,
 		maxWait:          2 * time.Minute,
+		apiVersion:       APIVersion,
 	}
 	for _, o := range opts {
 		o(c)
+	}
+	if !secondsVersion(c.apiVersion) {
+		return nil, fmt.Errorf("clio: API version %q: Dictum needs a 4.x.y version from 4.0.4 on (quantity in seconds)", c.apiVersion)
 	}
 	if c.serverRetries < 0 || c.rateLimitRetries < 0 || c.maxWait < 0 {
 		return nil, errors.New("clio: retry limits must not be negative")
@@ -187,9 +203,7 @@ func (c *Client) do(ctx context.Context, method, ref string, body []byte, out an
 		if body != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
-		if c.apiVersion != "" {
-			req.Header.Set("X-API-VERSION", c.apiVersion)
-		}
+		req.Header.Set("X-API-VERSION", c.apiVersion)
 		resp, err := c.hc.Do(req)
 		if err != nil {
 			err = fmt.Errorf("clio: %s %s: %w", method, path, err)
@@ -212,6 +226,13 @@ func (c *Client) do(ctx context.Context, method, ref string, body []byte, out an
 		}
 		status := resp.StatusCode
 		switch {
+		case status >= 200 && status < 300 && resp.Header.Get("X-API-VERSION") != "" && resp.Header.Get("X-API-VERSION") != c.apiVersion:
+			// Clio names the version it used; another one may count quantity differently.
+			err := fmt.Errorf("clio: %s %s: answered under API version %s, not the pinned %s", method, path, resp.Header.Get("X-API-VERSION"), c.apiVersion)
+			if write {
+				return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+			}
+			return err
 		case status >= 200 && status < 300:
 			if rerr != nil {
 				err := fmt.Errorf("clio: %s %s: read response: %w", method, path, rerr)

@@ -19,7 +19,7 @@ func newFakeClio(t *testing.T) *cliofake.Server {
 	f := cliofake.New(t)
 	for i := int64(1); i <= 5; i++ {
 		f.AddMatters(Matter{ID: 100 + i, DisplayNumber: fmt.Sprintf("00%d-Acme", i), Description: fmt.Sprintf("Matter %d", i),
-			Status: "Open", Billable: true, Client: &Ref{ID: 500 + i%2, Name: "Client"}})
+			Status: "Open", Billable: true, Client: &ClientRef{ID: 500 + i%2, Name: "Client"}})
 	}
 	for i := int64(1); i <= 3; i++ {
 		f.AddUsers(User{ID: 200 + i, Name: fmt.Sprintf("User %d", i), Enabled: true})

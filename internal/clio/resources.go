@@ -17,6 +17,7 @@ import (
 type (
 	Ref                 = clioapi.Ref
 	Matter              = clioapi.Matter
+	ClientRef           = clioapi.ClientRef
 	User                = clioapi.User
 	Contact             = clioapi.Contact
 	UTBMSCode           = clioapi.UTBMSCode

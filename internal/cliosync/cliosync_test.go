@@ -278,7 +278,7 @@ func TestScheduledSync(t *testing.T) {
 	ctx := context.Background()
 	w := newLedgerWorld(t)
 	f := cliofake.New(t)
-	f.AddMatters(clio.Matter{ID: 101, DisplayNumber: "2024-0100", Status: "Open", Client: &clio.Ref{ID: 501, Name: "Acme"}})
+	f.AddMatters(clio.Matter{ID: 101, DisplayNumber: "2024-0100", Status: "Open", Client: &clio.ClientRef{ID: 501, Name: "Acme"}})
 	svc := newService(t, w.s, f)
 	if err := svc.ScheduledSync(ctx); err == nil || !strings.Contains(err.Error(), "Clio is not connected") {
 		t.Fatalf("not connected: %v", err)
@@ -367,5 +367,63 @@ func TestFinishConnect(t *testing.T) {
 	}
 	if st, err := svc.Status(ctx); err != nil || !st.Connected || st.ConnectedBy != "ada" {
 		t.Fatalf("status: %+v %v", st, err)
+	}
+}
+
+// An import maps what Clio knows of e-billing: the matter's client reference becomes the
+// client's matter id, the contact's LEDES client id the client's, and a client billed by
+// LEDES makes its matters UTBMS-billed; Dictum's own values are never overwritten.
+func TestImportMapsEBilling(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	f := cliofake.New(t)
+	f.AddMatters(
+		clio.Matter{ID: 101, DisplayNumber: "2024-0100", Description: "Acme v. Beta", Status: "Open", ClientReference: "ACME-LIT-7",
+			Client: &clio.ClientRef{ID: 501, Name: "Acme", LEDESClientID: "ACME01"}},
+		clio.Matter{ID: 102, DisplayNumber: "2024-0101", Description: "Plain", Status: "Open", Client: &clio.ClientRef{ID: 502, Name: "Walk-in"}},
+		clio.Matter{ID: 103, DisplayNumber: "2024-0102", Description: "Bad ref", Status: "Open", ClientReference: strings.Repeat("X", 21),
+			Client: &clio.ClientRef{ID: 502, Name: "Walk-in"}},
+	)
+	svc := newService(t, s, f)
+	connected(t, svc)
+	rep, err := svc.Import(ctx, identity.Actor{Username: "ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := s.Matters(ctx, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]*store.Matter{}
+	for _, m := range ms {
+		by[m.Number] = m
+	}
+	acme := by["2024-0100"]
+	if acme == nil || acme.ClientMatterID != "ACME-LIT-7" || !acme.LEDESEnabled {
+		t.Fatalf("acme matter: %+v", acme)
+	}
+	if plain := by["2024-0101"]; plain == nil || plain.LEDESEnabled || plain.ClientMatterID != "" {
+		t.Fatalf("plain matter: %+v", plain)
+	}
+	c, err := s.ClientByID(ctx, acme.ClientID)
+	if err != nil || c.LEDESClientID != "ACME01" {
+		t.Fatalf("client: %+v %v", c, err)
+	}
+	if !strings.Contains(strings.Join(rep.Problems, "\n"), "is not a LEDES id") || by["2024-0102"].ClientMatterID != "" {
+		t.Fatalf("a 21-character reference must be reported, not stored: %v", rep.Problems)
+	}
+	// A value set in Dictum stays.
+	own := "OWN-REF"
+	if _, err := s.UpdateMatter(ctx, identity.Actor{Username: "ada"}, acme.ID, store.MatterPatch{ClientMatterID: &own}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Import(ctx, identity.Actor{Username: "ada"}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := s.MatterByID(ctx, acme.ID); m.ClientMatterID != "OWN-REF" {
+		t.Fatalf("import overwrote Dictum's client matter id: %q", m.ClientMatterID)
+	}
+	if f.Count("GET /api/v4/matters.json") == 0 {
+		t.Fatal("no matters request")
 	}
 }

@@ -108,9 +108,15 @@ func importInput(r clio.ImportResult) store.ClioImport {
 		in.Clients = append(in.Clients, store.ClioClientIn{ID: c.ID, Name: c.Name})
 	}
 	for _, m := range r.Matters {
-		mi := store.ClioMatterIn{ID: m.ID, Number: m.DisplayNumber, Description: m.Description, Status: m.Status}
+		mi := store.ClioMatterIn{ID: m.ID, Number: m.DisplayNumber, Description: m.Description, Status: m.Status, ClientReference: m.ClientReference}
 		if m.Client != nil {
-			mi.ClientID, mi.ClientName = m.Client.ID, m.Client.Name
+			mi.ClientID, mi.ClientName, mi.ClientLEDESID = m.Client.ID, m.Client.Name, m.Client.LEDESClientID
+			// Clio's matter API has no UTBMS field of its own: LEDES billing is switched on
+			// per contact, which then carries a LEDES client id. A matter of such a client
+			// is UTBMS-billed; any other keeps Dictum's setting (nil).
+			if m.Client.LEDESClientID != "" {
+				mi.UTBMS = new(true)
+			}
 		}
 		in.Matters = append(in.Matters, mi)
 	}

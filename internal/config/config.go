@@ -52,6 +52,8 @@ type Config struct {
 	Clio    Clio   `toml:"clio"`
 	Backup  Backup `toml:"backup"`
 	Log     Log    `toml:"log"`
+
+	Retention Retention `toml:"retention"`
 }
 
 // Backup configures encrypted backups and restore drills.
@@ -170,6 +172,12 @@ type Clio struct {
 	SyncSchedule     string `toml:"sync_schedule" doc:"Cron spec for pushing approved entries (empty: only on demand), e.g. '0 */2 * * *'."`
 }
 
+// Retention schedules the retention job; the policy itself (window, auto-delete, audio
+// window) is a firm setting an admin changes in the web app.
+type Retention struct {
+	Schedule string `toml:"schedule" doc:"Cron spec of the retention run (it deletes only what the firm's retention settings allow; auto-delete is off by default); empty: only 'dictum retention run'."`
+}
+
 // Log holds logging settings.
 type Log struct {
 	Level string `toml:"level" doc:"debug, info, warn or error."`
@@ -191,9 +199,10 @@ func Defaults() Config {
 		Draft: Draft{Engine: "rules", IncrementMinutes: 6, LookbackDays: 60,
 			Ollama: Ollama{Model: "llama3.2", Timeout: Duration{60 * time.Second}, Retries: 2},
 			Azure:  Azure{APIVersion: "2024-10-21", Timeout: Duration{30 * time.Second}, Retries: 2}},
-		Clio:   Clio{Region: "us"},
-		Backup: Backup{Schedule: "30 2 * * *", KeepDaily: 7, KeepWeekly: 4, DrillSchedule: "0 4 * * 0"},
-		Log:    Log{Level: "info"},
+		Clio:      Clio{Region: "us"},
+		Backup:    Backup{Schedule: "30 2 * * *", KeepDaily: 7, KeepWeekly: 4, DrillSchedule: "0 4 * * 0"},
+		Log:       Log{Level: "info"},
+		Retention: Retention{Schedule: "15 3 * * *"},
 	}
 }
 
@@ -471,7 +480,7 @@ func (c *Config) Validate() error {
 	if c.Clio.ClientID != "" && c.Clio.RedirectURL == "" {
 		bad("clio.redirect_url", "must be set when clio.client_id is set")
 	}
-	for key, spec := range map[string]string{"backup.schedule": c.Backup.Schedule, "backup.drill_schedule": c.Backup.DrillSchedule} {
+	for key, spec := range map[string]string{"backup.schedule": c.Backup.Schedule, "backup.drill_schedule": c.Backup.DrillSchedule, "retention.schedule": c.Retention.Schedule} {
 		if spec != "" {
 			if _, err := cronParser.Parse(spec); err != nil {
 				bad(key, "not a cron spec %q: %v (want five fields like '30 2 * * *', or @daily)", spec, err)

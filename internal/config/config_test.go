@@ -107,6 +107,7 @@ func TestValidateNamesKeys(t *testing.T) {
 		{func(c *Config) { c.Limits.MaxConnsPerIP = -1 }, "limits.max_conns_per_ip"},
 		{func(c *Config) { c.Limits.ReadTimeout.Duration = 0 }, "limits.read_timeout"},
 		{func(c *Config) { c.Limits.UploadTimeout.Duration = time.Second }, "limits.upload_read_timeout"},
+		{func(c *Config) { c.Retention.Schedule = "daily at three" }, "retention.schedule"},
 	}
 	for _, tc := range cases {
 		c := Defaults()

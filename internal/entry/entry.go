@@ -186,8 +186,38 @@ type Fields struct {
 	Billable  bool
 }
 
+// Codes are codes a matter accepts beyond the UTBMS sets: the client's own code list,
+// when its e-billing profile uses one (code -> description).
+type Codes struct {
+	Tasks, Activities map[string]string
+}
+
+func (c *Codes) task(code string) bool {
+	_, ok := c.tasks()[code]
+	return ok || utbms.ValidTask(code)
+}
+
+func (c *Codes) activity(code string) bool {
+	if c != nil {
+		if _, ok := c.Activities[code]; ok {
+			return true
+		}
+	}
+	return utbms.ValidActivity(code)
+}
+
+func (c *Codes) tasks() map[string]string {
+	if c == nil {
+		return nil
+	}
+	return c.Tasks
+}
+
 // CheckFields validates field values as stored in a draft (drafts may be incomplete).
-func CheckFields(f Fields) error {
+func CheckFields(f Fields) error { return CheckFieldsIn(f, nil) }
+
+// CheckFieldsIn is CheckFields for a matter that also accepts extra codes (nil: none).
+func CheckFieldsIn(f Fields, extra *Codes) error {
 	var problems []string
 	if _, err := time.Parse("2006-01-02", f.Date); err != nil {
 		problems = append(problems, fmt.Sprintf("date %q must be YYYY-MM-DD", f.Date))
@@ -195,10 +225,10 @@ func CheckFields(f Fields) error {
 	if f.Tenths < 0 || f.Tenths > MaxTenths {
 		problems = append(problems, "hours must be between 0 and 24")
 	}
-	if f.Activity != "" && !utbms.ValidActivity(f.Activity) {
+	if f.Activity != "" && !extra.activity(f.Activity) {
 		problems = append(problems, fmt.Sprintf("activity %q is not a UTBMS activity code (A101-A111)", f.Activity))
 	}
-	if f.Task != "" && !utbms.ValidTask(f.Task) {
+	if f.Task != "" && !extra.task(f.Task) {
 		problems = append(problems, fmt.Sprintf("task %q is not a UTBMS task code", f.Task))
 	}
 	if len(f.Narrative) > 4000 {
@@ -211,8 +241,11 @@ func CheckFields(f Fields) error {
 }
 
 // Complete checks an entry has what approval needs.
-func Complete(f Fields, today time.Time) error {
-	if err := CheckFields(f); err != nil {
+func Complete(f Fields, today time.Time) error { return CompleteIn(f, today, nil) }
+
+// CompleteIn is Complete for a matter that also accepts extra codes (nil: none).
+func CompleteIn(f Fields, today time.Time, extra *Codes) error {
+	if err := CheckFieldsIn(f, extra); err != nil {
 		return err
 	}
 	var missing []string

@@ -219,61 +219,6 @@ func (s *Service) PreviewLEDES(ctx context.Context, a identity.Actor, p Params) 
 	return &File{Filename: filename("txt", p), Body: inv.body}, nil
 }
 
-// ledesInvoice is a LEDES file with the entries it bills and their billable hours.
-type ledesInvoice struct {
-	body   []byte
-	ids    []string
-	tenths int
-}
-
-// ledes builds a LEDES 1998B invoice into memory, or a *billing.RejectError listing every
-// problem that keeps it from being valid.
-func (s *Service) ledes(ctx context.Context, p Params, f store.ExportFilter, number string) (*ledesInvoice, error) {
-	m, err := s.store.MatterByID(ctx, p.Matter)
-	if err != nil {
-		return nil, refuse(BadRequest, "no matter %q", p.Matter)
-	}
-	rows, err := s.store.ExportRows(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	var list []billing.Row
-	tenths := 0
-	for {
-		r, ok, err := rows.Next()
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		list = append(list, r)
-		if r.Billable {
-			tenths += int(r.Hours)
-		}
-	}
-	rows.Close()
-	if len(list) == 0 {
-		return nil, refuse(NothingToExport, "no approved entries for matter %s between %s and %s", m.Number, p.From, p.To)
-	}
-	firm, err := s.settings.Firm(ctx)
-	if err != nil {
-		return nil, err
-	}
-	inv := billing.Invoice{Number: number, Date: s.today().Format("2006-01-02"), PeriodStart: p.From, PeriodEnd: p.To, LawFirmID: firm.LEDESFirmID,
-		ClientID: m.ClientID, LawFirmMatterID: m.Number, ClientMatterID: m.Number, Description: "Legal services: " + m.Name}
-	var buf bytes.Buffer
-	if err := billing.WriteLEDES(&buf, inv, list); err != nil {
-		return nil, err
-	}
-	ids := make([]string, 0, len(list))
-	for _, r := range list {
-		ids = append(ids, r.EntryID)
-	}
-	return &ledesInvoice{body: buf.Bytes(), ids: ids, tenths: tenths}, nil
-}
-
 // Create makes a kept export: the file is stored encrypted and can be downloaded again.
 // A LEDES export without an invoice number gets the firm's next one. With p.Mark its
 // entries become exported (locked) in the same transaction that records the export.
@@ -294,6 +239,7 @@ func (s *Service) Create(ctx context.Context, a identity.Actor, p Params) (*stor
 	}
 	defer w.Abort()
 	var ids []string
+	var invoice *store.Invoice
 	tenths := 0
 	name := filename("csv", p)
 	switch p.Format {
@@ -309,19 +255,14 @@ func (s *Service) Create(ctx context.Context, a identity.Actor, p Params) (*stor
 		}
 		ids = rows.IDs()
 	case FormatLEDES:
-		if p.InvoiceNumber == "" {
-			if p.InvoiceNumber, err = s.store.NextInvoiceNumber(ctx, a); err != nil {
-				return nil, fmt.Errorf("invoice number: %w", err)
-			}
-		}
-		inv, err := s.ledes(ctx, p, f, p.InvoiceNumber)
+		inv, err := s.numberedLEDES(ctx, a, &p, f)
 		if err != nil {
 			return nil, err
 		}
 		if _, err := io.Copy(w, bytes.NewReader(inv.body)); err != nil {
 			return nil, fmt.Errorf("store export: %w", err)
 		}
-		ids, tenths = inv.ids, inv.tenths
+		ids, tenths, invoice = inv.ids, inv.tenths, inv.record
 		name = "ledes-" + SafeFilename(p.InvoiceNumber) + ".txt"
 	}
 	if len(ids) == 0 {
@@ -335,7 +276,7 @@ func (s *Service) Create(ctx context.Context, a identity.Actor, p Params) (*stor
 	if err != nil {
 		return nil, fmt.Errorf("export params: %w", err)
 	}
-	x := &store.Export{Format: p.Format, Params: params, EntryIDs: ids, BlobID: blobID, SizeBytes: size, Filename: name}
+	x := &store.Export{Format: p.Format, Params: params, EntryIDs: ids, BlobID: blobID, SizeBytes: size, Filename: name, Invoice: invoice}
 	if err := s.store.SaveExport(ctx, a, x, tenths, p.Mark); err != nil {
 		_ = s.blobs.Delete(blobID)
 		if errors.Is(err, store.ErrChanged) {

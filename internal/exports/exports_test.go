@@ -27,7 +27,7 @@ type world struct {
 	firm            *settings.Service
 	svc             *Service
 	alice, bill, ad identity.Actor
-	matter          string
+	matter, client  string
 	today           time.Time
 }
 
@@ -56,7 +56,7 @@ func newWorld(t *testing.T) *world {
 	if err := st.CreateMatter(ctx, w.ad, m); err != nil {
 		t.Fatal(err)
 	}
-	w.matter = m.ID
+	w.matter, w.client = m.ID, m.ClientID
 	return w
 }
 
@@ -194,8 +194,13 @@ func TestLEDESRejectsThenKeepsAndLocks(t *testing.T) {
 		fields[p.EntryID+" "+p.Field] = true
 		fields[p.Field] = true
 	}
-	if !fields["LAW_FIRM_ID"] || !fields[e2+" LINE_ITEM_TASK_CODE"] {
-		t.Fatalf("rejection lacks the firm id or e2's task code: %v", rej.Problems)
+	if !fields["LAW_FIRM_ID"] || !fields[e2+" LINE_ITEM_TASK_CODE"] || !fields["CLIENT_ID"] || !fields[e1+" TIMEKEEPER_NAME"] {
+		t.Fatalf("rejection lacks the firm id, client id, e1's name or e2's task code: %v", rej.Problems)
+	}
+	for _, p := range rej.Problems {
+		if p.Fix == "" {
+			t.Errorf("problem without a fix: %+v", p)
+		}
 	}
 	// Fix: firm id, a default rate, timekeeper ids and rate, the missing task code.
 	id, rate := "12-3456789", 250.0
@@ -204,7 +209,13 @@ func TestLEDESRejectsThenKeepsAndLocks(t *testing.T) {
 	}
 	tk, class, cents := "AL1", "Partner", int64(40000)
 	pc := &cents
-	if _, err := w.st.UpdateUser(w.ctx, w.ad, "alice", store.UserPatch{TimekeeperID: &tk, Classification: &class, RateCents: &pc}); err != nil {
+	first, last := "Alice", "Adams"
+	if _, err := w.st.UpdateUser(w.ctx, w.ad, "alice", store.UserPatch{TimekeeperID: &tk, Classification: &class, RateCents: &pc,
+		EBilling: &store.TimekeeperBillingPatch{FirstName: &first, LastName: &last}}); err != nil {
+		t.Fatal(err)
+	}
+	ledesID := "SMITH-01"
+	if _, err := w.st.UpdateClient(w.ctx, w.ad, w.client, store.ClientPatch{LEDESClientID: &ledesID}); err != nil {
 		t.Fatal(err)
 	}
 	task := "L310"

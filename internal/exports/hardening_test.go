@@ -80,7 +80,7 @@ func TestExportAuditFailsClosed(t *testing.T) {
 }
 
 // ledesReady sets what a valid LEDES invoice needs: the firm id, a rate, alice's
-// timekeeper id and classification.
+// timekeeper id, classification and name, the client's LEDES id.
 func (w *world) ledesReady() {
 	w.t.Helper()
 	id, rate := "12-3456789", 250.0
@@ -88,7 +88,13 @@ func (w *world) ledesReady() {
 		w.t.Fatal(err)
 	}
 	tk, class := "AL1", "Partner"
-	if _, err := w.st.UpdateUser(w.ctx, w.ad, "alice", store.UserPatch{TimekeeperID: &tk, Classification: &class}); err != nil {
+	first, last := "Alice", "Adams"
+	if _, err := w.st.UpdateUser(w.ctx, w.ad, "alice", store.UserPatch{TimekeeperID: &tk, Classification: &class,
+		EBilling: &store.TimekeeperBillingPatch{FirstName: &first, LastName: &last}}); err != nil {
+		w.t.Fatal(err)
+	}
+	ledesID := "SMITH-01"
+	if _, err := w.st.UpdateClient(w.ctx, w.ad, w.client, store.ClientPatch{LEDESClientID: &ledesID}); err != nil {
 		w.t.Fatal(err)
 	}
 }

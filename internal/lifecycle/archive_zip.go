@@ -48,7 +48,7 @@ type ArchiveManifest struct {
 	CreatedBy     string          `json:"created_by"`
 	DictumVersion string          `json:"dictum_version"`
 	SchemaVersion int             `json:"schema_version"`
-	AuditHead     store.AuditHead `json:"audit_chain_head"`
+	AuditHead     store.AuditHead `json:"audit_head"`
 	Counts        map[string]int  `json:"counts"`
 	Files         []ManifestFile  `json:"files"`
 	Missing       []Missing       `json:"missing"`

@@ -89,7 +89,7 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 		id, h := addBlob(t, w.Blobs, 1000+i*37_000)
 		before[id] = h
 	}
-	if err := tlsca.CreateRoot(tlsca.RootDir(w.Dir), "Firm", w.Keys.TLS(), time.Now(), nil); err != nil {
+	if err := tlsca.CreateRoot(tlsca.RootDir(w.Dir), "Firm", w.Keys.TLS(), time.Now(), tlsca.Constraints{DNS: []string{"localhost"}}); err != nil {
 		t.Fatal(err)
 	}
 	b := newBackups(t, w)

@@ -4,8 +4,9 @@
 //   - UTF-8 text (a leading BOM is ignored), comma or semicolon separated (whichever the
 //     first line has more of); blank lines are skipped.
 //   - The first line is a header when one of its cells is "id" or "number" (any case). It
-//     names the columns in any order: id, number, client, name, status, litigation; other
-//     columns are ignored.
+//     names the columns in any order: id, number, client, name, status, litigation,
+//     client_matter_id (the client's own matter id, LEDES CLIENT_MATTER_ID, at most 20
+//     plain characters); other columns are ignored.
 //   - Without a header the columns are number, client, name[, status[, litigation]].
 //   - status is open or closed (open when empty); litigation is yes/no (also y/n,
 //     true/false, t/f, 1/0; empty means "not given").
@@ -30,7 +31,10 @@ const MaxFieldLen = 200
 
 // Columns is every column the format knows, in the order a file without a header has them
 // (a headerless file has no id column).
-var Columns = []string{"id", "number", "client", "name", "status", "litigation"}
+var Columns = []string{"id", "number", "client", "name", "status", "litigation", "client_matter_id"}
+
+// MaxClientMatterID is the longest client matter id (a LEDES 1998B ID field).
+const MaxClientMatterID = 20
 
 // positional are the columns of a file without a header.
 var positional = []string{"number", "client", "name", "status", "litigation"}
@@ -42,9 +46,11 @@ type Row struct {
 	Number     string
 	Client     string
 	Name       string
-	Status     string   // open or closed
-	Litigation *bool    // nil when not given
-	Problems   []string // why the row cannot be used; empty when it can
+	Status     string // open or closed
+	Litigation *bool  // nil when not given
+	// ClientMatterID is the client's own matter id ("" when not given).
+	ClientMatterID string
+	Problems       []string // why the row cannot be used; empty when it can
 }
 
 // Err is the row's problems as one message ("" when there are none).
@@ -133,6 +139,19 @@ func ParseCSV(data []byte, opt Options) (*File, error) {
 	return f, nil
 }
 
+// ledesID reports a value a LEDES ID field can carry as is.
+func ledesID(v string) bool {
+	if len(v) > MaxClientMatterID || strings.EqualFold(v, "NULL") {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] >= 0x7f || v[i] == '|' || v[i] == '[' || v[i] == ']' {
+			return false
+		}
+	}
+	return true
+}
+
 // isHeader reports whether a first line names columns rather than holding a matter.
 func isHeader(rec []string) bool {
 	for _, c := range rec {
@@ -188,6 +207,9 @@ func (f *File) row(rec []string, line int, opt Options, seen map[string]int) Row
 		row.Litigation = new(true)
 	default:
 		problems = append(problems, fmt.Sprintf("litigation %q must be yes or no", l))
+	}
+	if row.ClientMatterID = get("client_matter_id"); row.ClientMatterID != "" && !ledesID(row.ClientMatterID) {
+		problems = append(problems, fmt.Sprintf("client_matter_id %q must be at most %d plain ASCII characters without |, [ or ]", row.ClientMatterID, MaxClientMatterID))
 	}
 	if key := strings.ToLower(row.Number); opt.UniqueNumbers && row.Number != "" {
 		if opt.Existing[key] {

@@ -111,3 +111,22 @@ func FuzzParseCSV(f *testing.F) {
 		}
 	})
 }
+
+func TestClientMatterIDColumn(t *testing.T) {
+	f, err := ParseCSV([]byte("number,client,name,client_matter_id\n2026-001,Acme,Acme v. Beta,ACME-LIT-7\n2026-002,Acme,Lease,\n"+
+		"2026-003,Acme,Long,ACME-LITIGATION-2026-X\n2026-004,Acme,Pipe,A|B\n"), Options{Required: []string{"number", "client", "name"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := f.Rows[0]; r.ClientMatterID != "ACME-LIT-7" || r.Err() != "" {
+		t.Errorf("row 1: %+v", r)
+	}
+	if r := f.Rows[1]; r.ClientMatterID != "" || r.Err() != "" {
+		t.Errorf("row 2: %+v", r)
+	}
+	for _, r := range f.Rows[2:] {
+		if !strings.Contains(r.Err(), "client_matter_id") {
+			t.Errorf("line %d: %q, want a client_matter_id problem", r.Line, r.Err())
+		}
+	}
+}

@@ -1,5 +1,6 @@
 // Package settings is the firm settings service: the firm name, the LEDES law firm id, the
-// default hourly rate and the roles that must use two-factor authentication.
+// default hourly rate, the roles that must use two-factor authentication and the retention
+// policy (window, auto-delete, audio window).
 //
 // It is the one place that reads these values from the store as typed values and the one
 // place that validates a change to them: the JSON API, the admin pages, exports and the
@@ -9,6 +10,7 @@ package settings
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -23,6 +25,16 @@ const (
 	MaxLEDESFirmIDLen = 50
 )
 
+// Bounds of the retention settings, in days.
+const (
+	MinRetentionDays      = 90
+	MaxRetentionDays      = 5 * 365 // five years
+	MaxAudioRetentionDays = MaxRetentionDays
+)
+
+// invoicePrefixRE is a valid invoice number prefix (empty allowed).
+var invoicePrefixRE = regexp.MustCompile(`^[A-Za-z0-9._/-]{0,12}$`)
+
 // RequireAll in the two-factor setting means every role must use two-factor authentication.
 const RequireAll = "all"
 
@@ -36,6 +48,18 @@ type Firm struct {
 	// Require2FA lists the roles that must use two-factor authentication, as stored:
 	// "admin,billing", "all" or "".
 	Require2FA string
+	// RetentionDays is how long a closed matter is kept after it was closed, in days
+	// (MinRetentionDays to MaxRetentionDays); 0 keeps matters indefinitely.
+	RetentionDays int
+	// RetentionAutoDelete lets the retention job delete (off by default): closed matters
+	// past the window, and deleted items whose grace period is over.
+	RetentionAutoDelete bool
+	// AudioRetentionDays deletes a recording's audio this many days after its entries were
+	// approved; 0 (the default) keeps audio.
+	AudioRetentionDays int
+	// InvoicePrefix starts every LEDES invoice number (store.DefaultInvoicePrefix unless
+	// set); a six-digit sequence that only moves forward follows it.
+	InvoicePrefix string
 }
 
 // roles are the three roles, in the order the admin page lists them.
@@ -81,6 +105,17 @@ type Patch struct {
 	ClearDefaultRate bool
 	// Require2FA is a comma-separated list of roles, "all" or "" (spaces are ignored).
 	Require2FA *string
+	// RetentionDays: 0 (indefinite) or MinRetentionDays..MaxRetentionDays.
+	RetentionDays *int
+	// RetentionAutoDelete turns the retention job's deleting on or off.
+	RetentionAutoDelete *bool
+	// AudioRetentionDays: 0 (off) or 1..MaxAudioRetentionDays.
+	AudioRetentionDays *int
+	// InvoicePrefix is the invoice number prefix (up to 12 of A-Z a-z 0-9 . _ / -).
+	InvoicePrefix *string
+	// InvoiceNextNumber moves the invoice sequence forward (never back: numbers are
+	// never reused), e.g. to continue the numbering of a previous billing system.
+	InvoiceNextNumber *int
 }
 
 // InvalidError is a refused change: Field is the setting's API name, Message says why.
@@ -102,6 +137,20 @@ func ParseRate(s string) (*float64, error) {
 		return nil, &InvalidError{Field: "default_rate", Message: "the default rate must be a number, like 350 or 412.50"}
 	}
 	return &f, nil
+}
+
+// ParseDays reads a number of days typed into a form field ("" is 0); field names the
+// setting in a refusal.
+func ParseDays(field, s string) (*int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return new(int), nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return nil, &InvalidError{Field: field, Message: fmt.Sprintf("%s must be a whole number of days", field)}
+	}
+	return &n, nil
 }
 
 // changes validates and normalises a patch into the store writes it stands for.
@@ -140,7 +189,58 @@ func (p Patch) changes() ([]store.SettingChange, error) {
 		}
 		out = append(out, store.SettingChange{Key: store.SettingRequire2FA, Value: v})
 	}
+	if p.RetentionDays != nil {
+		d := *p.RetentionDays
+		if d != 0 && (d < MinRetentionDays || d > MaxRetentionDays) {
+			return nil, &InvalidError{Field: "retention_days", Message: fmt.Sprintf("the retention window must be %d to %d days (5 years), or 0 to keep matters indefinitely", MinRetentionDays, MaxRetentionDays)}
+		}
+		out = append(out, store.SettingChange{Key: store.SettingRetentionDays, Value: strconv.Itoa(d)})
+	}
+	if p.RetentionAutoDelete != nil {
+		out = append(out, store.SettingChange{Key: store.SettingRetentionAutoDelete, Value: strconv.FormatBool(*p.RetentionAutoDelete)})
+	}
+	if p.AudioRetentionDays != nil {
+		d := *p.AudioRetentionDays
+		if d < 0 || d > MaxAudioRetentionDays {
+			return nil, &InvalidError{Field: "audio_retention_days", Message: fmt.Sprintf("the audio window must be 1 to %d days, or 0 to keep audio", MaxAudioRetentionDays)}
+		}
+		out = append(out, store.SettingChange{Key: store.SettingAudioRetentionDays, Value: strconv.Itoa(d)})
+	}
+	if p.InvoicePrefix != nil {
+		v := strings.TrimSpace(*p.InvoicePrefix)
+		if !invoicePrefixRE.MatchString(v) {
+			return nil, &InvalidError{Field: "invoice_prefix", Message: "the invoice prefix must be at most 12 letters, digits, dots, dashes, slashes or underscores (LEDES invoice numbers hold 20 characters)"}
+		}
+		out = append(out, store.SettingChange{Key: store.SettingInvoicePrefix, Value: v})
+	}
+	if p.InvoiceNextNumber != nil {
+		n := *p.InvoiceNextNumber
+		if n < 1 || n > 999999 {
+			return nil, &InvalidError{Field: "invoice_next_number", Message: "the next invoice number must be between 1 and 999999"}
+		}
+		out = append(out, store.SettingChange{Key: store.SettingInvoiceSeq, Value: strconv.Itoa(n - 1)})
+	}
 	return out, nil
+}
+
+// checkCombined refuses settings that are each valid but make no sense together.
+func checkCombined(f Firm) error {
+	if f.RetentionAutoDelete && f.RetentionDays == 0 {
+		return &InvalidError{Field: "retention_auto_delete", Message: fmt.Sprintf("auto-delete needs a retention window: set retention_days to %d to %d days first", MinRetentionDays, MaxRetentionDays)}
+	}
+	return nil
+}
+
+func intSetting(all map[string]string, key string) (int, error) {
+	v := all[key]
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("setting %s: %w", key, err)
+	}
+	return n, nil
 }
 
 // Service reads and changes the firm settings.
@@ -157,7 +257,10 @@ func (s *Service) Firm(ctx context.Context) (Firm, error) {
 	if err != nil {
 		return Firm{}, fmt.Errorf("firm settings: %w", err)
 	}
-	f := Firm{Name: all[store.SettingFirmName], LEDESFirmID: all[store.SettingLEDESFirmID], Require2FA: all[store.SettingRequire2FA]}
+	f := Firm{Name: all[store.SettingFirmName], LEDESFirmID: all[store.SettingLEDESFirmID], Require2FA: all[store.SettingRequire2FA], InvoicePrefix: store.DefaultInvoicePrefix}
+	if v, ok := all[store.SettingInvoicePrefix]; ok {
+		f.InvoicePrefix = v
+	}
 	if v := all[store.SettingDefaultRate]; v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
@@ -165,6 +268,18 @@ func (s *Service) Firm(ctx context.Context) (Firm, error) {
 		}
 		f.DefaultRate, f.HasDefaultRate = billing.Cents(n), true
 	}
+	return firmRetention(f, all)
+}
+
+func firmRetention(f Firm, all map[string]string) (Firm, error) {
+	var err error
+	if f.RetentionDays, err = intSetting(all, store.SettingRetentionDays); err != nil {
+		return Firm{}, err
+	}
+	if f.AudioRetentionDays, err = intSetting(all, store.SettingAudioRetentionDays); err != nil {
+		return Firm{}, err
+	}
+	f.RetentionAutoDelete = all[store.SettingRetentionAutoDelete] == "true"
 	return f, nil
 }
 
@@ -195,10 +310,26 @@ func (s *Service) Update(ctx context.Context, a identity.Actor, p Patch) (Firm, 
 		return Firm{}, fmt.Errorf("update settings: %w", err)
 	}
 	var changed []store.SettingChange
+	after := map[string]string{}
+	for k, v := range old {
+		after[k] = v
+	}
 	for _, ch := range changes {
+		if ch.Key == store.SettingInvoiceSeq {
+			last, _ := strconv.Atoi(old[ch.Key])
+			if next, _ := strconv.Atoi(ch.Value); next < last {
+				return Firm{}, &InvalidError{Field: "invoice_next_number", Message: fmt.Sprintf("invoice numbers are never reused: the next number must be at least %d", last+1)}
+			}
+		}
+		after[ch.Key] = ch.Value
 		if old[ch.Key] != ch.Value { // an unset setting reads as ""
 			changed = append(changed, ch)
 		}
+	}
+	if f, err := firmRetention(Firm{}, after); err != nil {
+		return Firm{}, fmt.Errorf("update settings: %w", err)
+	} else if err := checkCombined(f); err != nil {
+		return Firm{}, err
 	}
 	if err := s.store.SetSettings(ctx, a, changed); err != nil {
 		return Firm{}, fmt.Errorf("update settings: %w", err)

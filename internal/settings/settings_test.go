@@ -47,6 +47,22 @@ func TestPatchValidation(t *testing.T) {
 		{name: "2FA none", patch: Patch{Require2FA: ptr("")}, want: []store.SettingChange{{Key: store.SettingRequire2FA, Value: ""}}},
 		{name: "2FA unknown role", patch: Patch{Require2FA: ptr("wizards")},
 			wantField: "require_2fa_roles", wantMsg: `require_2fa_roles must list roles (timekeeper, billing, admin), "all" or be empty`},
+		{name: "retention indefinite", patch: Patch{RetentionDays: ptr(0)}, want: []store.SettingChange{{Key: store.SettingRetentionDays, Value: "0"}}},
+		{name: "retention 90 days", patch: Patch{RetentionDays: ptr(90)}, want: []store.SettingChange{{Key: store.SettingRetentionDays, Value: "90"}}},
+		{name: "retention 5 years", patch: Patch{RetentionDays: ptr(1825)}, want: []store.SettingChange{{Key: store.SettingRetentionDays, Value: "1825"}}},
+		{name: "retention under 90 days", patch: Patch{RetentionDays: ptr(89)},
+			wantField: "retention_days", wantMsg: "the retention window must be 90 to 1825 days (5 years), or 0 to keep matters indefinitely"},
+		{name: "retention over 5 years", patch: Patch{RetentionDays: ptr(1826)},
+			wantField: "retention_days", wantMsg: "the retention window must be 90 to 1825 days (5 years), or 0 to keep matters indefinitely"},
+		{name: "retention negative", patch: Patch{RetentionDays: ptr(-90)},
+			wantField: "retention_days", wantMsg: "the retention window must be 90 to 1825 days (5 years), or 0 to keep matters indefinitely"},
+		{name: "auto-delete on", patch: Patch{RetentionAutoDelete: ptr(true)}, want: []store.SettingChange{{Key: store.SettingRetentionAutoDelete, Value: "true"}}},
+		{name: "audio window off", patch: Patch{AudioRetentionDays: ptr(0)}, want: []store.SettingChange{{Key: store.SettingAudioRetentionDays, Value: "0"}}},
+		{name: "audio window one day", patch: Patch{AudioRetentionDays: ptr(1)}, want: []store.SettingChange{{Key: store.SettingAudioRetentionDays, Value: "1"}}},
+		{name: "audio window negative", patch: Patch{AudioRetentionDays: ptr(-1)},
+			wantField: "audio_retention_days", wantMsg: "the audio window must be 1 to 1825 days, or 0 to keep audio"},
+		{name: "audio window over 5 years", patch: Patch{AudioRetentionDays: ptr(1826)},
+			wantField: "audio_retention_days", wantMsg: "the audio window must be 1 to 1825 days, or 0 to keep audio"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := c.patch.changes()
@@ -148,5 +164,44 @@ func TestUpdate(t *testing.T) {
 	ev, err := st.AuditEvents(ctx, "setting", store.SettingFirmName, 10)
 	if err != nil || len(ev) != 1 || ev[0].Action != "settings.update" || ev[0].Actor != "ada" {
 		t.Fatalf("firm name audit: %v %v", ev, err)
+	}
+}
+
+func TestRetentionSettings(t *testing.T) {
+	ctx := context.Background()
+	var key [32]byte
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "dictum.db"), store.Options{Key: &key, Create: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc := New(st)
+	ada := identity.Actor{Username: "ada", Role: identity.RoleAdmin}
+	f, err := svc.Firm(ctx)
+	if err != nil || f.RetentionDays != 0 || f.RetentionAutoDelete || f.AudioRetentionDays != 0 {
+		t.Fatalf("defaults must be indefinite, auto-delete off, audio kept: %+v %v", f, err)
+	}
+	// Auto-delete without a window is refused, and nothing is written.
+	_, err = svc.Update(ctx, ada, Patch{RetentionAutoDelete: ptr(true), AudioRetentionDays: ptr(30)})
+	var inv *InvalidError
+	if !errors.As(err, &inv) || inv.Field != "retention_auto_delete" {
+		t.Fatalf("auto-delete with an indefinite window: %v", err)
+	}
+	if f, _ := svc.Firm(ctx); f.AudioRetentionDays != 0 || f.RetentionAutoDelete {
+		t.Fatalf("a refused patch wrote: %+v", f)
+	}
+	// Window and auto-delete in one patch are fine.
+	if f, err = svc.Update(ctx, ada, Patch{RetentionDays: ptr(365), RetentionAutoDelete: ptr(true), AudioRetentionDays: ptr(30)}); err != nil {
+		t.Fatal(err)
+	}
+	if f.RetentionDays != 365 || !f.RetentionAutoDelete || f.AudioRetentionDays != 30 {
+		t.Fatalf("after update: %+v", f)
+	}
+	// Going back to indefinite while auto-delete is on is refused too.
+	if _, err := svc.Update(ctx, ada, Patch{RetentionDays: ptr(0)}); !errors.As(err, &inv) || inv.Field != "retention_auto_delete" {
+		t.Fatalf("indefinite with auto-delete on: %v", err)
+	}
+	if f, err = svc.Update(ctx, ada, Patch{RetentionDays: ptr(0), RetentionAutoDelete: ptr(false)}); err != nil || f.RetentionDays != 0 || f.RetentionAutoDelete {
+		t.Fatalf("turning it off: %+v %v", f, err)
 	}
 }

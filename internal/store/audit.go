@@ -146,3 +146,49 @@ func (s *Store) AuditHead(ctx context.Context) (AuditHead, error) {
 	h.Hash = hex.EncodeToString(raw)
 	return h, nil
 }
+
+// ErrAuditAnchor is returned by VerifyAuditAgainst when the log does not contain the
+// anchored head: its tail was cut or rewritten after the head was recorded.
+var ErrAuditAnchor = errors.New("audit log does not match the anchored head")
+
+// ErrAuditBroken is returned by VerifyAuditAgainst when the hash chain itself is broken.
+var ErrAuditBroken = errors.New("audit chain broken")
+
+// VerifyAuditAgainst checks the whole chain (as VerifyAudit) and then that it still
+// holds the anchored head: the event with head.ID must exist and have exactly head.Hash.
+// Whoever holds the database key can rewrite the tail and recompute every hash, which
+// VerifyAudit alone cannot see; a head recorded elsewhere (the journal, a backup
+// manifest, a file printed by `dictum audit head`) can. Events after the head are fine:
+// the log grows. n is the number of events checked.
+func (s *Store) VerifyAuditAgainst(ctx context.Context, head AuditHead) (n int, err error) {
+	want, err := hex.DecodeString(head.Hash)
+	if head.ID < 0 || (head.ID > 0 && (err != nil || len(want) != sha256.Size)) || (head.ID == 0 && head.Hash != "") {
+		return 0, fmt.Errorf("audit anchor: want an event id and a 64-hex-digit SHA-256 hash, got id %d hash %q", head.ID, head.Hash)
+	}
+	bad, n, err := s.VerifyAudit(ctx)
+	if err != nil {
+		return n, err
+	}
+	if bad != 0 {
+		return n, fmt.Errorf("%w at event %d (of %d checked): the log was altered", ErrAuditBroken, bad, n)
+	}
+	if head.ID == 0 { // anchored while the log was empty: anything that verifies is newer
+		return n, nil
+	}
+	last, err := s.AuditHead(ctx)
+	if err != nil {
+		return n, err
+	}
+	var got []byte
+	err = s.db.QueryRowContext(ctx, "SELECT hash FROM audit_events WHERE id = ?", head.ID).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		return n, fmt.Errorf("%w: event %d (anchored at %s) is missing; the log has %d event(s) and ends at event %d: its tail was cut", ErrAuditAnchor, head.ID, head.At, n, last.ID)
+	}
+	if err != nil {
+		return n, fmt.Errorf("audit anchor: %w", err)
+	}
+	if string(got) != string(want) {
+		return n, fmt.Errorf("%w: event %d has hash %s but the anchor (%s) says %s: the log was rewritten at or before event %d", ErrAuditAnchor, head.ID, hex.EncodeToString(got), head.At, head.Hash, head.ID)
+	}
+	return n, nil
+}

@@ -417,6 +417,9 @@ type ClioMatterIn struct {
 	ClientName  string
 	// UTBMS, when known, sets ledes_enabled (nil leaves it as it is).
 	UTBMS *bool
+	// ClientReference is the client's own matter id and ClientLEDESID the client's LEDES
+	// client id in Clio; each fills Dictum's value when that is still empty.
+	ClientReference, ClientLEDESID string
 }
 
 // ClioUserIn is a Clio firm user.
@@ -463,6 +466,9 @@ func (s *Store) ImportClio(ctx context.Context, a identity.Actor, in ClioImport)
 		}
 		for _, m := range in.Matters {
 			if err := s.upsertClioMatter(ctx, tx, a, rep, m); err != nil {
+				return err
+			}
+			if err := s.fillClioEBilling(ctx, tx, rep, m); err != nil {
 				return err
 			}
 		}

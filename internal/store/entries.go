@@ -127,7 +127,7 @@ func (s *Store) CreateEntry(ctx context.Context, a identity.Actor, n NewEntry) (
 }
 
 func (s *Store) createEntryTx(ctx context.Context, tx *sql.Tx, a identity.Actor, id string, n NewEntry) error {
-	if err := entry.CheckFields(n.Fields); err != nil {
+	if err := s.checkFields(ctx, tx, n.Fields); err != nil {
 		return err
 	}
 	if err := s.checkMatter(ctx, tx, n.Fields.MatterID); err != nil {
@@ -155,7 +155,7 @@ func (s *Store) checkMatter(ctx context.Context, tx *sql.Tx, id string) error {
 		return nil
 	}
 	var status string
-	err := tx.QueryRowContext(ctx, "SELECT status FROM matters WHERE id = ?", id).Scan(&status)
+	err := tx.QueryRowContext(ctx, "SELECT status FROM matters WHERE id = ? AND deleted_at IS NULL", id).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: matter %q does not exist", entry.ErrInvalid, id)
 	}
@@ -310,7 +310,7 @@ func (s *Store) UpdateEntry(ctx context.Context, p identity.Actor, id string, pa
 			f.Billable = *patch.Billable
 			changed = append(changed, "billable")
 		}
-		if err := entry.CheckFields(f); err != nil {
+		if err := s.checkFields(ctx, tx, f); err != nil {
 			return "", nil, err
 		}
 		if err := s.checkMatter(ctx, tx, f.MatterID); err != nil {
@@ -359,7 +359,7 @@ func entryDiff(old, cur entry.Fields) map[string]any {
 // Approve approves a complete draft.
 func (s *Store) Approve(ctx context.Context, p identity.Actor, id string, today time.Time) (*Entry, error) {
 	return s.mutate(ctx, p, id, entry.CanApprove, func(tx *sql.Tx, e *Entry) (string, map[string]any, error) {
-		if err := entry.Complete(e.Fields(), today); err != nil {
+		if err := s.checkComplete(ctx, tx, e.Fields(), today); err != nil {
 			return "", nil, err
 		}
 		if e.MatterID != nil {
@@ -402,6 +402,13 @@ func (s *Store) RestoreEntry(ctx context.Context, p identity.Actor, id string) (
 	now := s.now()
 	return s.mutate(ctx, p, id, func(a identity.Actor, st entry.State) error { return entry.CanRestore(a, st, now) },
 		func(tx *sql.Tx, e *Entry) (string, map[string]any, error) {
+			var with sql.NullString
+			if err := tx.QueryRowContext(ctx, "SELECT deleted_with FROM entries WHERE id = ?", e.ID).Scan(&with); err != nil {
+				return "", nil, fmt.Errorf("restore entry: %w", err)
+			}
+			if with.Valid {
+				return "", nil, fmt.Errorf("%w: the entry was deleted with its matter by the retention policy; an admin restores the matter under Deleted items", entry.ErrConflict)
+			}
 			if _, err := tx.ExecContext(ctx, "UPDATE entries SET deleted_at=NULL, updated_at=? WHERE id=?", s.ts(), e.ID); err != nil {
 				return "", nil, fmt.Errorf("restore entry: %w", err)
 			}

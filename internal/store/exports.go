@@ -51,7 +51,7 @@ func (f ExportFilter) where() (string, []any) {
 
 const exportQuery = `SELECT e.id, e.date, coalesce(nullif(u.timekeeper_id,''), u.username), coalesce(nullif(u.display_name,''), u.username), u.classification,
 	coalesce(c.id,''), coalesce(c.name,''), coalesce(m.id,''), coalesce(m.number,''), coalesce(m.name,''), e.tenths,
-	coalesce(m.rate_cents, u.rate_cents, ?, 0), e.activity, coalesce(e.task,''), e.narrative, e.billable
+	coalesce((SELECT ct.rate_cents FROM client_timekeepers ct WHERE ct.client_id = m.client_id AND ct.user_id = u.id), m.rate_cents, u.rate_cents, ?, 0), e.activity, coalesce(e.task,''), e.narrative, e.billable
 	FROM entries e JOIN users u ON u.id = e.user_id LEFT JOIN matters m ON m.id = e.matter_id LEFT JOIN clients c ON c.id = m.client_id
 	WHERE `
 
@@ -84,8 +84,9 @@ func (r *ExportRows) IDs() []string { return r.ids }
 // Close releases the query.
 func (r *ExportRows) Close() error { return r.rows.Close() }
 
-// ExportRows streams the rows of an export in date order. Rates resolve as matter override,
-// then the timekeeper's rate, then the filter's firm default.
+// ExportRows streams the rows of an export in date order. Rates resolve as the rate the
+// matter's client approved for the timekeeper, then the matter override, then the
+// timekeeper's rate, then the filter's firm default.
 func (s *Store) ExportRows(ctx context.Context, f ExportFilter) (*ExportRows, error) {
 	where, args := f.where()
 	rows, err := s.db.QueryContext(ctx, exportQuery+where+" ORDER BY e.date, u.username, e.created_at", append([]any{int64(f.DefaultRate)}, args...)...)
@@ -109,6 +110,8 @@ type Export struct {
 	Filename   string          `json:"filename"`
 	CreatedBy  string          `json:"created_by"`
 	CreatedAt  string          `json:"created_at"`
+	// Invoice, for a kept LEDES export, is the invoice number it uses for its client.
+	Invoice *Invoice `json:"-"`
 }
 
 // ErrChanged is returned when entries changed while an export was being made.
@@ -143,6 +146,9 @@ func (s *Store) SaveExport(ctx context.Context, a identity.Actor, x *Export, ten
 		if err != nil {
 			return fmt.Errorf("save export: %w", err)
 		}
+		if err := s.recordInvoice(ctx, tx, x); err != nil {
+			return err
+		}
 		x.Marked, x.CreatedAt, x.CreatedBy, x.EntryCount, x.Hours = mark, now, a.Username, len(x.EntryIDs), float64(tenths)/10
 		return s.appendAudit(ctx, tx, a, "export.create", "export", x.ID, map[string]any{"format": x.Format, "marked": mark, "entry_ids": x.EntryIDs})
 	})
@@ -154,14 +160,14 @@ func (s *Store) Exports(ctx context.Context, limit int) ([]*Export, error) {
 		limit = 100
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, format, params, entry_ids, entry_count, tenths, marked, blob_id, size_bytes, filename, created_by, created_at
-		FROM exports ORDER BY created_at DESC LIMIT ?`, limit)
+		FROM exports WHERE deleted_at IS NULL ORDER BY created_at DESC LIMIT ?`, limit)
 	return collect(rows, err, "list exports", func(r *sql.Rows) (*Export, error) { return scanExport(r) })
 }
 
 // ExportByID reads one kept export.
 func (s *Store) ExportByID(ctx context.Context, id string) (*Export, error) {
 	return scanExport(s.db.QueryRowContext(ctx, `SELECT id, format, params, entry_ids, entry_count, tenths, marked, blob_id, size_bytes, filename, created_by, created_at
-		FROM exports WHERE id = ?`, id))
+		FROM exports WHERE id = ? AND deleted_at IS NULL`, id))
 }
 
 func scanExport(sc interface{ Scan(...any) error }) (*Export, error) {
@@ -186,7 +192,9 @@ func (s *Store) AuditExportPreview(ctx context.Context, a identity.Actor, format
 	return s.Audit(ctx, a, "export.preview", "export", format, map[string]any{"entry_ids": ids})
 }
 
-// NextInvoiceNumber returns a firm-unique invoice number (DCT-000001, ...).
+// NextInvoiceNumber takes the next invoice number: the firm's prefix (SettingInvoicePrefix,
+// DCT- by default) and a sequence that only moves forward, skipping any number an
+// export already used, so a number is never handed out twice.
 func (s *Store) NextInvoiceNumber(ctx context.Context, a identity.Actor) (string, error) {
 	var out string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -197,11 +205,25 @@ func (s *Store) NextInvoiceNumber(ctx context.Context, a identity.Actor) (string
 			return err
 		}
 		fmt.Sscan(v, &n)
-		n++
+		prefix, err := invoicePrefix(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for {
+			n++
+			var one int
+			err := tx.QueryRowContext(ctx, "SELECT 1 FROM invoices WHERE number = ?", invoiceNumber(prefix, n)).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("check invoice number: %w", err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO firm_settings(key, value) VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", SettingInvoiceSeq, fmt.Sprint(n)); err != nil {
 			return err
 		}
-		out = fmt.Sprintf("DCT-%06d", n)
+		out = invoiceNumber(prefix, n)
 		return nil
 	})
 	return out, err

@@ -22,14 +22,20 @@ type Matter struct {
 	RateCents    *int64 `json:"rate_cents"`
 	LEDESEnabled bool   `json:"ledes_enabled"`
 	ClioID       *int64 `json:"clio_id,omitempty"`
+	// ClosedAt is when the matter was last closed (nil while open); the retention window
+	// counts from it.
+	ClosedAt *string `json:"closed_at,omitempty"`
+	// ClientMatterID is the client's own reference for the matter (LEDES CLIENT_MATTER_ID).
+	ClientMatterID string `json:"client_matter_id"`
 }
 
-const matterCols = `m.id, m.number, c.name, c.id, m.name, m.status, m.litigation, m.rate_cents, m.ledes_enabled, m.clio_id`
+const matterCols = `m.id, m.number, c.name, c.id, m.name, m.status, m.litigation, m.rate_cents, m.ledes_enabled, m.clio_id, m.closed_at, m.client_matter_id`
 
 func scanMatter(sc interface{ Scan(...any) error }) (*Matter, error) {
 	var m Matter
 	var rate, clio sql.NullInt64
-	if err := sc.Scan(&m.ID, &m.Number, &m.Client, &m.ClientID, &m.Name, &m.Status, &m.Litigation, &rate, &m.LEDESEnabled, &clio); err != nil {
+	var closed sql.NullString
+	if err := sc.Scan(&m.ID, &m.Number, &m.Client, &m.ClientID, &m.Name, &m.Status, &m.Litigation, &rate, &m.LEDESEnabled, &clio, &closed, &m.ClientMatterID); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, ErrNotFound
 		}
@@ -40,6 +46,9 @@ func scanMatter(sc interface{ Scan(...any) error }) (*Matter, error) {
 	}
 	if clio.Valid {
 		m.ClioID = &clio.Int64
+	}
+	if closed.Valid {
+		m.ClosedAt = &closed.String
 	}
 	return &m, nil
 }
@@ -95,8 +104,12 @@ func (s *Store) CreateMatter(ctx context.Context, a identity.Actor, m *Matter) e
 		}
 		m.ClientID = cid
 		now := s.ts()
-		_, err = tx.ExecContext(ctx, `INSERT INTO matters(id, number, client_id, name, status, litigation, rate_cents, ledes_enabled, clio_id, created_at, updated_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?)`, m.ID, m.Number, cid, m.Name, m.Status, m.Litigation, m.RateCents, m.LEDESEnabled, m.ClioID, now, now)
+		m.ClosedAt = nil
+		if m.Status == "closed" {
+			m.ClosedAt = &now
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO matters(id, number, client_id, name, status, litigation, rate_cents, ledes_enabled, clio_id, closed_at, client_matter_id, created_at, updated_at)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, m.ID, m.Number, cid, m.Name, m.Status, m.Litigation, m.RateCents, m.LEDESEnabled, m.ClioID, m.ClosedAt, m.ClientMatterID, now, now)
 		if isUnique(err) {
 			return fmt.Errorf("matter %q: %w", m.Number, ErrExists)
 		}
@@ -112,16 +125,18 @@ type MatterPatch struct {
 	Number, Client, Name, Status *string
 	Litigation, LEDESEnabled     *bool
 	RateCents                    **int64
+	ClientMatterID               *string // validated by the caller
 }
 
 // UpdateMatter applies a patch.
 func (s *Store) UpdateMatter(ctx context.Context, a identity.Actor, id string, p MatterPatch) (*Matter, error) {
 	var out *Matter
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		m, err := scanMatter(tx.QueryRowContext(ctx, "SELECT "+matterCols+" FROM matters m JOIN clients c ON c.id = m.client_id WHERE m.id = ?", id))
+		m, err := scanMatter(tx.QueryRowContext(ctx, "SELECT "+matterCols+" FROM matters m JOIN clients c ON c.id = m.client_id WHERE m.id = ? AND m.deleted_at IS NULL", id))
 		if err != nil {
 			return err
 		}
+		now := s.ts()
 		if p.Number != nil {
 			m.Number = strings.TrimSpace(*p.Number)
 		}
@@ -138,6 +153,13 @@ func (s *Store) UpdateMatter(ctx context.Context, a identity.Actor, id string, p
 			if *p.Status != "open" && *p.Status != "closed" {
 				return fmt.Errorf("%w: status must be open or closed", ErrInvalid)
 			}
+			if *p.Status != m.Status {
+				// The retention window counts from the last close; reopening stops it.
+				m.ClosedAt = nil
+				if *p.Status == "closed" {
+					m.ClosedAt = &now
+				}
+			}
 			m.Status = *p.Status
 		}
 		if p.Litigation != nil {
@@ -149,11 +171,14 @@ func (s *Store) UpdateMatter(ctx context.Context, a identity.Actor, id string, p
 		if p.RateCents != nil {
 			m.RateCents = *p.RateCents
 		}
+		if p.ClientMatterID != nil {
+			m.ClientMatterID = strings.TrimSpace(*p.ClientMatterID)
+		}
 		if m.Number == "" || m.Name == "" || m.Client == "" {
 			return fmt.Errorf("%w: number, client and name must not be empty", ErrInvalid)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE matters SET number=?, client_id=?, name=?, status=?, litigation=?, ledes_enabled=?, rate_cents=?, updated_at=? WHERE id=?`,
-			m.Number, m.ClientID, m.Name, m.Status, m.Litigation, m.LEDESEnabled, m.RateCents, s.ts(), m.ID)
+		_, err = tx.ExecContext(ctx, `UPDATE matters SET number=?, client_id=?, name=?, status=?, litigation=?, ledes_enabled=?, rate_cents=?, closed_at=?, client_matter_id=?, updated_at=? WHERE id=?`,
+			m.Number, m.ClientID, m.Name, m.Status, m.Litigation, m.LEDESEnabled, m.RateCents, m.ClosedAt, m.ClientMatterID, now, m.ID)
 		if isUnique(err) {
 			return fmt.Errorf("matter %q: %w", m.Number, ErrExists)
 		}
@@ -161,19 +186,20 @@ func (s *Store) UpdateMatter(ctx context.Context, a identity.Actor, id string, p
 			return fmt.Errorf("update matter: %w", err)
 		}
 		out = m
-		return s.appendAudit(ctx, tx, a, "matter.update", "matter", m.ID, map[string]any{"number": m.Number, "status": m.Status})
+		return s.appendAudit(ctx, tx, a, "matter.update", "matter", m.ID, map[string]any{"number": m.Number, "status": m.Status, "client_matter_id": m.ClientMatterID})
 	})
 	return out, err
 }
 
-// MatterByID finds a matter.
+// MatterByID finds a matter (a matter deleted by retention is not found).
 func (s *Store) MatterByID(ctx context.Context, id string) (*Matter, error) {
-	return scanMatter(s.db.QueryRowContext(ctx, "SELECT "+matterCols+" FROM matters m JOIN clients c ON c.id = m.client_id WHERE m.id = ?", id))
+	return scanMatter(s.db.QueryRowContext(ctx, "SELECT "+matterCols+" FROM matters m JOIN clients c ON c.id = m.client_id WHERE m.id = ? AND m.deleted_at IS NULL", id))
 }
 
-// Matters lists matters; status "" means all, else open/closed. q filters by number, name or client.
+// Matters lists matters; status "" means all, else open/closed. q filters by number, name or
+// client. Matters deleted by retention are not listed (see DeletedItems).
 func (s *Store) Matters(ctx context.Context, status, q string) ([]*Matter, error) {
-	query := "SELECT " + matterCols + " FROM matters m JOIN clients c ON c.id = m.client_id WHERE 1=1"
+	query := "SELECT " + matterCols + " FROM matters m JOIN clients c ON c.id = m.client_id WHERE m.deleted_at IS NULL"
 	var args []any
 	if status != "" {
 		query += " AND m.status = ?"

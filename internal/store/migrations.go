@@ -236,6 +236,70 @@ CREATE TABLE backup_runs (
 CREATE INDEX backup_runs_kind ON backup_runs(kind, started_at);
 CREATE INDEX backup_runs_file ON backup_runs(file, kind);
 `,
+	// retention: when a matter was closed, soft deletes of matters with their recordings
+	// and exports (deleted_with names the matter whose retention deleted the row, so a
+	// restore brings back exactly those), and the purge's to-do list (blobs to remove after
+	// the rows' transaction committed, a pending free-page clearing) that survives a crash.
+	// A matter closed before this migration counts as closed at its last update.
+	`
+ALTER TABLE matters ADD COLUMN closed_at TEXT;
+ALTER TABLE matters ADD COLUMN deleted_at TEXT;
+ALTER TABLE matters ADD COLUMN retention_restored_at TEXT;
+UPDATE matters SET closed_at = updated_at WHERE status = 'closed';
+ALTER TABLE entries ADD COLUMN deleted_with TEXT;
+ALTER TABLE recordings ADD COLUMN deleted_at TEXT;
+ALTER TABLE recordings ADD COLUMN deleted_with TEXT;
+ALTER TABLE exports ADD COLUMN deleted_at TEXT;
+ALTER TABLE exports ADD COLUMN deleted_with TEXT;
+CREATE INDEX entries_deleted ON entries(deleted_at) WHERE deleted_at IS NOT NULL;
+CREATE INDEX entries_recording ON entries(recording_id) WHERE recording_id IS NOT NULL;
+CREATE TABLE purge_pending (
+	kind      TEXT NOT NULL CHECK (kind IN ('blob','vacuum')),
+	ref       TEXT NOT NULL,
+	queued_at TEXT NOT NULL,
+	PRIMARY KEY (kind, ref)
+);
+`,
+	// ebilling: per-client e-billing profiles (LEDES client id, required codes, code set,
+	// invoice description), the client's own matter id, timekeeper names and per-client
+	// rates and ids, a client's custom code set, and the invoice numbers already used.
+	`
+ALTER TABLE clients ADD COLUMN ledes_client_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE clients ADD COLUMN ebilling INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE clients ADD COLUMN required_codes TEXT NOT NULL DEFAULT 'both' CHECK (required_codes IN ('task','activity','both','none'));
+ALTER TABLE clients ADD COLUMN code_set TEXT NOT NULL DEFAULT 'utbms-litigation' CHECK (code_set IN ('utbms-litigation','custom'));
+ALTER TABLE clients ADD COLUMN invoice_description TEXT NOT NULL DEFAULT '';
+ALTER TABLE clients ADD COLUMN updated_at TEXT NOT NULL DEFAULT '';
+ALTER TABLE matters ADD COLUMN client_matter_id TEXT NOT NULL DEFAULT '';
+CREATE TABLE client_codes (
+	client_id   TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+	kind        TEXT NOT NULL CHECK (kind IN ('task','activity')),
+	code        TEXT NOT NULL,
+	description TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (client_id, kind, code)
+);
+CREATE TABLE timekeeper_names (
+	user_id    INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+	first_name TEXT NOT NULL DEFAULT '',
+	last_name  TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE client_timekeepers (
+	client_id     TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+	user_id       INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	rate_cents    INTEGER,
+	timekeeper_id TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (client_id, user_id)
+);
+CREATE TABLE invoices (
+	client_id  TEXT NOT NULL,
+	number     TEXT NOT NULL,
+	export_id  TEXT NOT NULL,
+	matter_id  TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	PRIMARY KEY (client_id, number)
+);
+CREATE INDEX invoices_number ON invoices(number);
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.

@@ -109,7 +109,7 @@ func (s *Store) RecordingByIdemKey(ctx context.Context, userID int64, key string
 
 // RecordingFor reads a recording the principal may see (owner, billing, admin); others get ErrNotFound.
 func (s *Store) RecordingFor(ctx context.Context, p identity.Actor, id string) (*Recording, error) {
-	r, err := s.RecordingByID(ctx, id)
+	r, err := scanRecording(s.db.QueryRowContext(ctx, "SELECT "+recCols+" FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.id = ? AND r.deleted_at IS NULL", id))
 	if err != nil {
 		return nil, err
 	}
@@ -124,10 +124,10 @@ func (s *Store) Recordings(ctx context.Context, userID int64, limit int) ([]*Rec
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	q := "SELECT " + recCols + " FROM recordings r JOIN users u ON u.id = r.user_id"
+	q := "SELECT " + recCols + " FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.deleted_at IS NULL"
 	var args []any
 	if userID != 0 {
-		q += " WHERE r.user_id = ?"
+		q += " AND r.user_id = ?"
 		args = append(args, userID)
 	}
 	args = append(args, limit)
@@ -193,7 +193,7 @@ func (s *Store) FailRecording(ctx context.Context, id, reason string) error {
 func (s *Store) DeleteRecordingAudio(ctx context.Context, p identity.Actor, id string) (string, error) {
 	var blobID string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		r, err := scanRecording(tx.QueryRowContext(ctx, "SELECT "+recCols+" FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.id = ?", id))
+		r, err := scanRecording(tx.QueryRowContext(ctx, "SELECT "+recCols+" FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.id = ? AND r.deleted_at IS NULL", id))
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,12 @@ const (
 	SettingFirmName    = "firm_name"
 	// SettingRequire2FA lists the roles that must use 2FA ("admin,billing", "all" or "").
 	SettingRequire2FA = "require_2fa_roles"
+	// SettingRetentionDays is the retention window of closed matters in days ("" or 0 = indefinite).
+	SettingRetentionDays = "retention_days"
+	// SettingRetentionAutoDelete is "true" when the retention job may delete ("" = off).
+	SettingRetentionAutoDelete = "retention_auto_delete"
+	// SettingAudioRetentionDays keeps audio this many days after approval ("" or 0 = off).
+	SettingAudioRetentionDays = "audio_retention_days"
 )
 
 // SettingChange is one firm setting to write.

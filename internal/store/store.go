@@ -260,8 +260,14 @@ func (s *Store) Rekey(ctx context.Context, newKey [32]byte) error {
 }
 
 // tx runs fn in a transaction (BEGIN IMMEDIATE), committing on success.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	t, err := s.db.BeginTx(ctx, nil)
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error { return runTx(ctx, s.db, fn) }
+
+// runTx runs fn in a transaction begun on db (the pool, or one connection when fn needs
+// per-connection pragmas), committing on success and rolling back on error.
+func runTx(ctx context.Context, db interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}, fn func(*sql.Tx) error) error {
+	t, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

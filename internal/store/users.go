@@ -117,6 +117,8 @@ type UserPatch struct {
 	RateCents      **int64
 	TimekeeperID   *string
 	Classification *string
+	// EBilling changes the timekeeper's e-billing data (names, per-client rates and ids).
+	EBilling *TimekeeperBillingPatch
 }
 
 // UpdateUser applies a patch, audits it (never the hash), and ends the user's sessions
@@ -178,6 +180,9 @@ func (s *Store) ChangeUser(ctx context.Context, a identity.Actor, username strin
 			u.DisplayName, u.Role, u.Disabled, u.PasswordHash, u.MustChangePassword, rate, u.TimekeeperID, u.Classification, s.ts(), u.ID)
 		if err != nil {
 			return fmt.Errorf("update user: %w", err)
+		}
+		if err := s.updateTimekeeperBilling(ctx, tx, u.ID, p.EBilling, detail); err != nil {
+			return err
 		}
 		if p.PasswordHash != nil || (p.Disabled != nil && *p.Disabled) {
 			reason := "password changed"

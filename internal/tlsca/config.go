@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/certmagic"
@@ -81,6 +81,9 @@ type Options struct {
 	// RenewCheckInterval is how often certmagic checks for renewals (0 = its default,
 	// 10 minutes).
 	RenewCheckInterval time.Duration
+	// CRLURL, in local mode, gives the CRL distribution point written into the leaf for
+	// a host, e.g. "https://<host>:8443/ca.crl" (nil or "": none). Serve Manager.CRL there.
+	CRLURL func(host string) string
 }
 
 // Manager owns the certmagic cache and config for the server's certificates.
@@ -90,6 +93,13 @@ type Manager struct {
 	hosts []string
 	root  *Root // nil in ACME mode
 	close sync.Once
+
+	// Local mode: the signed CRL, re-signed every CRLRefresh until Close.
+	caDir   string
+	now     func() time.Time
+	log     *slog.Logger
+	crl     atomic.Pointer[[]byte]
+	stopCRL chan struct{}
 }
 
 // New builds the certificate manager. In local mode it loads the root from
@@ -139,7 +149,15 @@ func New(opts Options) (*Manager, error) {
 		if err != nil {
 			return nil, err
 		}
+		iss.crlURL = opts.CRLURL
 		m.root, m.hosts = root, hosts
+		m.caDir, m.now, m.log, m.stopCRL = RootDir(opts.DataDir), opts.Now, logger, make(chan struct{})
+		if m.now == nil {
+			m.now = time.Now
+		}
+		if err := m.RefreshCRL(); err != nil {
+			return nil, err
+		}
 		issuer = func(*certmagic.Config) (certmagic.Issuer, error) { return iss, nil }
 	case ModeACME:
 		hosts, err := normalizeHosts(opts.Hosts)
@@ -224,7 +242,50 @@ func (m *Manager) Manage(ctx context.Context) error {
 	if err := m.magic.ManageSync(ctx, m.hosts); err != nil {
 		return fmt.Errorf("tls: manage certificates: %w", err)
 	}
+	if m.root != nil {
+		go m.refreshCRLLoop()
+	}
 	return nil
+}
+
+// CRL returns the root's current signed CRL (DER; nil in ACME mode). Serve it at CRLPath.
+func (m *Manager) CRL() []byte {
+	if p := m.crl.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// RefreshCRL re-reads the revocation list and re-signs the CRL (local mode).
+func (m *Manager) RefreshCRL() error {
+	if m.root == nil {
+		return nil
+	}
+	revoked, err := LoadRevoked(m.caDir)
+	if err != nil {
+		return err
+	}
+	der, err := m.root.CRL(m.now(), revoked)
+	if err != nil {
+		return err
+	}
+	m.crl.Store(&der)
+	return nil
+}
+
+func (m *Manager) refreshCRLLoop() {
+	t := time.NewTicker(CRLRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stopCRL:
+			return
+		case <-t.C:
+			if err := m.RefreshCRL(); err != nil {
+				m.log.Error("tls: re-sign the CRL", "err", err.Error())
+			}
+		}
+	}
 }
 
 // TLSConfig returns the server configuration: TLS 1.2+ (1.3 preferred by Go), AEAD ECDHE
@@ -253,23 +314,22 @@ func (m *Manager) Hosts() []string { return slices.Clone(m.hosts) }
 func (m *Manager) Root() *Root { return m.root }
 
 // Close stops background renewal. It is safe to call more than once.
-func (m *Manager) Close() { m.close.Do(m.cache.Stop) }
-
-// DefaultHosts returns the machine's host name, its non-loopback unicast addresses,
-// "localhost" and 127.0.0.1. Link-local addresses are left out (they need a zone).
-func DefaultHosts() []string {
-	var out []string
-	if h, err := os.Hostname(); err == nil && h != "" {
-		out = append(out, strings.ToLower(h))
-	}
-	if addrs, err := net.InterfaceAddrs(); err == nil {
-		for _, a := range addrs {
-			n, ok := a.(*net.IPNet)
-			if !ok || n.IP.IsLoopback() || n.IP.IsLinkLocalUnicast() || n.IP.IsMulticast() || n.IP.IsUnspecified() {
-				continue
-			}
-			out = append(out, n.IP.String())
+func (m *Manager) Close() {
+	m.close.Do(func() {
+		m.cache.Stop()
+		if m.stopCRL != nil {
+			close(m.stopCRL)
 		}
+	})
+}
+
+// DefaultHosts returns the machine's host name and fully qualified names, its
+// non-loopback unicast addresses, "localhost" and 127.0.0.1. Link-local addresses are
+// left out (they need a zone).
+func DefaultHosts() []string {
+	out := machineNames()
+	for _, ip := range machineIPs() {
+		out = append(out, ip.String())
 	}
 	return append(out, "localhost", "127.0.0.1")
 }

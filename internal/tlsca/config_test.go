@@ -38,7 +38,7 @@ func localManager(t *testing.T, opts Options) (*Manager, *x509.CertPool) {
 	if opts.Now != nil {
 		created = opts.Now()
 	}
-	if err := CreateRoot(RootDir(opts.DataDir), "Test Firm", opts.WrapKey, created, []string{"dictum.test"}); err != nil {
+	if err := CreateRoot(RootDir(opts.DataDir), "Test Firm", opts.WrapKey, created, Constraints{DNS: []string{"dictum.test"}}); err != nil {
 		t.Fatal(err)
 	}
 	if opts.Hosts == nil {
@@ -328,7 +328,7 @@ func TestEncryptedStorage(t *testing.T) {
 
 func TestNewErrors(t *testing.T) {
 	dataDir := t.TempDir()
-	if err := CreateRoot(RootDir(dataDir), "F", testKey(7), time.Now(), []string{"dictum.test"}); err != nil {
+	if err := CreateRoot(RootDir(dataDir), "F", testKey(7), time.Now(), Constraints{DNS: []string{"dictum.test"}}); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -368,7 +368,7 @@ func TestDefaultHostsFilteredByConstraints(t *testing.T) {
 	dataDir := t.TempDir()
 	// Only localhost is a permitted DNS name, so the machine's host name is dropped
 	// while localhost and the private/loopback addresses are kept.
-	if err := CreateRoot(RootDir(dataDir), "F", testKey(7), time.Now(), []string{"localhost"}); err != nil {
+	if err := CreateRoot(RootDir(dataDir), "F", testKey(7), time.Now(), Constraints{DNS: []string{"localhost"}}); err != nil {
 		t.Fatal(err)
 	}
 	m, err := New(Options{DataDir: dataDir, WrapKey: testKey(7), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})

@@ -11,18 +11,29 @@
 // 32-byte wrap key, which should itself come from the master key under its own label,
 // e.g. in internal/vault: func (k *Keys) TLS() [KeySize]byte { return k.derive("dictum/v1/tls") }.
 //
-// The root has MaxPathLen 0 and name constraints: IPs only in private, CGNAT, loopback
-// and ULA ranges, DNS names only under the permittedDNS given to CreateRoot (plus
-// localhost). Leaves are valid DefaultLeafLifetime (30 days) and carry serverAuth only;
-// the Issuer signs only the configured hosts. certmagic keeps one certificate per host
-// (name or IP) and picks it by SNI, or by the local IP when a browser sends none.
-// Call Manage before accepting connections: until then handshakes find no certificate.
+// The root has MaxPathLen 0 and critical name constraints limited to this machine
+// (Constraints, MachineConstraints): its DNS names (and names under them) plus localhost,
+// its IP addresses plus 127.0.0.1 and ::1. Roots made by older versions (private IP ranges,
+// DNS unconstrained when no name was given) keep working as they are. Leaves are valid
+// DefaultLeafLifetime (90 days; certmagic renews 30 days before expiry), carry serverAuth
+// only and name a CRL distribution point (Options.CRLURL); the Manager signs the CRL
+// (revoked.json in the CA directory) with the root and re-signs it daily: serve
+// Manager.CRL at CRLPath. The Issuer signs only the configured hosts. certmagic keeps one
+// certificate per host (name or IP) and picks it by SNI, or by the local IP when a
+// browser sends none. Call Manage before accepting connections: until then handshakes
+// find no certificate.
+//
+// # Master key rotation
+//
+// RotateWrapKey re-seals the root key and the storage under the new wrap key (the root
+// certificate stays, so PCs keep trusting it) and revokes and drops the local leaves,
+// whose keys were readable with the old one. The server must be stopped.
 //
 // # dictum init
 //
 //	keys := vault.NewKeys(master)
 //	err := tlsca.CreateRoot(tlsca.RootDir(dataDir), cfg.Firm.Name, keys.TLS(), time.Now(),
-//		[]string{hostname /* or the firm's internal domain, e.g. "firm.lan" */})
+//		tlsca.MachineConstraints(cfg.Server.Hosts, cfg.Server.DNSNames))
 //	// errors.Is(err, tlsca.ErrRootExists) on a re-run: keep the old root.
 //	root, err := tlsca.LoadRoot(tlsca.RootDir(dataDir), keys.TLS())
 //	fmt.Println("Root CA SHA-256 fingerprint:", root.Fingerprint())
@@ -33,6 +44,7 @@
 //		Mode: cfg.Server.TLS, // "local" or "acme"
 //		Hosts: cfg.Server.Hosts, // empty = DefaultHosts() (local mode)
 //		DataDir: dataDir, WrapKey: keys.TLS(), Logger: logger,
+//		CRLURL: func(h string) string { return "https://" + net.JoinHostPort(h, "443") + tlsca.CRLPath },
 //		ACME: tlsca.ACME{Directory: ..., Email: ..., DNSProvider: "rfc2136",
 //			DNSCredentials: map[string]string{"server": "10.0.0.53:53", ...}},
 //	})
@@ -43,7 +55,7 @@
 //	go app.Listener(ln) // fiber; add header Strict-Transport-Security: tlsca.HSTSValue
 //	var ca []byte
 //	if m.Root() != nil { ca = m.Root().CertPEM() } // also serve at tlsca.CAPath over HTTPS
-//	plain := &http.Server{Addr: ":80", Handler: tlsca.RedirectHandler("443", ca),
+//	plain := &http.Server{Addr: ":80", Handler: tlsca.RedirectHandler("443", ca, m.CRL),
 //		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 //		WriteTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second}
 //	go plain.ListenAndServe()

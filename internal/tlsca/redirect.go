@@ -12,17 +12,22 @@ import (
 const CAPath = "/ca.crt"
 
 // RedirectHandler is the plain-HTTP side: it answers GET/HEAD /ca.crt with caPEM (so a
-// PC can fetch the root before it trusts it; nil caPEM, as in ACME mode, means 404) and
-// 308-redirects every other request to https on httpsPort ("443" gives no port in the
-// URL). Requests with an unusable Host header get 400.
+// PC can fetch the root before it trusts it; nil caPEM, as in ACME mode, means 404),
+// GET/HEAD /ca.crl with what crl returns (the signed CRL; nil crl or nil result: 404)
+// and 308-redirects every other request to https on httpsPort ("443" gives no port in
+// the URL). Requests with an unusable Host header get 400.
 //
 // /ca.crt over plain HTTP can be replaced by anyone on the LAN: tell users to compare
 // Root.Fingerprint() (shown on the admin page and by `dictum init`) before trusting it.
-func RedirectHandler(httpsPort string, caPEM []byte) http.Handler {
+func RedirectHandler(httpsPort string, caPEM []byte, crl func() []byte) http.Handler {
 	ca := bytes.Clone(caPEM)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == CAPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 			ServeCA(ca).ServeHTTP(w, r)
+			return
+		}
+		if r.URL.Path == CRLPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			ServeCRL(crl).ServeHTTP(w, r)
 			return
 		}
 		host := r.Host
@@ -66,6 +71,25 @@ func ServeCA(caPEM []byte) http.Handler {
 		w.Header().Set("Content-Disposition", `attachment; filename="dictum-ca.crt"`)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		http.ServeContent(w, r, "dictum-ca.crt", time.Time{}, bytes.NewReader(ca))
+	})
+}
+
+// ServeCRL serves the DER CRL that crl returns (404 when there is none). A CRL is signed,
+// so plain HTTP is the usual way to publish it.
+func ServeCRL(crl func() []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var der []byte
+		if crl != nil {
+			der = crl()
+		}
+		if len(der) == 0 {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/pkix-crl")
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		http.ServeContent(w, r, "dictum-ca.crl", time.Time{}, bytes.NewReader(der))
 	})
 }
 

@@ -21,6 +21,7 @@ func TestRedirectHandler(t *testing.T) {
 		wantCode int
 		wantLoc  string
 		wantBody string
+		crl      []byte
 	}{
 		{name: "page to https default port", port: "443", ca: ca, method: "GET", target: "/entries?x=1", host: "dictum.firm.lan", wantCode: 308, wantLoc: "https://dictum.firm.lan/entries?x=1"},
 		{name: "host port replaced", port: "8443", ca: ca, method: "GET", target: "/", host: "dictum.firm.lan:8080", wantCode: 308, wantLoc: "https://dictum.firm.lan:8443/"},
@@ -32,6 +33,8 @@ func TestRedirectHandler(t *testing.T) {
 		{name: "CA POST redirected", port: "443", ca: ca, method: "POST", target: "/ca.crt", host: "dictum.firm.lan", wantCode: 308, wantLoc: "https://dictum.firm.lan/ca.crt"},
 		{name: "CA absent in acme mode", port: "443", method: "GET", target: "/ca.crt", host: "dictum.firm.lan", wantCode: 404},
 		{name: "other path with ca prefix", port: "443", ca: ca, method: "GET", target: "/ca.crt.bak", host: "x.lan", wantCode: 308, wantLoc: "https://x.lan/ca.crt.bak"},
+		{name: "CRL over http", port: "443", ca: ca, crl: []byte("crl-der"), method: "GET", target: "/ca.crl", host: "dictum.firm.lan", wantCode: 200, wantBody: "crl-der"},
+		{name: "no CRL in acme mode", port: "443", method: "GET", target: "/ca.crl", host: "dictum.firm.lan", wantCode: 404},
 		{name: "bad host", port: "443", ca: ca, method: "GET", target: "/", host: "evil.com/@x", wantCode: 400},
 		{name: "empty host", port: "443", ca: ca, method: "GET", target: "/", host: "", wantCode: 400},
 	}
@@ -40,7 +43,11 @@ func TestRedirectHandler(t *testing.T) {
 			req := httptest.NewRequest(tc.method, tc.target, nil)
 			req.Host = tc.host
 			rec := httptest.NewRecorder()
-			RedirectHandler(tc.port, tc.ca).ServeHTTP(rec, req)
+			var crl func() []byte
+			if tc.crl != nil {
+				crl = func() []byte { return tc.crl }
+			}
+			RedirectHandler(tc.port, tc.ca, crl).ServeHTTP(rec, req)
 			if rec.Code != tc.wantCode {
 				t.Fatalf("code = %d, want %d (body %q)", rec.Code, tc.wantCode, rec.Body.String())
 			}
@@ -50,7 +57,11 @@ func TestRedirectHandler(t *testing.T) {
 			if tc.wantBody != "" && rec.Body.String() != tc.wantBody {
 				t.Errorf("body = %q", rec.Body.String())
 			}
-			if tc.wantCode == 200 && rec.Header().Get("Content-Type") != "application/x-x509-ca-cert" {
+			wantCT := "application/x-x509-ca-cert"
+			if tc.crl != nil {
+				wantCT = "application/pkix-crl"
+			}
+			if tc.wantCode == 200 && rec.Header().Get("Content-Type") != wantCT {
 				t.Errorf("Content-Type = %q", rec.Header().Get("Content-Type"))
 			}
 		})

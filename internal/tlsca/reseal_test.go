@@ -11,7 +11,7 @@ import (
 func TestResealRootKey(t *testing.T) {
 	dir := t.TempDir()
 	oldKey, newKey := [32]byte{1}, [32]byte{2}
-	if err := CreateRoot(dir, "Firm", oldKey, time.Now(), nil); err != nil {
+	if err := CreateRoot(dir, "Firm", oldKey, time.Now(), Constraints{DNS: []string{"localhost"}}); err != nil {
 		t.Fatal(err)
 	}
 	cert, _ := os.ReadFile(filepath.Join(dir, RootCertFile))

@@ -52,22 +52,19 @@ var ErrRootExists = errors.New("tlsca: a root CA already exists")
 // ErrWrongWrapKey is returned by LoadRoot when the root key cannot be decrypted.
 var ErrWrongWrapKey = errors.New("tlsca: cannot decrypt the root key: wrong wrap key or corrupted key file")
 
-// permittedIPRanges are the address ranges a Dictum root may certify (X.509 name
-// constraints): private IPv4, CGNAT (Tailscale and similar), loopback, IPv6 ULA and
-// loopback. A stolen root key therefore cannot mint certificates for public addresses.
-var permittedIPRanges = mustCIDRs("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
-	"100.64.0.0/10", "127.0.0.0/8", "::1/128", "fc00::/7")
+// loopbackIPs are always permitted by a new root: a browser on the server itself reaches
+// it by 127.0.0.1 or ::1.
+var loopbackIPs = []net.IP{net.IPv4(127, 0, 0, 1).To4(), net.IPv6loopback}
 
-func mustCIDRs(s ...string) []*net.IPNet {
-	out := make([]*net.IPNet, 0, len(s))
-	for _, c := range s {
-		_, n, err := net.ParseCIDR(c)
-		if err != nil {
-			panic("tlsca: bad built-in CIDR " + c) // constant input, checked by tests
-		}
-		out = append(out, n)
-	}
-	return out
+// Constraints are the names a new root may ever certify (X.509 name constraints, critical).
+// A stolen root key can then only impersonate this server, not the firm's other machines
+// or public web sites.
+type Constraints struct {
+	// DNS names; a constraint "firm.lan" allows firm.lan and every name under it, a
+	// leading dot (".firm.lan") only names under it. "localhost" is always added.
+	DNS []string
+	// IPs are single addresses (host-length ranges). 127.0.0.1 and ::1 are always added.
+	IPs []net.IP
 }
 
 // Root is a firm's local certificate authority, loaded with its private key.
@@ -83,14 +80,12 @@ type Root struct {
 // a key derived (HKDF-SHA256) from wrapKey and written 0600; the certificate is written
 // 0644. It refuses to overwrite an existing root (ErrRootExists).
 //
-// permittedDNS limits the DNS names the root can ever certify (name constraints; a
-// constraint "firm.lan" allows firm.lan and every name under it; "localhost" is added).
-// Pass the server's host names or its internal domain. An empty list leaves DNS names
-// unconstrained, which means whoever steals the server's keys could impersonate any
-// web site to every PC that trusts the root: prefer a list. IP addresses are always
-// limited to private IPv4 (10/8, 172.16/12, 192.168/16), CGNAT 100.64/10 (Tailscale),
-// loopback, and IPv6 ULA fc00::/7 and ::1.
-func CreateRoot(dir, firmName string, wrapKey [32]byte, now time.Time, permittedDNS []string) error {
+// names limits what the root can ever certify (see Constraints; MachineConstraints
+// gives this machine's names). There is no unconstrained root: with no DNS names it can
+// certify only localhost, with no IPs only the loopback addresses. Roots made by older
+// versions (DNS unconstrained when no name was given, IPs limited to private ranges)
+// keep working: LoadRoot and the Issuer follow whatever the certificate says.
+func CreateRoot(dir, firmName string, wrapKey [32]byte, now time.Time, names Constraints) error {
 	firm := cleanFirmName(firmName)
 	if firm == "" {
 		return errors.New("tlsca: create root: firm name is empty")
@@ -98,10 +93,11 @@ func CreateRoot(dir, firmName string, wrapKey [32]byte, now time.Time, permitted
 	if wrapKey == ([32]byte{}) {
 		return errors.New("tlsca: create root: wrap key is all zero")
 	}
-	domains, err := normalizeConstraints(permittedDNS)
+	domains, err := normalizeConstraints(names.DNS)
 	if err != nil {
 		return fmt.Errorf("tlsca: create root: %w", err)
 	}
+	ipRanges := ipConstraints(names.IPs)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("tlsca: create root dir: %w", err)
 	}
@@ -137,7 +133,7 @@ func CreateRoot(dir, firmName string, wrapKey [32]byte, now time.Time, permitted
 		MaxPathLenZero:              true,
 		PermittedDNSDomainsCritical: true,
 		PermittedDNSDomains:         domains,
-		PermittedIPRanges:           permittedIPRanges,
+		PermittedIPRanges:           ipRanges,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -239,7 +235,7 @@ func (r *Root) Permits(host string) error {
 				return nil
 			}
 		}
-		return fmt.Errorf("tlsca: %s is outside the root's permitted address ranges (private, loopback and ULA only)", host)
+		return fmt.Errorf("tlsca: %s is outside the root's permitted addresses %v; a new root is needed to add it", host, r.cert.PermittedIPRanges)
 	}
 	if len(r.cert.PermittedDNSDomains) == 0 {
 		return nil
@@ -274,10 +270,28 @@ func cleanFirmName(s string) string {
 	return s
 }
 
-func normalizeConstraints(in []string) ([]string, error) {
-	if len(in) == 0 {
-		return nil, nil
+// ipConstraints returns host-length ranges for ips plus the loopback addresses, deduplicated.
+func ipConstraints(ips []net.IP) []*net.IPNet {
+	seen := map[string]bool{}
+	var out []*net.IPNet
+	for _, ip := range append(append([]net.IP(nil), ips...), loopbackIPs...) {
+		if ip == nil || ip.IsUnspecified() {
+			continue
+		}
+		bits := 128
+		if v4 := ip.To4(); v4 != nil {
+			ip, bits = v4, 32
+		}
+		if seen[ip.String()] {
+			continue
+		}
+		seen[ip.String()] = true
+		out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
 	}
+	return out
+}
+
+func normalizeConstraints(in []string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
 	for _, d := range append(append([]string(nil), in...), "localhost") {

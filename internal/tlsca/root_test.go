@@ -29,10 +29,13 @@ func testKey(b byte) [32]byte {
 	return k
 }
 
+// testIPs are the machine addresses test roots are limited to (plus loopback).
+var testIPs = []net.IP{net.ParseIP("192.168.1.10"), net.ParseIP("192.168.1.5"), net.ParseIP("fd00::5")}
+
 func newTestRoot(t *testing.T, permitted []string) (string, *Root) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "ca")
-	if err := CreateRoot(dir, "Smith & Jones LLP", testKey(1), testNow, permitted); err != nil {
+	if err := CreateRoot(dir, "Smith & Jones LLP", testKey(1), testNow, Constraints{DNS: permitted, IPs: testIPs}); err != nil {
 		t.Fatalf("CreateRoot: %v", err)
 	}
 	r, err := LoadRoot(dir, testKey(1))
@@ -64,8 +67,18 @@ func TestCreateRootProperties(t *testing.T) {
 	if got := strings.Join(c.PermittedDNSDomains, ","); got != "dictum.test,localhost" {
 		t.Errorf("PermittedDNSDomains = %q", got)
 	}
-	if len(c.PermittedIPRanges) != len(permittedIPRanges) {
-		t.Errorf("permittedIPRanges = %v", c.PermittedIPRanges)
+	var ips []string
+	for _, n := range c.PermittedIPRanges {
+		if ones, bits := n.Mask.Size(); ones != bits {
+			t.Errorf("IP constraint %v is a range, want single addresses", n)
+		}
+		ips = append(ips, n.IP.String())
+	}
+	if got := strings.Join(ips, ","); got != "192.168.1.10,192.168.1.5,fd00::5,127.0.0.1,::1" {
+		t.Errorf("PermittedIPRanges = %s", got)
+	}
+	if !c.PermittedDNSDomainsCritical {
+		t.Error("name constraints are not critical")
 	}
 	if err := c.CheckSignatureFrom(c); err != nil {
 		t.Errorf("root is not self-signed: %v", err)
@@ -213,7 +226,7 @@ func TestCreateRootErrors(t *testing.T) {
 			if dir == "" {
 				dir = filepath.Join(t.TempDir(), "ca")
 			}
-			err := CreateRoot(dir, tc.firm, tc.key, testNow, tc.permitted)
+			err := CreateRoot(dir, tc.firm, tc.key, testNow, Constraints{DNS: tc.permitted})
 			if err == nil {
 				t.Fatal("CreateRoot succeeded")
 			}
@@ -233,7 +246,7 @@ func TestCreateRootErrors(t *testing.T) {
 
 func TestFirmNameCleaned(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ca")
-	if err := CreateRoot(dir, "  Evil\r\nFirm "+strings.Repeat("x", 100), testKey(1), testNow, nil); err != nil {
+	if err := CreateRoot(dir, "  Evil\r\nFirm "+strings.Repeat("x", 100), testKey(1), testNow, Constraints{}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := LoadRoot(dir, testKey(1))
@@ -263,14 +276,20 @@ func TestPermits(t *testing.T) {
 		{constrained, "localhost", true},
 		{constrained, "google.com", false},
 		{constrained, "192.168.1.10", true},
-		{constrained, "10.1.2.3", true},
-		{constrained, "100.100.1.1", true},
+		{constrained, "192.168.1.11", false}, // another machine on the LAN
+		{constrained, "10.1.2.3", false},
+		{constrained, "100.100.1.1", false},
 		{constrained, "127.0.0.1", true},
+		{constrained, "127.0.0.2", false},
 		{constrained, "::1", true},
 		{constrained, "fd00::5", true},
+		{constrained, "fd00::6", false},
 		{constrained, "8.8.8.8", false},
 		{constrained, "2001:db8::1", false},
-		{open, "google.com", true},
+		// No DNS names given: only localhost, never "any name" (issue 11).
+		{open, "localhost", true},
+		{open, "google.com", false},
+		{open, "dictum.firm.lan", false},
 		{open, "8.8.8.8", false},
 	}
 	for _, tc := range cases {
@@ -298,6 +317,8 @@ func TestNameConstraintsEnforcedByVerifiers(t *testing.T) {
 		{"permitted ip", nil, []net.IP{net.ParseIP("192.168.1.5")}, "192.168.1.5", true},
 		{"foreign name", []string{"www.google.com"}, nil, "www.google.com", false},
 		{"public ip", nil, []net.IP{net.ParseIP("8.8.8.8")}, "8.8.8.8", false},
+		{"other LAN ip", nil, []net.IP{net.ParseIP("192.168.1.1")}, "192.168.1.1", false},
+		{"name of another machine", []string{"router.lan"}, nil, "router.lan", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

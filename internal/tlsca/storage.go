@@ -26,6 +26,10 @@ var _ certmagic.Storage = (*encStorage)(nil)
 // NewEncryptedStorage returns a certmagic.Storage over dir (created 0700) that encrypts
 // every stored value (certificates, private keys, ACME account keys, metadata).
 func NewEncryptedStorage(dir string, wrapKey [32]byte) (certmagic.Storage, error) {
+	return newEncStorage(dir, wrapKey)
+}
+
+func newEncStorage(dir string, wrapKey [32]byte) (*encStorage, error) {
 	if wrapKey == ([32]byte{}) {
 		return nil, fmt.Errorf("tlsca: storage: wrap key is all zero")
 	}
@@ -67,6 +71,11 @@ func (s *encStorage) Load(ctx context.Context, key string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.open(key, b)
+}
+
+// open authenticates and decrypts a stored value b of key.
+func (s *encStorage) open(key string, b []byte) ([]byte, error) {
 	if !bytes.HasPrefix(b, storageMagic) {
 		return nil, fmt.Errorf("tlsca: storage: %s is not encrypted by Dictum; refusing it", key)
 	}

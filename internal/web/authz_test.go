@@ -55,6 +55,7 @@ var authzMatrix = map[string]authzCase{
 	"GET /healthz":                       {want: public},
 	"GET /readyz":                        {want: public},
 	"GET /ca.crt":                        {want: public},
+	"GET /ca.crl":                        {want: public},
 	"GET /ca":                            {want: public},
 	"GET /static/:hash/*":                {want: public},
 	"GET /login":                         {want: public},
@@ -155,6 +156,28 @@ var authzMatrix = map[string]authzCase{
 	"GET /api/v1/clio/errors":           {want: billingOnly},
 	"POST /api/v1/clio/retry":           {want: billingOnly, body: jsonBody(`{"ids":[]}`)},
 	"ANY /api/v1/*":                     {want: catchAll},
+
+	// Retention: deleted items, admin only (fixture: an entry its owner deleted).
+	"GET /api/v1/deleted":                    {want: admin},
+	"POST /api/v1/deleted/:kind/:id/restore": {fixture: "deleted", want: admin},
+	"GET /admin/deleted":                     {want: adminPage},
+	"POST /admin/deleted/:kind/:id/restore":  {fixture: "deleted", want: adminForm, body: formBody("")},
+
+	// E-billing (issue 19): client profiles and the LEDES check for billing, timekeeper
+	// e-billing fields for admins.
+	"GET /api/v1/clients":             {want: billingOnly},
+	"GET /api/v1/clients/:id":         {fixture: "client", want: billingOnly},
+	"PATCH /api/v1/clients/:id":       {fixture: "client", want: billingOnly, body: jsonBody(`{"required_codes":"both"}`)},
+	"GET /api/v1/exports/ledes/check": {fixture: "matter", want: billingOnly},
+	"POST /api/v1/clients/:id/codes": {fixture: "client", want: billingOnly, body: func(*rig, string) (string, []byte) {
+		return "text/csv", []byte("task,L110,Fact Investigation\n")
+	}},
+	"GET /admin/clients":                   {want: billPage},
+	"GET /admin/clients/:id":               {fixture: "client", want: billPage},
+	"POST /admin/clients/:id":              {fixture: "client", want: billForm, body: formBody("ledes_client_id=C1&required_codes=both&code_set=utbms-litigation")},
+	"POST /admin/clients/:id/codes":        {fixture: "client", want: billForm, body: formBody("csv=task,L110,Fact")},
+	"GET /admin/users/:username/ebilling":  {want: adminPage},
+	"POST /admin/users/:username/ebilling": {want: adminForm, body: formBody("first_name=Alice&last_name=Adams")},
 }
 
 // withPassword is a JSON body with the caller's password added (re-authentication).
@@ -198,6 +221,12 @@ func (r *rig) fixture(kind, path string) string {
 		id = res.json(t)["id"].(string)
 	case "matter":
 		id = r.matterID()
+	case "client":
+		m, err := r.st.MatterByID(ctx, r.matterID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = m.ClientID
 	case "export":
 		e := r.fixture("approved", ":id")
 		_ = e
@@ -225,8 +254,8 @@ func (r *rig) fixture(kind, path string) string {
 			r.addUser("target", "timekeeper", "password-target")
 		}
 	}
-	p := strings.NewReplacer(":id", id, ":username", "target", ":hash", "0", "*", "x").Replace(path)
-	if strings.HasSuffix(path, "entries.ledes") {
+	p := strings.NewReplacer(":id", id, ":kind", "entry", ":username", "target", ":hash", "0", "*", "x").Replace(path)
+	if strings.HasSuffix(path, "entries.ledes") || strings.HasSuffix(path, "ledes/check") {
 		p += "?matter=" + id + "&from=2026-11-01&to=2026-11-30"
 	}
 	return p

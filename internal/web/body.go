@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"dictum/internal/ebilling"
 )
 
 // Request bodies. fasthttp runs with StreamRequestBody, so it hands every handler a stream
@@ -38,11 +40,25 @@ func isUpload(method, path string) bool {
 	return routeKey(method, path) == "POST /api/v1/recordings"
 }
 
+// isCodesImport reports whether a request is a client's code-list import, the one API
+// route that also takes a CSV body (text/csv) besides JSON.
+func isCodesImport(method, path string) bool {
+	k := routeKey(method, path)
+	return strings.HasPrefix(k, "POST /api/v1/clients/") && strings.HasSuffix(k, "/codes") &&
+		strings.Count(k, "/") == 5
+}
+
 // bodyCap is the largest body a route accepts (the upload is not capped here).
 func (s *Server) bodyCap(method, path string) int64 {
 	switch routeKey(method, path) {
 	case "POST /admin/matters/import", "POST /admin/matters/import/confirm":
 		return importBodyCap
+	}
+	if isCodesImport(method, path) {
+		return ebilling.MaxCodesCSV + 64<<10 // the CSV, or the CSV quoted in JSON
+	}
+	if k := routeKey(method, path); strings.HasPrefix(k, "POST /admin/clients/") && strings.HasSuffix(k, "/codes") {
+		return importBodyCap // the client code list form: a file part or pasted text
 	}
 	return int64(s.Config.Limits.MaxJSONKB) * 1024
 }
@@ -72,7 +88,8 @@ func (s *Server) bodyGuard(c *fiber.Ctx) error {
 	if n == 0 || n == -2 {
 		return c.Next()
 	}
-	if strings.HasPrefix(strings.ToLower(c.Path()), "/api/") && !isJSON(c.Get(fiber.HeaderContentType)) {
+	ct := c.Get(fiber.HeaderContentType)
+	if strings.HasPrefix(strings.ToLower(c.Path()), "/api/") && !isJSON(ct) && !(isCodesImport(c.Method(), c.Path()) && isCSV(ct)) {
 		// The API reads JSON only; say so rather than guess (ASVS 13.2.5).
 		c.Context().SetConnectionClose()
 		return errf(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
@@ -103,6 +120,12 @@ func (s *Server) bodyGuard(c *fiber.Ctx) error {
 	req.SetBodyRaw(buf.Bytes())
 	req.Header.SetContentLength(buf.Len())
 	return c.Next()
+}
+
+// isCSV reports whether a Content-Type is text/csv (parameters allowed).
+func isCSV(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "text/csv"
 }
 
 // isJSON reports whether a Content-Type is application/json (parameters allowed).

@@ -24,9 +24,9 @@ import (
 func newFakeClio(t *testing.T) *cliofake.Server {
 	f := cliofake.New(t)
 	f.AddMatters(
-		clio.Matter{ID: 101, DisplayNumber: "2024-0412", Description: "Smith v. Jones", Status: "Open", Billable: true, Client: &clio.Ref{ID: 501, Name: "Daniel Smith"}},
-		clio.Matter{ID: 102, DisplayNumber: "2025-0001", Description: "Acme general", Status: "Open", Billable: true, Client: &clio.Ref{ID: 502, Name: "Acme Corp"}},
-		clio.Matter{ID: 103, DisplayNumber: "2019-0007", Description: "Old", Status: "Closed", Client: &clio.Ref{ID: 502, Name: "Acme Corp"}},
+		clio.Matter{ID: 101, DisplayNumber: "2024-0412", Description: "Smith v. Jones", Status: "Open", Billable: true, Client: &clio.ClientRef{ID: 501, Name: "Daniel Smith"}},
+		clio.Matter{ID: 102, DisplayNumber: "2025-0001", Description: "Acme general", Status: "Open", Billable: true, Client: &clio.ClientRef{ID: 502, Name: "Acme Corp"}},
+		clio.Matter{ID: 103, DisplayNumber: "2019-0007", Description: "Old", Status: "Closed", Client: &clio.ClientRef{ID: 502, Name: "Acme Corp"}},
 	)
 	f.AddUsers(
 		clio.User{ID: 201, Name: "Alice Archer", Email: "alice@firm.example", Enabled: true},

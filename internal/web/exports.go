@@ -83,7 +83,7 @@ func exportFailed(c *fiber.Ctx, err error) error {
 func sendLEDESRejected(c *fiber.Ctx, rej *billing.RejectError) error {
 	probs := make([]fiber.Map, 0, len(rej.Problems))
 	for _, p := range rej.Problems {
-		probs = append(probs, fiber.Map{"entry_id": p.EntryID, "field": p.Field, "message": p.Message})
+		probs = append(probs, fiber.Map{"entry_id": p.EntryID, "field": p.Field, "message": p.Message, "fix": p.Fix})
 	}
 	hint := ""
 	for _, p := range rej.Problems {

@@ -79,8 +79,13 @@ func TestLEDESExportRejectsThenSucceeds(t *testing.T) {
 	}
 	// Fix: firm id, a default rate, timekeeper ids, the missing task code.
 	r.do("PATCH", "/api/v1/settings", "ada", map[string]any{"ledes_law_firm_id": "12-3456789", "default_rate": 250})
-	if res := r.do("PATCH", "/api/v1/users/alice", "ada", map[string]any{"timekeeper_id": "AL1", "classification": "Partner", "rate": 400}); res.Status != 200 {
+	if res := r.do("PATCH", "/api/v1/users/alice", "ada", map[string]any{"timekeeper_id": "AL1", "classification": "Partner", "rate": 400,
+		"first_name": "Alice", "last_name": "Adams"}); res.Status != 200 {
 		t.Fatalf("patch user: %d %s", res.Status, res.Body)
+	}
+	client := r.do("GET", "/api/v1/matters/"+m, "bill", nil).json(t)["client_id"].(string)
+	if res := r.do("PATCH", "/api/v1/clients/"+client, "bill", map[string]any{"ledes_client_id": "SMITH-01"}); res.Status != 200 {
+		t.Fatalf("patch client: %d %s", res.Status, res.Body)
 	}
 	if res := r.do("PATCH", "/api/v1/users/alice", "bill", map[string]any{"rate": 1}); res.Status != 403 {
 		t.Fatalf("billing patches user: %d", res.Status)

@@ -49,6 +49,21 @@ func (s *Server) caCert(c *fiber.Ctx) error {
 	return c.Send(s.CARoot)
 }
 
+// caCRL serves the firm root's certificate revocation list (leaves name it as their CRL
+// distribution point).
+func (s *Server) caCRL(c *fiber.Ctx) error {
+	var der []byte
+	if s.CRL != nil {
+		der = s.CRL()
+	}
+	if len(der) == 0 {
+		return errf(404, "not_found", "this server has no local CA (TLS is off or uses ACME)")
+	}
+	c.Set(fiber.HeaderContentType, "application/pkix-crl")
+	c.Set(fiber.HeaderCacheControl, "max-age=3600")
+	return c.Send(der)
+}
+
 // caPage explains how to install the firm root, with its fingerprint to compare.
 func (s *Server) caPage(c *fiber.Ctx) error {
 	d := struct{ Fingerprint, Instructions string }{Instructions: tlsca.InstallInstructions}

@@ -202,7 +202,7 @@ func TestCompressedBodiesRefused(t *testing.T) {
 		t.Errorf("a refused request created a token: %d tokens", len(list))
 	}
 	// identity is no encoding.
-	if res := r.do("POST", "/api/v1/tokens", "alice", []byte(`{"name":"ci"}`), "Content-Type", "application/json", "Content-Encoding", "identity"); res.Status != 201 {
+	if res := r.do("POST", "/api/v1/tokens", "alice", []byte(`{"name":"ci","password":"password-alice"}`), "Content-Type", "application/json", "Content-Encoding", "identity"); res.Status != 201 {
 		t.Errorf("identity: %d %s", res.Status, res.Body)
 	}
 }
@@ -382,8 +382,12 @@ func TestInvoiceFilenameRFC6266(t *testing.T) {
 	m := r.matter("2024-0412", "Daniel Smith", "Smith v. Jones")
 	approvedEntry(t, r, "alice", map[string]any{"matter": m, "hours": 0.3, "activity": "A103", "task": "L250", "date": "2026-11-18", "narrative": "Drafted motion."})
 	r.do("PATCH", "/api/v1/settings", "ada", map[string]any{"ledes_law_firm_id": "12-3456789", "default_rate": 250})
-	r.do("PATCH", "/api/v1/users/alice", "ada", map[string]any{"timekeeper_id": "AL1", "classification": "Partner"})
-	invoice := "Rechnung \"Müller\"; filename=evil.html/../..\\x\u202e"
+	r.do("PATCH", "/api/v1/users/alice", "ada", map[string]any{"timekeeper_id": "AL1", "classification": "Partner", "first_name": "Alice", "last_name": "Adams"})
+	cid := r.do("GET", "/api/v1/matters/"+m, "ada", nil).json(t)["client_id"].(string)
+	r.do("PATCH", "/api/v1/clients/"+cid, "ada", map[string]any{"ledes_client_id": "SMITH-01"})
+	// The LEDES rules allow only 20 ASCII characters in an invoice number; within them,
+	// quotes, a semicolon, slashes and backslashes still need sanitising in a file name.
+	invoice := `R"1;f=x/..\y`
 	res := r.do("POST", "/api/v1/exports", "bill", map[string]any{"format": "ledes", "matter": m, "from": "2026-11-01", "to": "2026-11-30", "invoice_number": invoice})
 	if res.Status != 201 {
 		t.Fatalf("kept export: %d %s", res.Status, res.Body)
@@ -394,17 +398,20 @@ func TestInvoiceFilenameRFC6266(t *testing.T) {
 		t.Fatalf("download: %d", dl.Status)
 	}
 	cd := dl.Header.Get("Content-Disposition")
-	want := "ledes-Rechnung -Müller-- filename=evil.html-..-..-x.txt"
+	want := exports.SafeFilename("ledes-" + invoice + ".txt")
 	kind, params, err := mime.ParseMediaType(cd)
-	if err != nil || kind != "attachment" || params["filename"] != want {
+	if err != nil || kind != "attachment" || params["filename"] != want || strings.ContainsAny(want, `"/\;`) {
 		t.Fatalf("Content-Disposition %q: %v %q, want filename %q", cd, err, params["filename"], want)
-	}
-	ascii, _, _ := strings.Cut(strings.TrimPrefix(cd, `attachment; filename="`), `"`)
-	if ascii != "ledes-Rechnung_-M_ller--_filename_evil.html-..-..-x.txt" || !strings.Contains(cd, "filename*=UTF-8''ledes-Rechnung%20-M%C3%BCller--%20filename%3Devil.html-..-..-x.txt") {
-		t.Fatalf("Content-Disposition %q", cd)
 	}
 	if got := x["filename"]; got != want {
 		t.Fatalf("stored filename %q", got)
+	}
+	// Names outside ASCII (a CSV export named by a person, say) get an ASCII fallback and
+	// the exact name in RFC 6266 filename*.
+	cd = contentDisposition("attachment", "Rechnung \"Müller\"; filename=evil.html/../..\\x\u202e")
+	ascii, _, _ := strings.Cut(strings.TrimPrefix(cd, `attachment; filename="`), `"`)
+	if ascii != "Rechnung_-M_ller--_filename_evil.html-..-..-x" || !strings.Contains(cd, "filename*=UTF-8''Rechnung%20-M%C3%BCller--%20filename%3Devil.html-..-..-x") {
+		t.Fatalf("Content-Disposition %q", cd)
 	}
 	if exports.SafeFilename(invoice) == invoice {
 		t.Fatal("the invoice number needs no sanitising: the test proves nothing")
@@ -619,10 +626,11 @@ func TestAPIBodiesMustBeJSON(t *testing.T) {
 	if list, _ := r.st.Tokens(context.Background(), "alice"); len(list) != 1 {
 		t.Errorf("a refused request created a token: %d tokens", len(list))
 	}
-	if res := r.do("POST", "/api/v1/tokens", "alice", []byte(`{"name":"x"}`), "Content-Type", "application/json; charset=utf-8"); res.Status != 201 {
+	if res := r.do("POST", "/api/v1/tokens", "alice", []byte(`{"name":"x","password":"password-alice"}`), "Content-Type", "application/json; charset=utf-8"); res.Status != 201 {
 		t.Errorf("JSON with a charset: %d %s", res.Status, res.Body)
 	}
-	if res := r.do("POST", "/api/v1/tokens", "alice", nil); res.Status != 201 {
+	// No body at all is not JSON either way: token creation needs the password again.
+	if res := r.do("POST", "/api/v1/tokens", "alice", nil); res.Status != 400 {
 		t.Errorf("no body: %d %s", res.Status, res.Body)
 	}
 }

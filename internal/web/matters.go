@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dictum/internal/draft"
+	"dictum/internal/ebilling"
 	"dictum/internal/store"
 )
 
@@ -38,6 +39,8 @@ type matterBody struct {
 	Litigation   *bool    `json:"litigation"`
 	LEDESEnabled *bool    `json:"ledes_enabled"`
 	Rate         *float64 `json:"rate"`
+	// ClientMatterID is the client's own matter id (LEDES CLIENT_MATTER_ID, <= 20).
+	ClientMatterID *string `json:"client_matter_id"`
 }
 
 func str(p *string) string {
@@ -69,6 +72,13 @@ func (s *Server) apiCreateMatter(c *fiber.Ctx) error {
 		}
 		m.RateCents = &cents
 	}
+	if b.ClientMatterID != nil {
+		v, err := ebilling.CheckID("client_matter_id", *b.ClientMatterID)
+		if err != nil {
+			return ebillingFailed(err)
+		}
+		m.ClientMatterID = v
+	}
 	if err := s.Store.CreateMatter(c.UserContext(), p.Actor, m); err != nil {
 		return err
 	}
@@ -99,6 +109,13 @@ func (s *Server) apiPatchMatter(c *fiber.Ctx) error {
 		}
 		pc := &cents
 		patch.RateCents = &pc
+	}
+	if b.ClientMatterID != nil {
+		v, err := ebilling.CheckID("client_matter_id", *b.ClientMatterID)
+		if err != nil {
+			return ebillingFailed(err)
+		}
+		patch.ClientMatterID = &v
 	}
 	m, err := s.Store.UpdateMatter(c.UserContext(), p.Actor, c.Params("id"), patch)
 	if err != nil {

@@ -45,6 +45,8 @@ type Deps struct {
 	Kick func()
 	// CARoot is the firm root CA certificate (PEM) served at /ca.crt (may be nil).
 	CARoot []byte
+	// CRL returns the firm root's signed CRL (DER) served at /ca.crl (nil func or result: 404).
+	CRL func() []byte
 	// Cancel stops a running transcription of a recording (may be nil).
 	Cancel func(recordingID string)
 	// Archives makes ZIP archives in the background (nil: New builds one; whoever built
@@ -65,6 +67,7 @@ type Server struct {
 	settings  *settings.Service
 	exports   *exports.Service
 	archives  *lifecycle.Archives
+	retention *lifecycle.Retention
 	once      sync.Once
 }
 
@@ -86,6 +89,7 @@ func New(d Deps) (*Server, error) {
 	if s.archives == nil {
 		s.archives = lifecycle.NewArchives(lifecycle.ArchiveDeps{Store: d.Store, Blobs: d.Blobs, Log: d.Log})
 	}
+	s.retention = lifecycle.NewRetention(lifecycle.RetentionDeps{Store: d.Store, Blobs: d.Blobs, Settings: s.settings, Now: d.Now, Log: d.Log})
 	s.hashParam = auth.Params{MemoryKiB: d.Config.Auth.Argon2MemoryKiB, Time: d.Config.Auth.Argon2Time, Threads: d.Config.Auth.Argon2Threads}
 	dh, err := auth.Hash("dummy password for timing", s.hashParam)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dictum/internal/auth"
+	"dictum/internal/ebilling"
 	"dictum/internal/settings"
 	"dictum/internal/store"
 )
@@ -71,6 +72,8 @@ func noticeText(code string) string {
 		return "The matter is open again."
 	case "settings-saved":
 		return "Settings saved."
+	case "item-restored":
+		return "Restored."
 	}
 	return ""
 }
@@ -274,6 +277,15 @@ func (s *Server) uiAdminMatterSave(c *fiber.Ctx) error {
 	case "save":
 		m := matterFromForm(c)
 		patch = store.MatterPatch{Number: &m.Number, Client: &m.Client, Name: &m.Name, Status: &m.Status, Litigation: &m.Litigation}
+		cmid, err := ebilling.CheckID("client_matter_id", c.FormValue("client_matter_id"))
+		if err != nil {
+			m, gerr := s.Store.MatterByID(c.UserContext(), id)
+			if gerr != nil {
+				return gerr
+			}
+			return s.render(c, 422, "matter", page{Title: "Edit matter " + m.Number, Page: "admin", Nav: "matters", Problem: "Not saved: " + err.Error(), D: m})
+		}
+		patch.ClientMatterID = &cmid
 	default:
 		return errf(400, "bad_request", "unknown action")
 	}
@@ -352,7 +364,7 @@ func (s *Server) uiAdminImportConfirm(c *fiber.Ctx) error {
 			failed++
 			continue
 		}
-		m := &store.Matter{ID: r.ID, Number: r.Number, Client: r.Client, Name: r.Name, Status: r.Status, Litigation: r.Litigation}
+		m := &store.Matter{ID: r.ID, Number: r.Number, Client: r.Client, Name: r.Name, Status: r.Status, Litigation: r.Litigation, ClientMatterID: r.ClientMatterID}
 		if err := s.Store.CreateMatter(c.UserContext(), p.Actor, m); err != nil {
 			r.Result = "failed: " + mapDomain(err).Message
 			failed++
@@ -377,6 +389,12 @@ type settingsData struct {
 	Increment int
 	Engine    string
 	Model     string
+	// Retention policy.
+	RetentionDays, AudioDays int
+	AutoDelete               bool
+	MinDays, MaxDays         int
+	// Invoice numbering: the prefix and the number the next LEDES export gets.
+	InvoicePrefix, NextInvoice string
 }
 
 func (s *Server) uiAdminSettings(c *fiber.Ctx) error {
@@ -391,8 +409,14 @@ func (s *Server) uiAdminSettings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := settingsData{FirmName: f.Name, LEDESID: f.LEDESFirmID, Require: f.TwoFactorRoles(),
-		Timezone: s.Config.Firm.Timezone, Increment: s.Config.Draft.IncrementMinutes, Engine: s.Config.Draft.Engine, Model: s.Config.Trans.Model}
+	next, err := s.Store.PeekInvoiceNumber(c.UserContext())
+	if err != nil {
+		return err
+	}
+	d := settingsData{FirmName: f.Name, LEDESID: f.LEDESFirmID, Require: f.TwoFactorRoles(), InvoicePrefix: f.InvoicePrefix, NextInvoice: next,
+		Timezone: s.Config.Firm.Timezone, Increment: s.Config.Draft.IncrementMinutes, Engine: s.Config.Draft.Engine, Model: s.Config.Trans.Model,
+		RetentionDays: f.RetentionDays, AudioDays: f.AudioRetentionDays, AutoDelete: f.RetentionAutoDelete,
+		MinDays: settings.MinRetentionDays, MaxDays: settings.MaxRetentionDays}
 	if f.HasDefaultRate {
 		d.Rate = fmt.Sprintf("%.2f", float64(f.DefaultRate)/100)
 	}
@@ -406,7 +430,18 @@ func (s *Server) uiAdminSaveSettings(c *fiber.Ctx) error {
 	p := me(c)
 	name, ledes := c.FormValue("firm_name"), c.FormValue("ledes_law_firm_id")
 	patch := settings.Patch{FirmName: &name, LEDESFirmID: &ledes}
+	if c.Request().PostArgs().Has("invoice_prefix") {
+		prefix := c.FormValue("invoice_prefix")
+		patch.InvoicePrefix = &prefix
+	}
 	var err error
+	if v := strings.TrimSpace(c.FormValue("invoice_next_number")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return settingsFailed(&settings.InvalidError{Field: "invoice_next_number", Message: "the next invoice number must be a whole number"})
+		}
+		patch.InvoiceNextNumber = &n
+	}
 	if patch.DefaultRate, err = settings.ParseRate(c.FormValue("default_rate")); err != nil {
 		return settingsFailed(err)
 	}
@@ -417,6 +452,14 @@ func (s *Server) uiAdminSaveSettings(c *fiber.Ctx) error {
 	}
 	roles := settings.TwoFactorList(required)
 	patch.Require2FA = &roles
+	if patch.RetentionDays, err = settings.ParseDays("retention_days", c.FormValue("retention_days")); err != nil {
+		return settingsFailed(err)
+	}
+	if patch.AudioRetentionDays, err = settings.ParseDays("audio_retention_days", c.FormValue("audio_retention_days")); err != nil {
+		return settingsFailed(err)
+	}
+	auto := c.FormValue("retention_auto_delete") == "on"
+	patch.RetentionAutoDelete = &auto
 	if _, err := s.settings.Update(c.UserContext(), p.Actor, patch); err != nil {
 		return settingsFailed(err)
 	}

@@ -26,8 +26,10 @@ type importRow struct {
 	Name       string
 	Status     string
 	Litigation bool
-	Err        string // why the row is invalid ("" = valid)
-	Result     string // after import: "created" or the failure
+	// ClientMatterID is the client's own matter id (LEDES CLIENT_MATTER_ID).
+	ClientMatterID string
+	Err            string // why the row is invalid ("" = valid)
+	Result         string // after import: "created" or the failure
 }
 
 // parseMatterCSV parses and validates a matter CSV for import: every row needs a number,
@@ -46,7 +48,7 @@ func parseMatterCSV(data []byte, existing map[string]bool) ([]importRow, error) 
 	var rows []importRow // the rows read before a broken line, with err, for the preview
 	for _, r := range f.Rows {
 		rows = append(rows, importRow{Line: r.Line, ID: r.ID, Number: r.Number, Client: r.Client, Name: r.Name, Status: r.Status,
-			Litigation: r.Litigation != nil && *r.Litigation, Err: r.Err()})
+			Litigation: r.Litigation != nil && *r.Litigation, ClientMatterID: r.ClientMatterID, Err: r.Err()})
 	}
 	return rows, err
 }

@@ -13,6 +13,7 @@ import (
 
 	"dictum/internal/auth"
 	"dictum/internal/entry"
+	"dictum/internal/exports"
 	"dictum/internal/store"
 	"dictum/internal/utbms"
 )
@@ -131,7 +132,8 @@ func (s *Server) uiInbox(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := inboxData{Open: open, Acts: codes(utbms.Activities), Tasks: codes(utbms.LitigationTasks), Today: s.today().Format("2006-01-02")}
+	d := inboxData{Open: open, Today: s.today().Format("2006-01-02")}
+	d.Acts, d.Tasks = s.entryCodes(ctx)
 	for _, e := range drafts {
 		d.Cards = append(d.Cards, cardData{V: s.viewEntry(ctx, p, c.IP(), e, matters), Acts: d.Acts, Tasks: d.Tasks})
 		d.Total += e.Hours
@@ -169,8 +171,8 @@ func (s *Server) uiInboxCard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.renderFragment(c, "inbox", "card", cardData{V: s.viewEntry(ctx, p, c.IP(), e, matters),
-		Acts: codes(utbms.Activities), Tasks: codes(utbms.LitigationTasks)})
+	acts, tasks := s.entryCodes(ctx)
+	return s.renderFragment(c, "inbox", "card", cardData{V: s.viewEntry(ctx, p, c.IP(), e, matters), Acts: acts, Tasks: tasks})
 }
 
 // listFilter is the filter form of the approved and billing lists.
@@ -202,6 +204,8 @@ type listData struct {
 	CanMark     bool   // the list is approved entries: they can be exported and locked
 	Statuses    []code
 	Billing     bool
+	// LEDES is the pre-export check of the LEDES invoice the filters name (billing page).
+	LEDES *exports.LEDESCheck
 }
 
 func (s *Server) listEntries(c *fiber.Ctx, p *caller, billing bool) (listData, error) {
@@ -324,6 +328,9 @@ func (s *Server) uiBilling(c *fiber.Ctx) error {
 	d, err := s.listEntries(c, p, true)
 	if err != nil {
 		return err
+	}
+	if d.F.Status == entry.Approved {
+		d.LEDES = s.ledesCheckFor(c, d.F.Matter, d.F.From, d.F.To, d.F.Timekeeper)
 	}
 	return s.render(c, 200, "entries", page{Title: "Billing", Page: "entries", Nav: "billing", D: d})
 }

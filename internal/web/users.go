@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"dictum/internal/auth"
+	"dictum/internal/ebilling"
 	"dictum/internal/ratelimit"
 	"dictum/internal/store"
 )
@@ -18,7 +19,11 @@ func (s *Server) apiListUsers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"users": list})
+	views, err := s.usersWithEBilling(c.UserContext(), list)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"users": views})
 }
 
 type userBody struct {
@@ -30,12 +35,19 @@ type userBody struct {
 	Rate           *float64 `json:"rate"`
 	TimekeeperID   *string  `json:"timekeeper_id"`
 	Classification *string  `json:"classification"`
+	// E-billing fields (see ebillingUserPatch).
+	FirstName   *string                    `json:"first_name"`
+	LastName    *string                    `json:"last_name"`
+	ClientRates []ebilling.ClientRateInput `json:"client_rates"`
 }
 
 func (s *Server) apiCreateUser(c *fiber.Ctx) error {
 	p := me(c)
 	var b userBody
 	if err := s.decodeJSON(c, &b); err != nil {
+		return err
+	}
+	if err := ebillingOnCreate(&b); err != nil {
 		return err
 	}
 	if str(b.Username) == "" || str(b.Role) == "" {
@@ -87,6 +99,9 @@ func (s *Server) apiPatchUser(c *fiber.Ctx) error {
 		return errf(422, "invalid", "a username cannot change")
 	}
 	patch := store.UserPatch{DisplayName: b.DisplayName, Role: b.Role, Disabled: b.Disabled, TimekeeperID: b.TimekeeperID, Classification: b.Classification}
+	if err := ebillingUserPatch(&patch, &b); err != nil {
+		return err
+	}
 	if b.Rate != nil {
 		cents, err := rateCents(*b.Rate)
 		if err != nil {
@@ -115,7 +130,11 @@ func (s *Server) apiPatchUser(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := patchedUser{User: u}
+	tb, err := s.Store.TimekeeperBillingOf(c.UserContext(), u.Username)
+	if err != nil {
+		return err
+	}
+	out := patchedUser{userView: userView{User: u, TimekeeperBilling: tb}}
 	if patch.PasswordHash != nil || (patch.Disabled != nil && *patch.Disabled) {
 		out.SessionsEnded, out.TokensRevoked = &revoked.Sessions, &revoked.Tokens
 		out.Message = fmt.Sprintf("ended %d session(s) and revoked %d API token(s) of %s", revoked.Sessions, revoked.Tokens, u.Username)
@@ -126,7 +145,7 @@ func (s *Server) apiPatchUser(c *fiber.Ctx) error {
 // patchedUser is PATCH /users/{username}'s answer: the user, and what a password change
 // or a disable ended.
 type patchedUser struct {
-	*store.User
+	userView
 	SessionsEnded *int64 `json:"sessions_ended,omitempty"`
 	TokensRevoked *int64 `json:"tokens_revoked,omitempty"`
 	Message       string `json:"message,omitempty"`

@@ -499,7 +499,7 @@ describe('admin and billing', () => {
     assert.match(await page.locator('#onetime').textContent(), /\S{10,}/);
     await shot('admin-users');
     await page.getByRole('button', { name: 'Disable carol' }).click();
-    await page.getByText('The user is saved.').waitFor();
+    await page.getByText(/The user is disabled; their sessions were ended/).waitFor();
     const users = await apiGet(page, '/api/v1/users');
     assert.equal(users.body.users.find((u) => u.username === 'carol').disabled, true);
   });
@@ -558,11 +558,27 @@ describe('admin and billing', () => {
     await shot('admin-audit');
   });
 
+  test('deleted items: the admin page lists soft-deleted items and is accessible', async () => {
+    await page.goto(`${BASE}/admin/deleted`);
+    assert.match(await page.title(), /^Deleted items/);
+    await page.getByRole('heading', { name: 'Deleted items' }).waitFor();
+    await shot('admin-deleted');
+    await a11y('admin-deleted');
+  });
+
   test('firm settings: the firm name shows in the header', async () => {
     await page.goto(`${BASE}/admin/settings`);
     await page.getByLabel('Firm name').fill('Hale & Pike LLP');
+    await page.getByLabel('Keep closed matters for (days)').fill('30');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByText('the retention window must be 90 to 1825 days').waitFor();
+    await page.goto(`${BASE}/admin/settings`);
+    await page.getByLabel('Firm name').fill('Hale & Pike LLP');
+    await page.getByLabel('Keep closed matters for (days)').fill('730');
     await page.getByRole('button', { name: 'Save settings' }).click();
     await page.getByText('Settings saved.').waitFor();
+    assert.equal(await page.getByLabel('Keep closed matters for (days)').inputValue(), '730');
+    assert.equal(await page.getByLabel('Delete automatically').isChecked(), false);
     assert.match(await page.locator('.brand').textContent(), /Hale & Pike LLP/);
     assert.match(await page.title(), /Hale & Pike LLP/);
     await shot('admin-settings');
@@ -584,6 +600,44 @@ describe('admin and billing', () => {
     await page.locator('td code', { hasText: /^dictum-.*\.backup$/ }).first().waitFor();
     await a11y('admin-backups');
     await shot('admin-backups');
+    await logout();
+  });
+
+  test('e-billing: client profile with a refused save, code list, timekeeper fields; pages pass axe', async () => {
+    await login('admin', env('ADMIN_PASSWORD'));
+    await page.goto(`${BASE}/admin/clients`);
+    assert.match(await page.title(), /^Clients/);
+    await a11y('admin-clients');
+    await page.getByRole('link', { name: 'Acme Corp' }).click();
+    assert.match(await page.title(), /^Client Acme Corp/);
+    await page.getByLabel('This client receives invoices through an e-billing platform').check();
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await page.getByText('Not saved: ledes_client_id: is missing').waitFor();
+    await a11y('admin-client-refused');
+    await page.getByLabel('LEDES client ID').fill('ACME01');
+    await page.getByLabel('Required codes on every fee line').selectOption('task');
+    await page.getByRole('button', { name: 'Save profile' }).click();
+    await page.getByText("The client's e-billing profile is saved.").waitFor();
+    await page.getByLabel('Or paste the CSV').fill('kind,code,description\ntask,B100,Due diligence\n');
+    await page.getByRole('button', { name: 'Import codes' }).click();
+    await page.getByText("The client's code list is imported.").waitFor();
+    assert.match(await page.locator('table caption').last().textContent(), /1 task and 0 activity codes/);
+    await shot('admin-client');
+    await a11y('admin-client');
+    await page.goto(`${BASE}/admin/users`);
+    await page.getByRole('link', { name: 'E-billing fields of alice' }).click();
+    await page.getByLabel('First name').fill('Alice');
+    await page.getByLabel('Last name').fill('Adams');
+    await page.getByLabel('Classification').selectOption('PT');
+    await page.getByLabel('Approved rate for Acme Corp').fill('375');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText("The timekeeper's e-billing fields are saved.").waitFor();
+    await shot('admin-timekeeper');
+    await a11y('admin-timekeeper');
+    const users = await apiGet(page, '/api/v1/users');
+    const alice = users.body.users.find((u) => u.username === 'alice');
+    assert.equal(alice.last_name, 'Adams');
+    assert.equal(alice.client_rates[0].rate_cents, 37500);
     await logout();
   });
 

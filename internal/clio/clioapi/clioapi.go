@@ -10,6 +10,11 @@ type Ref struct {
 	Name string `json:"name,omitempty"`
 }
 
+// Version is the Clio API v4 minor version Dictum is written against, sent as the
+// X-API-VERSION header of every request. From 4.0.4 on, an Activity's quantity is in
+// seconds (before, hours): Dictum sends and reads seconds.
+const Version = "4.0.9"
+
 // Matter is the subset of a Clio matter Dictum imports.
 type Matter struct {
 	ID            int64  `json:"id"`
@@ -17,11 +22,21 @@ type Matter struct {
 	Description   string `json:"description"`
 	Status        string `json:"status"` // Open, Pending, Closed
 	Billable      bool   `json:"billable"`
-	Client        *Ref   `json:"client"`
+	// ClientReference is the client's own reference for the matter (LEDES CLIENT_MATTER_ID).
+	ClientReference string     `json:"client_reference"`
+	Client          *ClientRef `json:"client"`
+}
+
+// ClientRef is a matter's client as Clio nests it; LEDESClientID is the contact's LEDES
+// client id, set in Clio on the contacts a firm bills by LEDES.
+type ClientRef struct {
+	ID            int64  `json:"id"`
+	Name          string `json:"name,omitempty"`
+	LEDESClientID string `json:"ledes_client_id,omitempty"`
 }
 
 // MatterFields is the fields= value that asks Clio for a Matter.
-const MatterFields = "id,display_number,description,status,billable,client{id,name}"
+const MatterFields = "id,display_number,description,status,billable,client_reference,client{id,name,ledes_client_id}"
 
 // User is a Clio firm user (a timekeeper).
 type User struct {

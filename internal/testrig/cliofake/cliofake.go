@@ -113,10 +113,27 @@ func New(t testing.TB) *Server {
 	mux.HandleFunc("GET /api/v4/activity_descriptions.json", func(w http.ResponseWriter, r *http.Request) { f.index(w, r, snapshot(f, &f.descs)) })
 	mux.HandleFunc(RouteListActivities, f.listActivities)
 	mux.HandleFunc(RouteCreateActivity, f.createActivity)
-	f.srv = httptest.NewServer(mux) // listens on 127.0.0.1
+	f.srv = httptest.NewServer(f.versioned(mux)) // listens on 127.0.0.1
 	f.URL = f.srv.URL
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// versioned answers API requests the way Clio treats X-API-VERSION: a request without the
+// version Dictum pins (clioapi.Version) gets 410 Gone, as Clio answers an unknown or
+// retired version; answers name the version used. (Clio itself falls back to its default
+// version when the header is missing; the fake refuses so an unpinned request fails tests.)
+func (f *Server) versioned(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			if v := r.Header.Get("X-API-VERSION"); v != clioapi.Version {
+				apiErr(w, http.StatusGone, "Gone", "fake Clio serves API version "+clioapi.Version+" only, got X-API-VERSION "+strconv.Quote(v))
+				return
+			}
+			w.Header().Set("X-API-VERSION", clioapi.Version)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func toAny[T any](in []T) []any {
