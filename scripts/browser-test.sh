@@ -112,9 +112,10 @@ log "all browser tests passed; screenshots in test/browser/artifacts/"
 # after a passing run, so they always show the current UI.
 if [ "${BROWSER_DOCS_IMAGES:-}" = 1 ]; then
   mkdir -p "$root/docs/images"
-  for n in login record-recording inbox-draft inbox-keyboard approved account phone-record billing \
-           admin-users admin-matters admin-settings admin-backups admin-audit twofa-codes; do
-    if [ -f "$tests/artifacts/$n.png" ]; then cp "$tests/artifacts/$n.png" "$root/docs/images/$n.png"; fi
+  for n in login record-recording inbox-draft inbox-keyboard approved account phone-record billing admin-users \
+           admin-settings admin-backups; do
+    [ -f "$tests/artifacts/$n.png" ] || die "no screenshot $n.png (the guides use it; run without BROWSER_TEST_FILTER)"
+    cp "$tests/artifacts/$n.png" "$root/docs/images/$n.png"
   done
   log "copied the guides' screenshots into docs/images/"
 fi
