@@ -38,6 +38,12 @@ func (e *cliEnv) cmdMigrate(args []string) int {
 		return e.fail("%v", err)
 	}
 	ctx := context.Background()
+	// Never beside a running server (the package stops it first).
+	lock, err := lockDataDir(cfg.DataDir, "migrate")
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	defer lock.release()
 	keys, err := vault.Load(cfg.MasterKeyPath())
 	if err != nil {
 		return e.fail("%v", err)

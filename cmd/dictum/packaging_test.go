@@ -85,6 +85,10 @@ func TestReady(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "ready: http://"+addr+"/readyz") {
 		t.Fatalf("ready: %d %q %q", r.code, r.stdout, r.stderr)
 	}
+	// migrate refuses to run beside the server (the data dir lock).
+	if r := dictum(t, "", nil, "migrate", "--data", data); r.code != 1 || !strings.Contains(r.stderr, "dictum serve is running on this data dir") {
+		t.Fatalf("migrate beside serve: %d %q", r.code, r.stderr)
+	}
 	// Nothing listening: a clear failure after the timeout.
 	other := freePort(t)
 	r = dictum(t, "", []string{"DICTUM_SERVER_LISTEN=" + other}, "ready", "--data", data, "--timeout", "1s")
