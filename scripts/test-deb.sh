@@ -79,6 +79,9 @@ done
 t=$(date +%s.%N)
 in_root "${APT[@]}" install "./tmp/debs/dictum_${V1}_amd64.deb" > "$work/install1.log" 2>&1 || { cat "$work/install1.log"; fail "first install"; }
 INSTALL_S=$(since "$t")
+# apt installs Recommends by default, as on a firm's server: most of this time is ffmpeg and
+# its ~240 libraries, not dictum (whose own unpack + postinst take about a second).
+NEWPKGS=$(sed -n 's/^.* \([0-9]*\) newly installed.*/\1/p' "$work/install1.log")
 for want in "one-time admin password" "Firm CA certificate" "SHA-256 fingerprint" "Next steps" "systemd is not running" "/etc/dictum/initial-admin-password"; do
   grep -q "$want" "$work/install1.log" || { cat "$work/install1.log"; fail "first install output lacks '$want'"; }
 done
@@ -91,7 +94,7 @@ perm() { in_root stat -c "%a %U:%G" "$1"; }
 in_root getent passwd dictum | grep -q ':/var/lib/dictum:/usr/sbin/nologin$' || fail "system user dictum"
 in_root dpkg-query -W -f='${Conffiles}' dictum | grep -q /etc/dictum/dictum.toml || fail "dictum.toml is not a conffile"
 sed -n '/^Dictum is installed/,/Guide:/p' "$work/install1.log" | sed 's/^/    | /' >&2
-ok "first install in ${INSTALL_S}s: Depends pulled libssl3/libgomp1, user, 0700 data, 0600 key, root-only password file"
+ok "first install in ${INSTALL_S}s (${NEWPKGS:-?} packages with Recommends: ffmpeg): Depends pulled libssl3/libgomp1, user, 0700 data, 0600 key, root-only password file"
 
 # ---- 2. the admin points the listener at a test port; systemd (the shim) starts it ---
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
