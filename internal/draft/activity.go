@@ -66,7 +66,8 @@ mediator arbitrator adjuster insurer insurance investigator doctor physician the
 witnesses realtor broker lender bank banker agency inspector officer police detective consultant
 auditor guardian gal registrar recorder board planner surveyor vendor probation caseworker evaluator
 reporter interpreter translator custodian examiner commissioner magistrate underwriter landlord
-county city township municipality department irs assessor commission zoning planning`)
+county city township municipality department irs assessor commission zoning planning actuary
+valuator valuation-expert`)
 	clientParty = setOf(`client clients executor executrix trustee trustees ceo cfo coo cto founder
 founders owner owners him her family`)
 	windowStop = setOf(`about regarding re concerning on discussing to-discuss over`)

@@ -1,6 +1,7 @@
 package draft
 
 import (
+	"iter"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -14,6 +15,7 @@ type token struct {
 	cap   bool   // raw starts with an upper-case letter
 	first bool   // first word of a sentence
 	used  uint8  // what consumed the word (see use* constants)
+	off   int    // byte offset in the text of the field the word came from
 }
 
 const (
@@ -42,7 +44,7 @@ func tokenize(text string) []token {
 	}
 	toks := make([]token, 0, 32)
 	sentenceStart := true
-	for f := range strings.FieldsSeq(text) {
+	for off, f := range fieldsOff(text) {
 		// strip leading punctuation
 		f = strings.TrimLeftFunc(f, func(r rune) bool {
 			return r != '\'' && (unicode.IsPunct(r) || unicode.IsSymbol(r)) && r != '.'
@@ -106,14 +108,14 @@ func tokenize(text string) []token {
 		if strings.IndexByte(f, '-') > 0 && numericCompound(f) {
 			parts := strings.Split(f, "-")
 			for k, p := range parts {
-				toks = append(toks, token{raw: p, w: lower(p), first: sentenceStart && k == 0, brk: brk && k == len(parts)-1})
+				toks = append(toks, token{raw: p, w: lower(p), first: sentenceStart && k == 0, brk: brk && k == len(parts)-1, off: off})
 			}
 			sentenceStart = end
 			continue
 		}
 		// "2h", "45min", "1.5hrs": split the amount from the unit
 		if num, u, ok := unitSuffix(f); ok {
-			toks = append(toks, token{raw: num, w: num, first: sentenceStart}, token{raw: u, w: lower(u), brk: brk})
+			toks = append(toks, token{raw: num, w: num, first: sentenceStart, off: off}, token{raw: u, w: lower(u), brk: brk, off: off})
 			sentenceStart = end
 			continue
 		}
@@ -128,10 +130,33 @@ func tokenize(text string) []token {
 			brk:   brk,
 			cap:   unicode.IsUpper(r),
 			first: sentenceStart,
+			off:   off,
 		})
 		sentenceStart = end
 	}
 	return toks
+}
+
+// fieldsOff yields the space-separated fields of text with their byte offsets.
+func fieldsOff(text string) iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		start := -1
+		for i, r := range text {
+			if unicode.IsSpace(r) {
+				if start >= 0 {
+					if !yield(start, text[start:i]) {
+						return
+					}
+					start = -1
+				}
+			} else if start < 0 {
+				start = i
+			}
+		}
+		if start >= 0 {
+			yield(start, text[start:])
+		}
+	}
 }
 
 var compoundWords = setOf(`and a an half quarter quarters hour hours minute minutes tenth tenths point`)
