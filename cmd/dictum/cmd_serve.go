@@ -233,7 +233,7 @@ func (e *cliEnv) cmdServe(args []string) int {
 	} else if n > 0 {
 		log.Warn("archives interrupted by the last stop were marked failed", "count", n)
 	}
-	srv, err := web.New(web.Deps{Config: cfg, Store: st, Blobs: blobs, Log: log, Events: hub, Kick: queue.Kick, Cancel: queue.Cancel,
+	srv, err := web.New(web.Deps{Config: cfg, Store: st, Blobs: blobs, Log: log, Events: hub, Kick: queue.Kick, Cancel: queue.Cancel, Drafter: drafter,
 		TLS: mode != "off", CARoot: caPEM, Archives: archives,
 		Ready: func(ctx context.Context) error {
 			if _, err := os.Stat(cfg.MasterKeyPath()); err != nil {

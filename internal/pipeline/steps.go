@@ -11,10 +11,9 @@ import (
 	"time"
 
 	"dictum/internal/audio"
-	"dictum/internal/billing"
 	"dictum/internal/config"
+	"dictum/internal/dictation"
 	"dictum/internal/draft"
-	"dictum/internal/entry"
 	"dictum/internal/store"
 	"dictum/internal/transcribe"
 )
@@ -149,12 +148,9 @@ func (s *Service) prompt(ctx context.Context) string {
 	return b.String()
 }
 
-// draftEntry turns the transcript into a draft entry and finishes the recording.
+// draftEntry turns the transcript into draft entries (several when the dictation holds a
+// whole day, in spoken order) and finishes the recording.
 func (s *Service) draftEntry(ctx context.Context, rec *store.Recording, text string) error {
-	matters, err := openMatters(ctx, s.Store)
-	if err != nil {
-		return err
-	}
 	loc, err := s.Config.Location()
 	if err != nil {
 		loc = time.UTC
@@ -163,35 +159,19 @@ func (s *Service) draftEntry(ctx context.Context, rec *store.Recording, text str
 	if err != nil {
 		created = time.Now()
 	}
-	d, err := s.Drafter.Draft(ctx, draft.Request{Text: text, Today: created.In(loc), Matters: matters})
+	ns, err := s.dictations().Drafts(ctx, rec.UserID, text, created.In(loc))
 	if err != nil {
-		return fmt.Errorf("drafting: %w", err)
+		return err
 	}
-	f := entry.Fields{Date: d.Date, Tenths: draftTenths(d, s.Config.Draft.IncrementMinutes), Activity: d.Activity, Narrative: d.Narrative, Billable: d.Billable}
-	if d.Matter != nil {
-		f.MatterID = *d.Matter
-	}
-	if d.Task != nil {
-		f.Task = *d.Task
-	}
-	conf := d.Confidence
-	engine := d.Engine
-	if engine == "" {
-		engine = s.Drafter.Name()
-	}
-	entryID, err := s.Store.FinishRecording(ctx, rec.ID, store.NewEntry{UserID: rec.UserID, Fields: f, Confidence: &conf, Warnings: d.Warnings, Engine: engine})
+	ids, err := s.Store.FinishRecordingEntries(ctx, rec.ID, ns)
 	if err != nil {
 		return fmt.Errorf("store draft: %w", err)
 	}
-	s.Notify(Progress{UserID: rec.UserID, RecordingID: rec.ID, Status: store.RecDone, Progress: 100, EntryID: entryID})
+	s.Notify(Progress{UserID: rec.UserID, RecordingID: rec.ID, Status: store.RecDone, Progress: 100, EntryID: ids[0]})
 	return nil
 }
 
-// draftTenths is a draft's duration in tenths, rounded up to the firm's increment: from its
-// minutes, or from its hours when an engine left minutes out.
-func draftTenths(d draft.Draft, incrementMinutes int) int {
-	if d.Minutes == 0 && d.Hours > 0 {
-		return int(billing.RoundUpHours(d.Hours, incrementMinutes))
-	}
-	return int(billing.RoundUpMinutes(d.Minutes, incrementMinutes))
+// dictations is the drafting service over the pipeline's store, drafter and config.
+func (s *Service) dictations() *dictation.Service {
+	return dictation.New(s.Store, s.Drafter, s.Config, time.Now)
 }

@@ -212,6 +212,13 @@ CREATE INDEX archives_requester ON archives(requested_by_id, created_at);
 CREATE INDEX audit_actor ON audit_events(actor COLLATE NOCASE, id);
 CREATE INDEX audit_action ON audit_events(action, id);
 `,
+	// dictation-2: several entries from one dictation (each keeps its span of the
+	// transcript and its place in spoken order).
+	`
+ALTER TABLE entries ADD COLUMN source_span TEXT;
+ALTER TABLE entries ADD COLUMN source_seq INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX entries_recording ON entries(recording_id, source_seq);
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.

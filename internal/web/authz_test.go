@@ -114,6 +114,7 @@ var authzMatrix = map[string]authzCase{
 	"GET /api/v1/recordings/:id":          {fixture: "recording", want: owner},
 	"GET /api/v1/recordings/:id/audio":    {fixture: "recording", want: owner},
 	"DELETE /api/v1/recordings/:id/audio": {fixture: "recording", want: ownerOnly},
+	"POST /api/v1/dictations":             {want: all, body: jsonBody(`{"text":"Point three on Smith v. Jones drafting the motion."}`)},
 	"GET /api/v1/events":                  {want: [5]string{"401", "stream", "stream", "stream", "stream"}},
 	"GET /api/v1/users":                   {want: billingOnly},
 	"POST /api/v1/users":                  {want: admin, body: jsonBody(`{"username":"newbie","role":"timekeeper"}`)},

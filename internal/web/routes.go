@@ -105,6 +105,7 @@ func (s *Server) routes() {
 	signedIn.get("/recordings/:id/audio", s.apiRecordingAudio)
 	signedIn.delete("/recordings/:id/audio", s.apiDeleteAudio)
 	signedIn.get("/events", s.apiEvents)
+	signedIn.post("/dictations", s.apiDictation)
 
 	billers.get("/users", s.apiListUsers)
 	admins.post("/users", s.apiCreateUser)

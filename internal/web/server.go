@@ -20,6 +20,8 @@ import (
 	"dictum/internal/blob"
 	"dictum/internal/cliosync"
 	"dictum/internal/config"
+	"dictum/internal/dictation"
+	"dictum/internal/draft"
 	"dictum/internal/exports"
 	"dictum/internal/lifecycle"
 	"dictum/internal/settings"
@@ -49,6 +51,8 @@ type Deps struct {
 	// Archives makes ZIP archives in the background (nil: New builds one; whoever built
 	// it closes it).
 	Archives *lifecycle.Archives
+	// Drafter drafts typed dictations (nil: the rules engine with the firm's increment).
+	Drafter draft.Drafter
 }
 
 // Server is the HTTP server.
@@ -62,6 +66,7 @@ type Server struct {
 	settings  *settings.Service
 	exports   *exports.Service
 	archives  *lifecycle.Archives
+	dictation *dictation.Service
 	once      sync.Once
 }
 
@@ -80,6 +85,7 @@ func New(d Deps) (*Server, error) {
 	s.settings = settings.New(d.Store)
 	s.exports = exports.New(d.Store, d.Blobs, s.settings, s.today)
 	s.archives = d.Archives
+	s.dictation = dictation.New(d.Store, d.Drafter, d.Config, d.Now)
 	if s.archives == nil {
 		s.archives = lifecycle.NewArchives(lifecycle.ArchiveDeps{Store: d.Store, Blobs: d.Blobs, Log: d.Log})
 	}
