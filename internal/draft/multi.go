@@ -238,6 +238,7 @@ func DraftMulti(ctx context.Context, d Drafter, req Request, cfg Config) ([]Part
 		if err != nil {
 			return nil, err
 		}
+		aliasFill(&dr, req, buildIndex(req.Matters), cfg)
 		parts[0].Draft = dr
 		return parts, nil
 	}
@@ -263,10 +264,11 @@ func DraftMulti(ctx context.Context, d Drafter, req Request, cfg Config) ([]Part
 		}
 		findDurations(toks)
 		mr := findMatter(toks, idx)
+		aliasFill(&dr, sub, idx, cfg)
 		switch {
 		case dr.Matter != nil:
 			carryMatter = dr.Matter
-		case mr.idx < 0 && mr.warning == "no open matter recognised; pick the matter" && carryMatter != nil && !namesOtherMatter(toks):
+		case mr.idx < 0 && mr.warning == warnNoMatter && carryMatter != nil && !namesOtherMatter(toks):
 			dr.Matter = strPtr(*carryMatter)
 			dr.Warnings = append(without(dr.Warnings, mr.warning), WarnMatterCarried)
 		default:
@@ -276,6 +278,30 @@ func DraftMulti(ctx context.Context, d Drafter, req Request, cfg Config) ([]Part
 		parts[k].Draft = dr
 	}
 	return parts, nil
+}
+
+// aliasFill gives a draft without a matter the matter of an alias said in its
+// text (engines other than rules do not read aliases themselves). A matter the
+// text names explicitly is never replaced.
+func aliasFill(d *Draft, req Request, idx []matterIndex, cfg Config) {
+	if d.Matter != nil || len(req.Aliases) == 0 {
+		return
+	}
+	toks := tokenize(cleanText(req.Text))
+	markNonBillable(toks)
+	findDate(toks, civil(req.Today))
+	findDurations(toks)
+	mr := findMatter(toks, idx)
+	if mr.idx >= 0 || !(mr.warning == warnNoMatter || strings.HasPrefix(mr.warning, "matter not certain")) {
+		return
+	}
+	a, mi, _, ok := findAlias(toks, orderAliases(req.Aliases), idx)
+	if !ok {
+		return
+	}
+	d.Matter = strPtr(idx[mi].m.ID)
+	d.Warnings = append(without(d.Warnings, mr.warning), aliasNote(a))
+	Validate(d, req, cfg)
 }
 
 // namesOtherMatter reports whether unused words look like the name of a matter

@@ -410,6 +410,25 @@ describe('timekeeper alice', () => {
     await a11y('forbidden');
   });
 
+  test('typed dictation: a whole day typed on the record page gives one draft per entry, each showing its span in the inbox', async () => {
+    await page.goto(`${BASE}/record`);
+    await page.getByRole('button', { name: 'Draft entries' }).click();
+    await page.getByText('Type or paste what you did first.').waitFor();
+    await page.getByLabel('What you did').fill('Yesterday: point four on Smith v. Jones reviewing the answer. Then an hour on Smith v. Jones drafting the reply brief.');
+    await page.getByRole('button', { name: 'Draft entries' }).click();
+    await page.getByText('2 drafts ready in the inbox.').waitFor();
+    assert.equal(await page.getByLabel('What you did').inputValue(), '', 'the box is emptied');
+    await a11y('record-typed');
+    await page.goto(`${BASE}/inbox`);
+    const first = page.locator('#cards .card', { has: page.locator('q[data-role=span]', { hasText: 'Yesterday: point four' }) });
+    const second = page.locator('#cards .card', { has: page.locator('q[data-role=span]', { hasText: 'Then an hour' }) });
+    await first.waitFor();
+    await second.waitFor();
+    await first.getByText('Typed dictation (no recording).').waitFor();
+    await shot('inbox-typed-day');
+    await a11y('inbox-typed-day');
+  });
+
   test('phone width layout', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const p of ['record', 'inbox', 'approved']) {
