@@ -82,7 +82,11 @@ func (s *Service) Drafts(ctx context.Context, userID int64, text string, today t
 	if err != nil {
 		return nil, err
 	}
-	parts, err := draft.DraftMulti(ctx, s.Drafter, draft.Request{Text: text, Today: today, Matters: matters}, DraftConfig(s.Config))
+	aliases, err := s.draftAliases(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	parts, err := draft.DraftMulti(ctx, s.Drafter, draft.Request{Text: text, Today: today, Matters: matters, Aliases: aliases}, DraftConfig(s.Config))
 	if err != nil {
 		return nil, fmt.Errorf("drafting: %w", err)
 	}

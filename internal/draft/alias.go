@@ -216,3 +216,11 @@ func verbLike(w string) bool {
 	}
 	return strings.HasSuffix(w, "ing") && len(w) > 5
 }
+
+// PhraseNamesMatter reports whether a phrase names one of the matters (or
+// several) by itself, as a dictation would.
+func PhraseNamesMatter(phrase string, ms []Matter) bool {
+	toks := tokenize(phrase)
+	mr := findMatter(toks, buildIndex(ms))
+	return mr.idx >= 0 || strings.HasPrefix(mr.warning, "several matters")
+}

@@ -106,6 +106,9 @@ func (s *Server) routes() {
 	signedIn.delete("/recordings/:id/audio", s.apiDeleteAudio)
 	signedIn.get("/events", s.apiEvents)
 	signedIn.post("/dictations", s.apiDictation)
+	signedIn.get("/aliases", s.apiListAliases)
+	signedIn.post("/aliases", s.apiPutAlias) // scope "firm": admins only (the service answers 403)
+	signedIn.delete("/aliases", s.apiDeleteAlias)
 
 	billers.get("/users", s.apiListUsers)
 	admins.post("/users", s.apiCreateUser)
