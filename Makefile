@@ -53,7 +53,7 @@ bench: build
 	@bash scripts/bench.sh
 
 eval: deps
-	$(GO) test $(GOFLAGS_TAGS) -count=1 -run 'TestEval' -v ./internal/draft | grep -E '^(EVAL|---|ok|FAIL)'
+	$(GO) test $(GOFLAGS_TAGS) -count=1 -run 'TestEval' -v ./internal/draft ./internal/dictation | grep -E '^(EVAL|---|ok|FAIL)'
 
 FUZZTIME ?= 20s
 fuzz: deps

@@ -2,6 +2,8 @@ package web
 
 import (
 	"github.com/gofiber/fiber/v2"
+
+	"dictum/internal/store"
 )
 
 // apiListAliases lists the caller's aliases and the firm's.
@@ -41,4 +43,21 @@ func (s *Server) apiDeleteAlias(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// aliasesFor fills the account page's aliases section: the caller's aliases and the
+// firm's, and the open matters. A read failure leaves the section empty (the page's
+// password form must still work).
+func (s *Server) aliasesFor(c *fiber.Ctx, d accountData) accountData {
+	p := me(c)
+	d.Admin = p.Actor.Role == store.RoleAdmin
+	if list, err := s.dictation.Aliases(c.UserContext(), p.Actor); err == nil {
+		d.Aliases = list
+	} else {
+		s.Log.Error("account page: aliases", "err", err)
+	}
+	if ms, err := s.Store.Matters(c.UserContext(), "open", ""); err == nil {
+		d.Matters = ms
+	}
+	return d
 }

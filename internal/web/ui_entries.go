@@ -330,11 +330,15 @@ type accountData struct {
 	Must    bool
 	MinLen  int
 	Display string
+	// the aliases section (aliasesFor)
+	Aliases []*store.Alias
+	Matters []*store.Matter // open matters an alias may point at
+	Admin   bool            // may add firm aliases
 }
 
 func (s *Server) uiAccount(c *fiber.Ctx) error {
 	p := me(c)
-	pg := page{Title: "Your account", Page: "account", Nav: "account", D: accountData{Must: p.User.MustChangePassword, MinLen: s.Config.Auth.MinPassword}}
+	pg := page{Title: "Your account", Page: "account", Nav: "account", D: s.aliasesFor(c, accountData{Must: p.User.MustChangePassword, MinLen: s.Config.Auth.MinPassword})}
 	if c.Query("changed") == "1" {
 		pg.Notice = "Your password is changed. Other sessions were logged out."
 	}
@@ -350,7 +354,7 @@ func (s *Server) uiChangePassword(c *fiber.Ctx) error {
 	cur, next, again := c.FormValue("current"), c.FormValue("new"), c.FormValue("confirm")
 	fail := func(msg string) error {
 		return s.render(c, 422, "account", page{Title: "Your account", Page: "account", Nav: "account", Problem: msg,
-			D: accountData{Must: p.User.MustChangePassword, MinLen: s.Config.Auth.MinPassword}})
+			D: s.aliasesFor(c, accountData{Must: p.User.MustChangePassword, MinLen: s.Config.Auth.MinPassword})})
 	}
 	if auth.Verify(cur, p.User.PasswordHash) != nil {
 		return fail("The current password is wrong.")

@@ -429,6 +429,29 @@ describe('timekeeper alice', () => {
     await a11y('inbox-typed-day');
   });
 
+  test('account page: add a matter alias, a typed dictation uses it, delete it', async () => {
+    await page.goto(`${BASE}/account`);
+    await page.getByRole('button', { name: 'Add alias' }).click();
+    await page.getByText('Type the words you use for the matter.').waitFor();
+    await page.getByLabel('Words', { exact: true }).fill('the marina deal');
+    await page.getByLabel('Matter', { exact: true }).selectOption({ label: '2026-021 Acme lease review' });
+    await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Add alias' }).click()]);
+    const row = page.locator('#aliases tr[data-phrase="marina deal"]');
+    await row.waitFor();
+    await a11y('account-aliases');
+    await page.goto(`${BASE}/record`);
+    await page.getByLabel('What you did').fill('Twenty minutes on the marina deal calling the landlord.');
+    await page.getByRole('button', { name: 'Draft entries' }).click();
+    await page.getByText('1 draft ready in the inbox.').waitFor();
+    await page.goto(`${BASE}/inbox`);
+    await page.getByText("matter from your alias 'marina deal'").first().waitFor();
+    await page.goto(`${BASE}/account`);
+    await page.locator('#aliases tr[data-phrase="marina deal"]').getByRole('button', { name: 'Delete' }).click();
+    await page.locator('#aliases tr[data-phrase="marina deal"]').waitFor({ state: 'detached' });
+    await page.reload();
+    assert.equal(await page.locator('#aliases tr[data-phrase="marina deal"]').count(), 0);
+  });
+
   test('phone width layout', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const p of ['record', 'inbox', 'approved']) {

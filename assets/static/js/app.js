@@ -1034,6 +1034,42 @@ function initTwoFA() {
   }
 }
 
+// ---- Account: matter aliases ----------------------------------------------------------------
+
+function initAccount() {
+  const form = $('#alias-form');
+  if (!form) return;
+  const err = $('#alias-error');
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    err.textContent = '';
+    const data = { phrase: $('#alias-phrase').value, matter: $('#alias-matter').value, scope: $('#alias-scope') ? $('#alias-scope').value : 'user' };
+    if (!data.phrase.trim()) { err.textContent = 'Type the words you use for the matter.'; $('#alias-phrase').focus(); return; }
+    if (!data.matter) { err.textContent = 'Pick the matter.'; $('#alias-matter').focus(); return; }
+    try {
+      await api('POST', '/api/v1/aliases', data);
+      location.reload();
+    } catch (ex) { err.textContent = ex.message; }
+  });
+  $$('#aliases tr[data-alias-id]').forEach((tr) => {
+    const save = $('[data-action=alias-save]', tr);
+    const del = $('[data-action=alias-delete]', tr);
+    if (save) save.addEventListener('click', async () => {
+      try {
+        await api('POST', '/api/v1/aliases', { phrase: tr.dataset.phrase, matter: $('[data-role=alias-matter]', tr).value, scope: tr.dataset.scope });
+        toast('Alias saved.');
+      } catch (ex) { toast(ex.message, { bad: true }); }
+    });
+    if (del) del.addEventListener('click', async () => {
+      try {
+        await api('DELETE', '/api/v1/aliases?id=' + encodeURIComponent(tr.dataset.aliasId));
+        tr.remove();
+        toast('Alias deleted.');
+      } catch (ex) { toast(ex.message, { bad: true }); }
+    });
+  });
+}
+
 // ---- Start -------------------------------------------------------------------------------
 
 if (USER) {
@@ -1046,3 +1082,4 @@ if (PAGE === 'record') initRecord();
 if (PAGE === 'inbox') initInbox();
 if (PAGE === 'entries') initEntries();
 if (PAGE === 'twofa') initTwoFA();
+if (PAGE === 'account') initAccount();
