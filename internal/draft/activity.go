@@ -48,6 +48,8 @@ func init() {
 
 var appearanceNouns = map[string]bool{}
 
+var fileDeterminer = setOf(`the this that a our their client's clients' his her whole entire case matter`)
+
 var docNouns = setOf(`motion motions brief briefs letter letters agreement agreements contract contracts
 affidavit affidavits complaint answer memo memorandum pleading pleadings petition will deed notice
 response responses interrogatories order orders stipulation draft lease amendment declaration
@@ -161,6 +163,10 @@ func classify(toks []token, pc partyCtx) string {
 		}
 		v, ok := verbs[toks[i].w]
 		if !ok {
+			continue
+		}
+		// "the Garcia file", "this file": a noun, not filing
+		if (toks[i].w == "file" || toks[i].w == "files") && i > 0 && (fileDeterminer[toks[i-1].w] || (toks[i-1].cap && toks[i-1].w != "i")) {
 			continue
 		}
 		switch v.act {
