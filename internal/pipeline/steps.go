@@ -13,7 +13,6 @@ import (
 	"dictum/internal/audio"
 	"dictum/internal/config"
 	"dictum/internal/dictation"
-	"dictum/internal/draft"
 	"dictum/internal/store"
 	"dictum/internal/transcribe"
 )
@@ -51,7 +50,7 @@ func (s *Service) transcribe(ctx context.Context, rec *store.Recording) (string,
 		return "", permanent{fmt.Errorf("cannot decode the audio: %w", err)}
 	}
 	defer stream.Close()
-	opts := transcribe.Options{Language: s.Config.Trans.Language, Threads: s.Config.Trans.Threads, InitialPrompt: s.prompt(ctx),
+	opts := transcribe.Options{Language: s.Config.Trans.Language, Threads: s.Config.Trans.Threads, InitialPrompt: s.prompt(ctx, rec.UserID),
 		Duration: time.Duration(rec.DurationMs) * time.Millisecond}
 	var lastPct int
 	var mu sync.Mutex
@@ -111,41 +110,8 @@ func transcribeStream(ctx context.Context, eng transcribe.Transcriber, r transcr
 	}
 }
 
-// openMatters returns the firm's open matters in the drafter's shape.
-func openMatters(ctx context.Context, st *store.Store) ([]draft.Matter, error) {
-	ms, err := st.Matters(ctx, "open", "")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]draft.Matter, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, draft.Matter{ID: m.ID, Number: m.Number, Client: m.Client, Name: m.Name, Litigation: m.Litigation || draft.IsLitigationCaption(m.Name)})
-	}
-	return out, nil
-}
-
-// prompt is whisper's initial prompt: the configured text plus the firm's matter and client names.
-func (s *Service) prompt(ctx context.Context) string {
-	var b strings.Builder
-	b.WriteString(s.Config.Trans.InitialPrompt)
-	ms, err := openMatters(ctx, s.Store)
-	if err != nil {
-		return b.String()
-	}
-	seen := map[string]bool{}
-	for _, m := range ms {
-		for _, n := range []string{m.Client, m.Name} {
-			if n == "" || seen[n] || b.Len()+len(n) > 800 {
-				continue
-			}
-			seen[n] = true
-			if b.Len() > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(n)
-		}
-	}
-	return b.String()
+func (s *Service) prompt(ctx context.Context, userID int64) string {
+	return s.dictations().Prompt(ctx, userID, s.Config.Trans.InitialPrompt)
 }
 
 // draftEntry turns the transcript into draft entries (several when the dictation holds a

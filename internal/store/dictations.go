@@ -35,3 +35,24 @@ func (s *Store) CreateEntries(ctx context.Context, a identity.Actor, ns []NewEnt
 	}
 	return out, nil
 }
+
+// RecentMatters lists the open matters a user (every user when userID is 0) recorded
+// time on, most recently touched first (at most limit).
+func (s *Store) RecentMatters(ctx context.Context, userID int64, limit int) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT e.matter_id FROM entries e JOIN matters m ON m.id = e.matter_id
+		WHERE (? = 0 OR e.user_id = ?) AND e.deleted_at IS NULL AND m.status = 'open'
+		GROUP BY e.matter_id ORDER BY MAX(e.updated_at) DESC, e.matter_id LIMIT ?`, userID, userID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("recent matters: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("recent matters: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
