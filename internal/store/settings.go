@@ -16,6 +16,8 @@ const (
 	SettingFirmName    = "firm_name"
 	// SettingRequire2FA lists the roles that must use 2FA ("admin,billing", "all" or "").
 	SettingRequire2FA = "require_2fa_roles"
+	// SettingDailyTarget is the firm's daily target of recorded time, in tenths of an hour.
+	SettingDailyTarget = "daily_target_tenths"
 )
 
 // SettingChange is one firm setting to write.

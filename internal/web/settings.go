@@ -19,7 +19,8 @@ func settingsFailed(err error) error {
 
 // settingsJSON is the API's view of the firm settings.
 func settingsJSON(f settings.Firm) fiber.Map {
-	out := fiber.Map{"firm_name": f.Name, "ledes_law_firm_id": f.LEDESFirmID, "default_rate": nil, "require_2fa_roles": f.Require2FA}
+	out := fiber.Map{"firm_name": f.Name, "ledes_law_firm_id": f.LEDESFirmID, "default_rate": nil, "require_2fa_roles": f.Require2FA,
+		"daily_target_hours": float64(f.DailyTargetTenths) / 10}
 	if f.HasDefaultRate {
 		out["default_rate"] = float64(f.DefaultRate) / 100
 	}
@@ -43,11 +44,12 @@ func (s *Server) apiPatchSettings(c *fiber.Ctx) error {
 		LEDESFirmID *string  `json:"ledes_law_firm_id"`
 		DefaultRate *float64 `json:"default_rate"`
 		Require2FA  *string  `json:"require_2fa_roles"`
+		DailyTarget *float64 `json:"daily_target_hours"`
 	}
 	if err := s.decodeJSON(c, &b); err != nil {
 		return err
 	}
-	f, err := s.settings.Update(c.UserContext(), p.Actor, settings.Patch{FirmName: b.FirmName, LEDESFirmID: b.LEDESFirmID, DefaultRate: b.DefaultRate, Require2FA: b.Require2FA})
+	f, err := s.settings.Update(c.UserContext(), p.Actor, settings.Patch{FirmName: b.FirmName, LEDESFirmID: b.LEDESFirmID, DefaultRate: b.DefaultRate, Require2FA: b.Require2FA, DailyTarget: b.DailyTarget})
 	if err != nil {
 		return settingsFailed(err)
 	}
