@@ -64,6 +64,7 @@ var authzMatrix = map[string]authzCase{
 	"GET /":                              {want: anyPage},
 	"GET /record":                        {want: anyPage},
 	"GET /inbox":                         {want: anyPage},
+	"GET /week":                          {want: anyPage},
 	"GET /inbox/entries/:id":             {fixture: "draft", want: [5]string{"login", "ok", "404", "404", "404"}},
 	"GET /approved":                      {want: anyPage},
 	"GET /billing":                       {want: billPage},
@@ -120,6 +121,7 @@ var authzMatrix = map[string]authzCase{
 	}},
 	// a user alias is its owner's alone: nobody else, not even an admin, deletes it
 	"DELETE /api/v1/aliases":             {fixture: "alias", want: [5]string{"401", "ok", "404", "404", "404"}},
+	"GET /api/v1/timesheet":              {want: all},
 	"POST /api/v1/dictations":            {want: all, body: jsonBody(`{"text":"Point three on Smith v. Jones drafting the motion."}`)},
 	"GET /api/v1/events":                 {want: [5]string{"401", "stream", "stream", "stream", "stream"}},
 	"GET /api/v1/users":                  {want: billingOnly},

@@ -109,6 +109,7 @@ func (s *Server) routes() {
 	signedIn.get("/aliases", s.apiListAliases)
 	signedIn.post("/aliases", s.apiPutAlias) // scope "firm": admins only (the service answers 403)
 	signedIn.delete("/aliases", s.apiDeleteAlias)
+	signedIn.get("/timesheet", s.apiTimesheet)
 
 	billers.get("/users", s.apiListUsers)
 	admins.post("/users", s.apiCreateUser)
@@ -168,6 +169,7 @@ func (s *Server) routes() {
 	anyPage.get("/inbox", s.uiInbox)
 	anyPage.get("/inbox/entries/:id", s.uiInboxCard)
 	anyPage.get("/approved", s.uiApproved)
+	anyPage.get("/week", s.uiWeek)
 	anyPage.get("/account", s.uiAccount)
 	anyPage.get("/2fa", s.uiTwoFA)
 	anyPage.post("/account/password", s.uiChangePassword)

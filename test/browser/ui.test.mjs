@@ -452,9 +452,26 @@ describe('timekeeper alice', () => {
     assert.equal(await page.locator('#aliases tr[data-phrase="marina deal"]').count(), 0);
   });
 
+  test('week page: hours per day against the target, days with nothing recorded, links into the inbox', async () => {
+    await page.goto(`${BASE}/week`);
+    assert.match(await page.title(), /^Week \d{4}-W\d{2}/);
+    await page.locator('#week tbody tr').first().waitFor();
+    assert.equal(await page.locator('#week tbody tr').count(), 7);
+    const api = await apiGet(page, `${BASE}/api/v1/timesheet`);
+    assert.equal(api.status, 200);
+    const withDrafts = api.body.days.find((d) => d.inbox_link);
+    if (withDrafts) {
+      const link = page.locator(`#week tr[data-date="${withDrafts.date}"] a`, { hasText: 'Drafts in the inbox' });
+      await Promise.all([page.waitForURL(/\/inbox#entry-/), link.click()]);
+      await page.goto(`${BASE}/week`);
+    }
+    await shot('week');
+    await a11y('week');
+  });
+
   test('phone width layout', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const p of ['record', 'inbox', 'approved']) {
+    for (const p of ['record', 'inbox', 'approved', 'week']) {
       await page.goto(`${BASE}/${p}`);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 1, `${p} scrolls sideways at phone width by ${overflow}px`);
