@@ -42,9 +42,9 @@ func TestTimesheetWeek(t *testing.T) {
 	add("alice", "2026-11-16", 20, "manual", true, false) // and a typed-in approved entry
 	add("alice", "2026-11-18", 65, "whisper", true, false)
 	add("alice", "2026-11-19", 5, "manual", false, false)
-	add("alice", "2026-11-19", 30, "rules", false, true) // deleted: not counted
+	add("alice", "2026-11-19", 30, "rules", false, true)  // deleted: not counted
 	add("alice", "2026-11-21", 10, "rules", false, false) // Saturday (dated ahead)
-	add("bob", "2026-11-17", 80, "rules", true, false)   // bob's time is not alice's
+	add("bob", "2026-11-17", 80, "rules", true, false)    // bob's time is not alice's
 
 	res := r.do("GET", "/api/v1/timesheet?week=2026-W47", "alice", nil)
 	if res.Status != 200 {
