@@ -62,7 +62,13 @@ func (s *Service) transcribe(ctx context.Context, rec *store.Recording) (string,
 			s.setStatus(rec, store.RecTranscribing, "", pct)
 		}
 	}
-	res, err := transcribeStream(ctx, eng, stream, opts)
+	var src transcribe.SampleReader = stream
+	var vad *audio.VAD
+	if s.Config.Trans.TrimSilence {
+		vad = audio.NewVAD(stream, audio.VADOptions{})
+		src = vad
+	}
+	res, err := transcribeStream(ctx, eng, src, opts)
 	if err != nil {
 		if errors.Is(err, audio.ErrCorrupt) || errors.Is(err, audio.ErrTooLong) || errors.Is(err, audio.ErrEmpty) || errors.Is(err, transcribe.ErrNoAudio) {
 			return "", permanent{fmt.Errorf("cannot decode the audio: %w", err)}
@@ -71,6 +77,14 @@ func (s *Service) transcribe(ctx context.Context, rec *store.Recording) (string,
 	}
 	if stream.Silent() {
 		return "", permanent{errors.New("the recording is silent: nothing was said (check the microphone)")}
+	}
+	if vad != nil { // times of the original audio, which the lawyer plays back
+		for i := range res.Segments {
+			res.Segments[i].Start, res.Segments[i].End = vad.Map(res.Segments[i].Start), vad.Map(res.Segments[i].End)
+		}
+		kept := res.AudioSeconds
+		res.AudioSeconds = float64(vad.InSamples()) / audio.SampleRate
+		s.Log.Info("silence trimmed", "recording", rec.ID, "audio_s", res.AudioSeconds, "speech_s", kept)
 	}
 	segs, _ := json.Marshal(res.Segments)
 	text := strings.TrimSpace(res.Text)
