@@ -30,7 +30,7 @@ type VAD struct {
 	opts VADOptions
 
 	frame, keep, minPause, hang int // in samples / frames
-	thresh                          float64
+	thresh                      float64
 
 	acc      []float32 // samples read but not yet a whole frame
 	accStart int64     // input index of acc[0]
@@ -70,7 +70,9 @@ type VADOptions struct {
 const vadMinFloor = 1e-5 // -100 dBFS: digital silence
 
 // NewVAD wraps a 16 kHz mono sample reader.
-func NewVAD(r interface{ Read(p []float32) (int, error) }, o VADOptions) *VAD {
+func NewVAD(r interface {
+	Read(p []float32) (int, error)
+}, o VADOptions) *VAD {
 	if o.Frame <= 0 {
 		o.Frame = 20 * time.Millisecond
 	}
