@@ -26,7 +26,7 @@ import (
 //
 // Memory is bounded: a long pause holds at most MinPause+Keep samples.
 type VAD struct {
-	r    reader
+	r    SampleSource
 	opts VADOptions
 
 	frame, keep, minPause, hang int // in samples / frames
@@ -51,7 +51,8 @@ type VAD struct {
 	err     error
 }
 
-type reader interface {
+// SampleSource reads 16 kHz mono samples (a *Stream, or any other).
+type SampleSource interface {
 	Read(p []float32) (int, error)
 }
 
@@ -70,9 +71,7 @@ type VADOptions struct {
 const vadMinFloor = 1e-5 // -100 dBFS: digital silence
 
 // NewVAD wraps a 16 kHz mono sample reader.
-func NewVAD(r interface {
-	Read(p []float32) (int, error)
-}, o VADOptions) *VAD {
+func NewVAD(r SampleSource, o VADOptions) *VAD {
 	if o.Frame <= 0 {
 		o.Frame = 20 * time.Millisecond
 	}
