@@ -17,9 +17,9 @@ func (s *Service) Aliases(ctx context.Context, a identity.Actor) ([]*store.Alias
 	return s.Store.AliasesFor(ctx, a.UserID)
 }
 
-// PutAlias sets an alias: scope "user" (the default) for the actor, scope "firm" for
-// everyone, which only an admin may set.
-func (s *Service) PutAlias(ctx context.Context, a identity.Actor, phrase, matterID, scope string) (*store.Alias, error) {
+// PutAlias sets an alias of a matter (or, with activity set, of a UTBMS activity): scope
+// "user" (the default) for the actor, scope "firm" for everyone, which only an admin may set.
+func (s *Service) PutAlias(ctx context.Context, a identity.Actor, phrase, matterID, activity, scope string) (*store.Alias, error) {
 	if scope == "" {
 		scope = store.AliasUser
 	}
@@ -33,25 +33,28 @@ func (s *Service) PutAlias(ctx context.Context, a identity.Actor, phrase, matter
 	if err := draft.CheckPhrase(p); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	matterID = strings.TrimSpace(matterID)
-	if matterID == "" {
-		return nil, fmt.Errorf("%w: \"matter\" is required", ErrInvalid)
+	matterID, activity = strings.TrimSpace(matterID), strings.ToUpper(strings.TrimSpace(activity))
+	if matterID == "" && activity == "" {
+		return nil, fmt.Errorf("%w: \"matter\" (or \"activity\") is required", ErrInvalid)
 	}
-	return s.Store.PutAlias(ctx, a, store.Alias{Phrase: p, MatterID: matterID, Scope: scope, UserID: a.UserID, Source: store.AliasManual})
+	return s.Store.PutAlias(ctx, a, store.Alias{Phrase: p, MatterID: matterID, Activity: activity, Scope: scope, UserID: a.UserID, Source: store.AliasManual})
 }
 
 // DeleteAlias removes an alias by id, or by phrase within a scope (the actor's own
-// for "user").
-func (s *Service) DeleteAlias(ctx context.Context, a identity.Actor, id, phrase, scope string) error {
+// for "user") and kind (matter unless "activity").
+func (s *Service) DeleteAlias(ctx context.Context, a identity.Actor, id, phrase, scope, kind string) error {
 	if id == "" {
 		if scope == "" {
 			scope = store.AliasUser
+		}
+		if kind != store.KindActivity {
+			kind = store.KindMatter
 		}
 		p := draft.NormalizePhrase(phrase)
 		if p == "" {
 			return fmt.Errorf("%w: say which alias: \"id\", or \"phrase\" and \"scope\"", ErrInvalid)
 		}
-		al, err := s.Store.AliasByPhrase(ctx, scope, a.UserID, p)
+		al, err := s.Store.AliasByPhrase(ctx, scope, a.UserID, kind, p)
 		if err != nil {
 			return err
 		}
@@ -70,7 +73,7 @@ func (s *Service) draftAliases(ctx context.Context, userID int64) ([]draft.Alias
 	out := make([]draft.Alias, 0, len(list))
 	for _, a := range list {
 		if a.Open {
-			out = append(out, draft.Alias{Phrase: a.Phrase, Matter: a.MatterID, Scope: a.Scope})
+			out = append(out, draft.Alias{Phrase: a.Phrase, Matter: a.MatterID, Activity: a.Activity, Scope: a.Scope})
 		}
 	}
 	return out, nil
@@ -97,8 +100,12 @@ func (s *Service) EditEntry(ctx context.Context, a identity.Actor, id string, pa
 }
 
 func (s *Service) learn(ctx context.Context, a identity.Actor, before, after *store.Entry) (*store.Alias, error) {
-	if a.UserID == 0 || before.UserID != a.UserID || before.Engine == "manual" || after.MatterID == nil ||
-		(before.MatterID != nil && *before.MatterID == *after.MatterID) {
+	if a.UserID == 0 || before.UserID != a.UserID || before.Engine == "manual" {
+		return nil, nil
+	}
+	matterChanged := after.MatterID != nil && (before.MatterID == nil || *before.MatterID != *after.MatterID)
+	activityChanged := after.Activity != nil && *after.Activity != "" && (before.Activity == nil || *before.Activity != *after.Activity)
+	if !matterChanged && !activityChanged {
 		return nil, nil
 	}
 	text := ""
@@ -113,20 +120,33 @@ func (s *Service) learn(ctx context.Context, a identity.Actor, before, after *st
 			text = *r.Transcript
 		}
 	}
+	var learned *store.Alias
+	if activityChanged {
+		if p := draft.LearnActivityPhrase(text); p != "" {
+			al, err := s.Store.PutAlias(ctx, a, store.Alias{Phrase: p, Activity: *after.Activity, Scope: store.AliasUser, UserID: a.UserID, Source: store.AliasLearned})
+			if err != nil && !errors.Is(err, entry.ErrInvalid) {
+				return nil, err
+			}
+			learned = al
+		}
+	}
+	if !matterChanged {
+		return learned, nil
+	}
 	phrase := draft.LearnPhrase(text)
 	if phrase == "" {
-		return nil, nil
+		return learned, nil
 	}
 	matters, err := s.OpenMatters(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if draft.PhraseNamesMatter(phrase, matters) {
-		return nil, nil // the name of a matter is never an alias (it is matched anyway)
+		return learned, nil // the name of a matter is never an alias (it is matched anyway)
 	}
 	al, err := s.Store.PutAlias(ctx, a, store.Alias{Phrase: phrase, MatterID: *after.MatterID, Scope: store.AliasUser, UserID: a.UserID, Source: store.AliasLearned})
 	if errors.Is(err, entry.ErrInvalid) {
-		return nil, nil // e.g. the matter was closed meanwhile
+		return learned, nil // e.g. the matter was closed meanwhile
 	}
 	return al, err
 }

@@ -53,6 +53,26 @@ func TestEvalLearning(t *testing.T) {
 	check("no leak to bob", m == "")
 	m, _ = matterOf(alice, "Smith v. Jones, point two on the marina deal question for opposing counsel.")
 	check("explicit matter wins", m == smith)
+	// the activity loop: a corrected activity teaches the words of the work
+	actOf := func(a identity.Actor, text string) (string, string) {
+		es, err := svc.FromText(ctx, a, text, "")
+		if err != nil || len(es) != 1 {
+			t.Fatalf("%s %q: %v", a.Username, text, err)
+		}
+		act := ""
+		if es[0].Activity != nil {
+			act = *es[0].Activity
+		}
+		return act, es[0].ID
+	}
+	act, id := actOf(alice, "Point four on Smith v. Jones, went over the lease.")
+	a104 := "A104"
+	_, learned, err = svc.EditEntry(ctx, alice, id, store.EntryPatch{Activity: &a104})
+	check("activity correction learned 'went over'", act != "A104" && err == nil && learned != nil && learned.Phrase == "went over" && learned.Activity == "A104")
+	act, _ = actOf(alice, "Point two on Smith v. Jones, went over the deposition outline.")
+	check("activity used on alice's next dictation", act == "A104")
+	act, _ = actOf(bob, "Point two on Smith v. Jones, went over the deposition outline.")
+	check("activity alias does not reach bob", act != "A104")
 	closed := "closed"
 	if _, err := w.Store.UpdateMatter(ctx, identity.System(), marina, store.MatterPatch{Status: &closed}); err != nil {
 		t.Fatal(err)

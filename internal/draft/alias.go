@@ -15,10 +15,14 @@ var timeZero = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // dictation did not name: a matter said explicitly always wins, an alias
 // pointing at a matter that is not open is ignored, and a lawyer's drafts only
 // ever see that lawyer's own aliases and the firm's.
+//
+// An alias may instead name an activity ("went over" -> A104): it then sets the
+// draft's activity whenever the phrase is said (the lawyer taught it).
 type Alias struct {
-	Phrase string // normalised: lower-case words (see NormalizePhrase)
-	Matter string // matter id
-	Scope  string // "user" or "firm"
+	Phrase   string // normalised: lower-case words (see NormalizePhrase)
+	Matter   string // matter id (a matter alias)
+	Activity string // UTBMS activity code (an activity alias)
+	Scope    string // "user" or "firm"
 }
 
 // Alias scopes.
@@ -35,6 +39,12 @@ const (
 
 // aliasNote is the warning that says why a draft has its matter.
 func aliasNote(a Alias) string {
+	if a.Activity != "" {
+		if a.Scope == ScopeFirm {
+			return fmt.Sprintf("activity from the firm's alias '%s'", a.Phrase)
+		}
+		return fmt.Sprintf("activity from your alias '%s'", a.Phrase)
+	}
 	if a.Scope == ScopeFirm {
 		return fmt.Sprintf("matter from the firm's alias '%s'", a.Phrase)
 	}
@@ -98,6 +108,9 @@ func findAlias(toks []token, aliases []Alias, ms []matterIndex) (Alias, int, [2]
 		keys[i] = key(toks[i].w)
 	}
 	for _, a := range aliases {
+		if a.Matter == "" {
+			continue // an activity alias
+		}
 		mi := -1
 		for j := range ms {
 			if ms[j].m.ID == a.Matter {
@@ -123,6 +136,63 @@ func findAlias(toks []token, aliases []Alias, ms []matterIndex) (Alias, int, [2]
 		}
 	}
 	return Alias{}, -1, [2]int{}, false
+}
+
+// findActivityAlias returns the first activity alias whose words stand unused in toks.
+func findActivityAlias(toks []token, aliases []Alias) (Alias, bool) {
+	for _, a := range aliases {
+		if a.Activity == "" {
+			continue
+		}
+		ws := strings.Fields(a.Phrase)
+		if len(ws) == 0 {
+			continue
+		}
+	next:
+		for i := 0; i+len(ws) <= len(toks); i++ {
+			for k, w := range ws {
+				if key(toks[i+k].w) != w || toks[i+k].used != useNone || (k < len(ws)-1 && toks[i+k].brk) {
+					continue next
+				}
+			}
+			return a, true
+		}
+	}
+	return Alias{}, false
+}
+
+// particles that belong to the verb before them ("went over", "looked into")
+var particles = setOf(`over through at into up out with on about`)
+
+// LearnActivityPhrase finds the words that named the work, for a lawyer who corrected
+// a draft's activity: the first verb of the dictation after its duration, date and
+// matter ("went over" in "point four on Patel, went over the lease"). "" when none.
+func LearnActivityPhrase(text string) string {
+	toks := tokenize(cleanText(text))
+	markNonBillable(toks)
+	findDate(toks, timeZero)
+	findDurations(toks)
+	markFillers(toks)
+	for i, t := range toks {
+		if t.used != useNone || (t.cap && !t.first) || leadingJunk[t.w] || matterFrame[t.w] || genericWords[key(t.w)] {
+			continue
+		}
+		if t.cap && t.first && !verbLike(t.w) && !(i+1 < len(toks) && particles[toks[i+1].w]) {
+			continue // a name opening the dictation ("Patel, went over ...")
+		}
+		p := t.raw
+		if !t.brk && i+1 < len(toks) && particles[toks[i+1].w] && toks[i+1].used == useNone {
+			p += " " + toks[i+1].raw
+		} else if !verbLike(t.w) && !strings.HasSuffix(t.w, "ed") {
+			return "" // not the work
+		}
+		p = NormalizePhrase(p)
+		if CheckPhrase(p) != nil {
+			return ""
+		}
+		return p
+	}
+	return ""
 }
 
 // orderAliases puts the lawyer's own aliases first, then the firm's, longer

@@ -109,3 +109,29 @@ func TestCheckPhrase(t *testing.T) {
 		}
 	}
 }
+
+func TestLearnActivityPhrase(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"Point four on Patel, went over the lease.", "went over"},
+		{"Patel, point four, looked into the statute of limitations.", "looked into"},
+		{"Reviewed the appraisal for Whitfield, point two.", "reviewed"},
+		{"Yesterday two hours prepping the witness.", "prepping"},
+		{"Point four on Patel.", ""},
+		{"", ""},
+	} {
+		if got := LearnActivityPhrase(tc.text); got != tc.want {
+			t.Errorf("LearnActivityPhrase(%q) = %q, want %q", tc.text, got, tc.want)
+		}
+	}
+}
+
+func TestActivityAlias(t *testing.T) {
+	ms := dayMatters(t)
+	as := []Alias{{Phrase: "went over", Activity: "A104", Scope: ScopeUser}}
+	for _, e := range []Drafter{NewRules(Config{}), noMatterEngine{NewRules(Config{})}} {
+		parts, err := DraftMulti(context.Background(), e, Request{Text: "Point four on Patel, went over the lease with the associate.", Today: dayToday, Matters: ms, Aliases: as}, Config{})
+		if err != nil || len(parts) != 1 || parts[0].Activity != "A104" || !has(parts[0].Warnings, "activity from your alias 'went over'") {
+			t.Errorf("%s: %v %+v", e.Name(), err, parts)
+		}
+	}
+}

@@ -284,13 +284,21 @@ func DraftMulti(ctx context.Context, d Drafter, req Request, cfg Config) ([]Part
 // text (engines other than rules do not read aliases themselves). A matter the
 // text names explicitly is never replaced.
 func aliasFill(d *Draft, req Request, idx []matterIndex, cfg Config) {
-	if d.Matter != nil || len(req.Aliases) == 0 {
+	if len(req.Aliases) == 0 {
 		return
 	}
 	toks := tokenize(cleanText(req.Text))
 	markNonBillable(toks)
 	findDate(toks, civil(req.Today))
 	findDurations(toks)
+	if a, ok := findActivityAlias(toks, orderAliases(req.Aliases)); ok && d.Activity != a.Activity {
+		d.Activity = a.Activity
+		d.Warnings = append(d.Warnings, aliasNote(a))
+		Validate(d, req, cfg)
+	}
+	if d.Matter != nil {
+		return
+	}
 	mr := findMatter(toks, idx)
 	if mr.idx >= 0 || !(mr.warning == warnNoMatter || strings.HasPrefix(mr.warning, "matter not certain")) {
 		return

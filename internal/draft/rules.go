@@ -127,6 +127,10 @@ func (r *Rules) draft(req Request) Draft {
 	}
 
 	d.Activity = classify(toks, pc)
+	if a, ok := findActivityAlias(toks, orderAliases(req.Aliases)); ok {
+		d.Activity = a.Activity
+		d.Warnings = append(d.Warnings, aliasNote(a))
+	}
 
 	markFillers(toks)
 	if mr.idx >= 0 {

@@ -16,30 +16,32 @@ func (s *Server) apiListAliases(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"aliases": list})
 }
 
-// apiPutAlias sets an alias {"phrase","matter","scope"}: scope "user" (default) for the
-// caller, "firm" (admins only) for everyone. Setting a phrase again points it elsewhere.
+// apiPutAlias sets an alias {"phrase","matter","scope"} (or {"phrase","activity","scope"}
+// for a UTBMS activity): scope "user" (default) for the caller, "firm" (admins only) for
+// everyone. Setting a phrase again points it elsewhere.
 func (s *Server) apiPutAlias(c *fiber.Ctx) error {
 	p := me(c)
 	var b struct {
-		Phrase string `json:"phrase"`
-		Matter string `json:"matter"`
-		Scope  string `json:"scope"`
+		Phrase   string `json:"phrase"`
+		Matter   string `json:"matter"`
+		Activity string `json:"activity"`
+		Scope    string `json:"scope"`
 	}
 	if err := s.decodeJSON(c, &b); err != nil {
 		return err
 	}
-	al, err := s.dictation.PutAlias(c.UserContext(), p.Actor, b.Phrase, b.Matter, b.Scope)
+	al, err := s.dictation.PutAlias(c.UserContext(), p.Actor, b.Phrase, b.Matter, b.Activity, b.Scope)
 	if err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(al)
 }
 
-// apiDeleteAlias deletes an alias named by ?id= or by ?phrase=&scope= (the caller's own
-// for scope user; a firm alias by an admin).
+// apiDeleteAlias deletes an alias named by ?id= or by ?phrase=&scope=[&kind=activity] (the
+// caller's own for scope user; a firm alias by an admin).
 func (s *Server) apiDeleteAlias(c *fiber.Ctx) error {
 	p := me(c)
-	if err := s.dictation.DeleteAlias(c.UserContext(), p.Actor, c.Query("id"), c.Query("phrase"), c.Query("scope")); err != nil {
+	if err := s.dictation.DeleteAlias(c.UserContext(), p.Actor, c.Query("id"), c.Query("phrase"), c.Query("scope"), c.Query("kind")); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)

@@ -187,3 +187,69 @@ func TestAliasLearnedFromACorrection(t *testing.T) {
 		t.Errorf("audit: %s", got)
 	}
 }
+
+// An activity correction teaches the words of the work ("went over" -> A104) to the
+// lawyer's next drafts only; activity aliases can also be set by hand.
+func TestActivityAliasLearned(t *testing.T) {
+	r := newRig(t)
+	r.matter("2026-002", "Daniel Smith", "Smith v. Jones")
+	res := r.do("POST", "/api/v1/dictations", "alice", map[string]any{"text": "Point four on Smith v. Jones, went over the lease."})
+	var o struct {
+		Entries []struct {
+			ID       string   `json:"id"`
+			Activity *string  `json:"activity"`
+			Warnings []string `json:"warnings"`
+		}
+	}
+	if err := json.Unmarshal(res.Body, &o); err != nil || len(o.Entries) != 1 {
+		t.Fatalf("%v %s", err, res.Body)
+	}
+	if o.Entries[0].Activity != nil && *o.Entries[0].Activity == "A104" {
+		t.Fatalf("the engine already says A104; the test needs a correction: %s", res.Body)
+	}
+	res = r.do("PATCH", "/api/v1/entries/"+o.Entries[0].ID, "alice", map[string]any{"activity": "A104"})
+	la, _ := res.json(t)["learned_alias"].(map[string]any)
+	if res.Status != 200 || la == nil || la["phrase"] != "went over" || la["kind"] != "activity" || la["activity"] != "A104" {
+		t.Fatalf("learned: %d %s", res.Status, res.Body)
+	}
+	next := func(as string) (string, string) {
+		res := r.do("POST", "/api/v1/dictations", as, map[string]any{"text": "Point two on Smith v. Jones, went over the deposition outline."})
+		var o struct {
+			Entries []struct {
+				Activity *string  `json:"activity"`
+				Warnings []string `json:"warnings"`
+			}
+		}
+		_ = json.Unmarshal(res.Body, &o)
+		a := ""
+		if o.Entries[0].Activity != nil {
+			a = *o.Entries[0].Activity
+		}
+		return a, strings.Join(o.Entries[0].Warnings, "|")
+	}
+	if a, w := next("alice"); a != "A104" || !strings.Contains(w, "activity from your alias 'went over'") {
+		t.Errorf("alice's next draft: %s %s", a, w)
+	}
+	if _, w := next("bob"); strings.Contains(w, "alias") {
+		t.Errorf("alice's activity alias reached bob: %s", w)
+	}
+	for _, tc := range []struct {
+		body   string
+		status int
+		msg    string
+	}{
+		{`{"phrase":"looked into","activity":"a102"}`, 201, `"activity":"A102"`},
+		{`{"phrase":"looked into","activity":"A999"}`, 422, "not a UTBMS activity"},
+		{`{"phrase":"looked into","activity":"A102","matter":"x"}`, 422, "not both"},
+	} {
+		if res := r.do("POST", "/api/v1/aliases", "alice", tc.body); res.Status != tc.status || !strings.Contains(string(res.Body), tc.msg) {
+			t.Errorf("%s: %d %s", tc.body, res.Status, res.Body)
+		}
+	}
+	if res := r.do("DELETE", "/api/v1/aliases?phrase=went+over&kind=activity", "alice", nil); res.Status != 204 {
+		t.Errorf("delete activity alias: %d %s", res.Status, res.Body)
+	}
+	if page := r.do("GET", "/account", "alice", nil); page.Status != 200 || !strings.Contains(string(page.Body), "Activity A102") {
+		t.Errorf("account page: %d", page.Status)
+	}
+}
