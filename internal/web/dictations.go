@@ -23,5 +23,8 @@ func (s *Server) apiDictation(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	for _, e := range es { // the lawyer's open inbox tabs show the new drafts
+		s.Events.Publish(p.User.ID, Event{Type: "entry", ID: e.ID, Status: e.Status})
+	}
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"entries": es})
 }
