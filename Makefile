@@ -22,7 +22,7 @@ export DICTUM_SQLCIPHER_PREFIX := $(SQLC)
 GOFLAGS_TAGS := -tags libsqlite3
 LDFLAGS := -X dictum/internal/buildinfo.Version=$(VERSION)
 
-.PHONY: all deps build run test vet unit browser bench eval fuzz clean env test-tls deb test-deb
+.PHONY: all deps build run test vet unit browser bench eval fuzz clean env test-tls deb test-deb test-ollama
 
 all: build
 
@@ -58,7 +58,12 @@ bench: build
 	@bash scripts/bench.sh
 
 eval: deps
-	$(GO) test $(GOFLAGS_TAGS) -count=1 -run 'TestEval' -v ./internal/draft | grep -E '^(EVAL|---|ok|FAIL)'
+	$(GO) test $(GOFLAGS_TAGS) -count=1 -run 'TestEval' -v ./internal/draft ./internal/dictation | grep -E '^(EVAL|---|ok|FAIL)'
+
+# Opt-in (not in `make test`): the Ollama engine against a real Ollama server built from
+# its Go module, with a random-weight model (scripts/test-ollama.sh).
+test-ollama: deps
+	@bash scripts/test-ollama.sh
 
 FUZZTIME ?= 20s
 fuzz: deps

@@ -256,7 +256,7 @@ func (e *cliEnv) cmdServe(args []string) int {
 	}
 	backups := lifecycle.NewBackups(lifecycle.BackupDeps{Config: cfg, Store: st, Keys: keys, Log: log})
 	defer backups.Wait()
-	srv, err := web.New(web.Deps{Config: cfg, Store: st, Blobs: blobs, Log: log, Events: hub, Kick: queue.Kick, Cancel: queue.Cancel,
+	srv, err := web.New(web.Deps{Config: cfg, Store: st, Blobs: blobs, Log: log, Events: hub, Kick: queue.Kick, Cancel: queue.Cancel, Drafter: drafter,
 		TLS: mode != "off", CARoot: caPEM, Archives: archives, Backups: backups, CRL: crl,
 		Ready: func(ctx context.Context) error {
 			if _, err := os.Stat(cfg.MasterKeyPath()); err != nil {

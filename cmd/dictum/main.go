@@ -48,7 +48,7 @@ Backups
 Speech and drafting
   model       list | pull NAME | import FILE | verify NAME|FILE | use NAME
   transcribe  [--model M] FILE...   transcribe files locally and print timings
-  draft       --matters FILE --today YYYY-MM-DD [--engine rules|ollama|azure] [TEXT]
+  draft       --matters FILE --today YYYY-MM-DD [--engine rules|ollama|azure] [--batch] [--multi] [TEXT]
 
 Clio
   clio        status | sync | import | errors   (connect Clio in the web app first)

@@ -131,6 +131,7 @@ type Trans struct {
 	MaxAttempts   int    `toml:"max_attempts" doc:"A job that fails this many times is marked failed."`
 	FFmpeg        string `toml:"ffmpeg" doc:"Path to ffmpeg for M4A/AAC; empty looks it up on PATH; '-' disables."`
 	NoFallback    bool   `toml:"no_temperature_fallback" doc:"Disable whisper's temperature fallback (faster, for tests)."`
+	TrimSilence   bool   `toml:"trim_silence" doc:"Drop leading and trailing silence and shorten pauses over 0.6 s before whisper (energy-based, relative to the recording's noise floor); timestamps stay those of the original audio."`
 }
 
 // Draft holds drafting settings.
@@ -195,7 +196,7 @@ func Defaults() Config {
 			RequestsPerMin: 600, UploadsPerHour: 120, LoginFailures: 5,
 			UploadDailyMB: 2048, MaxConnsPerIP: 64, ReadTimeout: Duration{time.Minute}, UploadTimeout: Duration{10 * time.Minute}},
 		Trans: Trans{Model: "base.en", ModelBaseURL: "https://huggingface.co/ggerganov/whisper.cpp/resolve/main",
-			Workers: 1, Threads: 2, Language: "en", MaxAttempts: 3},
+			Workers: 1, Threads: 2, Language: "en", MaxAttempts: 3, TrimSilence: true},
 		Draft: Draft{Engine: "rules", IncrementMinutes: 6, LookbackDays: 60,
 			Ollama: Ollama{Model: "llama3.2", Timeout: Duration{60 * time.Second}, Retries: 2},
 			Azure:  Azure{APIVersion: "2024-10-21", Timeout: Duration{30 * time.Second}, Retries: 2}},

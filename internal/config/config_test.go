@@ -49,6 +49,24 @@ timeout = "5s"
 	}
 }
 
+// transcribe.trim_silence is on by default; the file or the environment turn it off.
+func TestTrimSilenceKey(t *testing.T) {
+	if !Defaults().Trans.TrimSilence {
+		t.Fatal("trim_silence is off by default")
+	}
+	c, _, err := Load(writeFile(t, "[transcribe]\ntrim_silence = false\n"), true, nil)
+	if err != nil || c.Trans.TrimSilence {
+		t.Fatalf("file: %v %v", err, c.Trans.TrimSilence)
+	}
+	c, _, err = Load(writeFile(t, ""), true, []string{"DICTUM_TRANSCRIBE_TRIM_SILENCE=false"})
+	if err != nil || c.Trans.TrimSilence {
+		t.Fatalf("env: %v %v", err, c.Trans.TrimSilence)
+	}
+	if _, _, err := Load(writeFile(t, ""), true, []string{"DICTUM_TRANSCRIBE_TRIM_SILENCE=maybe"}); err == nil || !strings.Contains(err.Error(), "transcribe.trim_silence") {
+		t.Fatalf("bad env value: %v", err)
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	cases := []struct {
 		name, file string

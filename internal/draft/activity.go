@@ -48,6 +48,8 @@ func init() {
 
 var appearanceNouns = map[string]bool{}
 
+var fileDeterminer = setOf(`the this that a our their client's clients' his her whole entire case matter`)
+
 var docNouns = setOf(`motion motions brief briefs letter letters agreement agreements contract contracts
 affidavit affidavits complaint answer memo memorandum pleading pleadings petition will deed notice
 response responses interrogatories order orders stipulation draft lease amendment declaration
@@ -66,7 +68,8 @@ mediator arbitrator adjuster insurer insurance investigator doctor physician the
 witnesses realtor broker lender bank banker agency inspector officer police detective consultant
 auditor guardian gal registrar recorder board planner surveyor vendor probation caseworker evaluator
 reporter interpreter translator custodian examiner commissioner magistrate underwriter landlord
-county city township municipality department irs assessor commission zoning planning`)
+county city township municipality department irs assessor commission zoning planning actuary
+valuator valuation-expert`)
 	clientParty = setOf(`client clients executor executrix trustee trustees ceo cfo coo cto founder
 founders owner owners him her family`)
 	windowStop = setOf(`about regarding re concerning on discussing to-discuss over`)
@@ -160,6 +163,10 @@ func classify(toks []token, pc partyCtx) string {
 		}
 		v, ok := verbs[toks[i].w]
 		if !ok {
+			continue
+		}
+		// "the Garcia file", "this file": a noun, not filing
+		if (toks[i].w == "file" || toks[i].w == "files") && i > 0 && (fileDeterminer[toks[i-1].w] || (toks[i-1].cap && toks[i-1].w != "i")) {
 			continue
 		}
 		switch v.act {

@@ -14,11 +14,14 @@ import (
 )
 
 const usage = `usage: dictum draft --matters FILE [--today YYYY-MM-DD] [--engine rules|ollama|azure]
-                    [--increment MINUTES] [--batch] [TEXT ...]
+                    [--increment MINUTES] [--batch] [--multi] [TEXT ...]
 
 Prints one JSON draft time entry for TEXT (several words are joined with
 spaces; without TEXT the text is read from stdin). With --batch, reads JSONL
 {"id","text"} from stdin and writes one JSONL line {"id", ...draft} per input.
+With --multi, a dictation may hold several entries (a whole day): each input
+prints {"id", "entries": [draft + "span", ...]} in spoken order ("id" is null
+for TEXT or stdin).
 `
 
 const maxBatchLine = 1 << 20
@@ -29,6 +32,7 @@ type batchOut struct {
 	ID json.RawMessage `json:"id"`
 	*Draft
 	Error string `json:"error,omitempty"`
+	parts []Part // with --multi
 }
 
 // RunCLI runs `dictum draft`. It returns the process exit code: 0 on success,
@@ -43,6 +47,7 @@ func RunCLI(args []string, stdin io.Reader, stdout, stderr io.Writer, cfg Config
 	engine := fs.String("engine", "", "rules, ollama or azure (default from config, else rules)")
 	increment := fs.Int("increment", 0, "billing increment in minutes (default from config, else 6)")
 	batch := fs.Bool("batch", false, "read JSONL {\"id\",\"text\"} from stdin")
+	multi := fs.Bool("multi", false, "several entries per dictation: print {\"id\",\"entries\"} per input")
 
 	// flags may come before or after the text words
 	var words []string
@@ -103,7 +108,7 @@ func RunCLI(args []string, stdin io.Reader, stdout, stderr io.Writer, cfg Config
 	ctx := context.Background()
 
 	if *batch {
-		return runBatch(ctx, d, matters, today, stdin, stdout, stderr)
+		return runBatch(ctx, d, matters, today, stdin, stdout, stderr, multiFn(*multi, cfg))
 	}
 	text := strings.Join(words, " ")
 	if len(words) == 0 {
@@ -118,16 +123,43 @@ func RunCLI(args []string, stdin io.Reader, stdout, stderr io.Writer, cfg Config
 		}
 		text = string(b)
 	}
-	out, err := d.Draft(ctx, Request{Text: text, Today: today, Matters: matters})
-	if err != nil {
-		fmt.Fprintf(stderr, "dictum draft: %v\n", err)
-		return 1
+	var out any
+	req := Request{Text: text, Today: today, Matters: matters}
+	if *multi {
+		parts, err := DraftMulti(ctx, d, req, cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "dictum draft: %v\n", err)
+			return 1
+		}
+		out = multiOut{Entries: parts}
+	} else {
+		dr, err := d.Draft(ctx, req)
+		if err != nil {
+			fmt.Fprintf(stderr, "dictum draft: %v\n", err)
+			return 1
+		}
+		out = dr
 	}
 	if err := writeJSON(stdout, out); err != nil {
 		fmt.Fprintf(stderr, "dictum draft: write: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// multiOut is one input's answer with --multi.
+type multiOut struct {
+	ID      json.RawMessage `json:"id"`
+	Entries []Part          `json:"entries"`
+	Error   string          `json:"error,omitempty"`
+}
+
+// multiFn returns the multi-entry drafter of --multi, or nil.
+func multiFn(on bool, cfg Config) func(context.Context, Drafter, Request) ([]Part, error) {
+	if !on {
+		return nil
+	}
+	return func(ctx context.Context, d Drafter, req Request) ([]Part, error) { return DraftMulti(ctx, d, req, cfg) }
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -143,7 +175,8 @@ func writeJSON(w io.Writer, v any) error {
 
 // runBatch drafts one JSONL line at a time; a bad line gives an error line,
 // never a stop. The exit code is 1 when any line failed.
-func runBatch(ctx context.Context, d Drafter, matters []Matter, today time.Time, stdin io.Reader, stdout, stderr io.Writer) int {
+func runBatch(ctx context.Context, d Drafter, matters []Matter, today time.Time, stdin io.Reader, stdout, stderr io.Writer,
+	multi func(context.Context, Drafter, Request) ([]Part, error)) int {
 	r := bufio.NewReaderSize(stdin, 64<<10)
 	bw := bufio.NewWriter(stdout)
 	failed := 0
@@ -160,11 +193,22 @@ func runBatch(ctx context.Context, d Drafter, matters []Matter, today time.Time,
 			}
 			continue
 		}
-		out := batchLine(ctx, d, matters, today, line, tooLong, lineNo)
+		out := batchLine(ctx, d, matters, today, line, tooLong, lineNo, multi)
 		if out.Error != "" {
 			failed++
 		}
-		if werr := writeJSON(bw, out); werr != nil {
+		var v any = out
+		if multi != nil {
+			mo := multiOut{ID: out.ID, Entries: out.parts, Error: out.Error}
+			if mo.Entries == nil {
+				mo.Entries = []Part{}
+			}
+			if mo.ID == nil {
+				mo.ID = json.RawMessage("null")
+			}
+			v = mo
+		}
+		if werr := writeJSON(bw, v); werr != nil {
 			fmt.Fprintf(stderr, "dictum draft: write: %v\n", werr)
 			return 1
 		}
@@ -203,7 +247,8 @@ func readLine(r *bufio.Reader) ([]byte, bool, error) {
 	}
 }
 
-func batchLine(ctx context.Context, d Drafter, matters []Matter, today time.Time, line []byte, tooLong bool, lineNo int) batchOut {
+func batchLine(ctx context.Context, d Drafter, matters []Matter, today time.Time, line []byte, tooLong bool, lineNo int,
+	multi func(context.Context, Drafter, Request) ([]Part, error)) batchOut {
 	fail := func(id json.RawMessage, msg string) batchOut {
 		return batchOut{ID: id, Error: msg}
 	}
@@ -233,7 +278,15 @@ func batchLine(ctx context.Context, d Drafter, matters []Matter, today time.Time
 	if in.Text == nil {
 		return fail(id, fmt.Sprintf("line %d has no \"text\"", lineNo))
 	}
-	out, err := d.Draft(ctx, Request{Text: *in.Text, Today: today, Matters: matters})
+	req := Request{Text: *in.Text, Today: today, Matters: matters}
+	if multi != nil {
+		parts, err := multi(ctx, d, req)
+		if err != nil {
+			return fail(id, fmt.Sprintf("line %d: %v", lineNo, err))
+		}
+		return batchOut{ID: id, parts: parts}
+	}
+	out, err := d.Draft(ctx, req)
 	if err != nil {
 		return fail(id, fmt.Sprintf("line %d: %v", lineNo, err))
 	}

@@ -57,6 +57,9 @@ type Request struct {
 	// and day are used.
 	Today   time.Time
 	Matters []Matter
+	// Aliases are the dictating lawyer's own aliases and the firm's; they only
+	// fill a matter the text does not name (see Alias).
+	Aliases []Alias
 }
 
 // Draft is a draft time entry. JSON field order and names are the contract of

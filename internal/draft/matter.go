@@ -226,6 +226,8 @@ func matchKeyAt(toks []token, i int, tk tokKeys, mk matterKey) int {
 	return 0
 }
 
+const warnNoMatter = "no open matter recognised; pick the matter"
+
 // matterResult is the outcome of matter resolution.
 type matterResult struct {
 	idx     int // index into matters, -1 when none
@@ -332,7 +334,7 @@ func findMatter(toks []token, idx []matterIndex) matterResult {
 		res.warning = fmt.Sprintf("matter not certain (only a first name matched %s); pick the matter", strings.Join(names, ", "))
 		return res
 	default:
-		res.warning = "no open matter recognised; pick the matter"
+		res.warning = warnNoMatter
 		return res
 	}
 	for _, h := range hits {

@@ -64,6 +64,8 @@ func markFillers(toks []token) {
 		switch {
 		case fillers[w]:
 			toks[i].used = useFiller
+		case (w == "then" || w == "afterwards") && i > 0 && toks[i-1].w == "and" && !toks[i-1].brk:
+			toks[i].used = useFiller // "drafted it and then I filed it" -> "drafted it and filed it"
 		case (w == "i" || w == "i've" || w == "i'm") && (i == 0 || toks[i-1].brk || toks[i-1].used != useNone):
 			toks[i].used = useFiller // "Yesterday I had", not "what I drafted"
 		case w == "you" && i+1 < len(toks) && toks[i+1].w == "know" && (toks[i+1].brk || toks[i].first || (i > 0 && toks[i-1].brk)):
@@ -79,6 +81,20 @@ func markFillers(toks []token) {
 		}
 		for j := i - 1; j >= 0 && toks[j].used == useNone && !toks[j].brk && durationFrame[toks[j].w]; j-- {
 			toks[j].used = useFiller
+		}
+	}
+	// "two hours total", "an hour in total", "forty minutes altogether"
+	for i := 1; i < len(toks); i++ {
+		if toks[i-1].used != useDuration || toks[i].used != useNone || toks[i-1].brk {
+			continue
+		}
+		switch {
+		case toks[i].w == "total" || toks[i].w == "altogether" || toks[i].w == "combined" || toks[i].w == "overall":
+			toks[i].used = useFiller
+		case toks[i].w == "in" && i+1 < len(toks) && toks[i+1].w == "total" && !toks[i].brk:
+			toks[i].used, toks[i+1].used = useFiller, useFiller
+		case toks[i].w == "all" && i+1 < len(toks) && toks[i+1].w == "told" && !toks[i].brk:
+			toks[i].used, toks[i+1].used = useFiller, useFiller
 		}
 	}
 	// "(for) two hours on Smith v. Jones": a preposition between a duration and a matter

@@ -61,6 +61,38 @@ func parseHost(host string) (*url.URL, error) {
 	return u, nil
 }
 
+// boundedSchema caps the free-text fields of the answer for Ollama, whose sampler turns
+// the schema into a grammar: a model that keeps writing (a looping or weak model) is then
+// made to close its JSON instead of running into num_predict. The narrative cap is the
+// longest narrative Validate keeps; a date is ten characters. (Azure's strict mode does
+// not take these keywords, so the shared schema stays without them.)
+func boundedSchema(schema map[string]any) map[string]any {
+	props, ok := schema["properties"].(map[string]any)
+	if !ok {
+		return schema
+	}
+	out := make(map[string]any, len(schema))
+	for k, v := range schema {
+		out[k] = v
+	}
+	np := make(map[string]any, len(props))
+	for k, v := range props {
+		np[k] = v
+	}
+	for field, limit := range map[string]int{"narrative": 400, "date": 10} {
+		if p, ok := props[field].(map[string]any); ok {
+			q := make(map[string]any, len(p)+1)
+			for k, v := range p {
+				q[k] = v
+			}
+			q["maxLength"] = limit
+			np[field] = q
+		}
+	}
+	out["properties"] = np
+	return out
+}
+
 func newOllama(cfg Config, rules *Rules) (Drafter, error) {
 	oc := cfg.Ollama
 	base, err := parseHost(oc.Host)
@@ -79,7 +111,7 @@ func newOllama(cfg Config, rules *Rules) (Drafter, error) {
 	model := strings.TrimSpace(oc.Model)
 	e := newLLMEngine(EngineOllama, cfg, rules, oc.Timeout, oc.Retries)
 	e.call = func(ctx context.Context, system, user string, schema map[string]any) (string, error) {
-		format, err := json.Marshal(schema)
+		format, err := json.Marshal(boundedSchema(schema))
 		if err != nil {
 			return "", fmt.Errorf("encode schema: %w", err)
 		}

@@ -102,6 +102,13 @@ func (r *Rules) draft(req Request) Draft {
 
 	idx := r.index(req.Matters)
 	mr := findMatter(toks, idx.ms)
+	aliasWhy := ""
+	if mr.idx < 0 && len(req.Aliases) > 0 && (mr.warning == warnNoMatter || strings.HasPrefix(mr.warning, "matter not certain")) {
+		if a, mi, sp, ok := findAlias(toks, orderAliases(req.Aliases), idx.ms); ok {
+			mr = matterResult{idx: mi, spans: [][2]int{sp}}
+			aliasWhy = aliasNote(a)
+		}
+	}
 	var pc partyCtx
 	var nameKeys, capKeys map[string]bool
 	if mr.idx >= 0 {
@@ -115,8 +122,15 @@ func (r *Rules) draft(req Request) Draft {
 	if mr.warning != "" {
 		d.Warnings = append(d.Warnings, mr.warning)
 	}
+	if aliasWhy != "" {
+		d.Warnings = append(d.Warnings, aliasWhy)
+	}
 
 	d.Activity = classify(toks, pc)
+	if a, ok := findActivityAlias(toks, orderAliases(req.Aliases)); ok {
+		d.Activity = a.Activity
+		d.Warnings = append(d.Warnings, aliasNote(a))
+	}
 
 	markFillers(toks)
 	if mr.idx >= 0 {

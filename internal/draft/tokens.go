@@ -1,6 +1,7 @@
 package draft
 
 import (
+	"iter"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -14,6 +15,7 @@ type token struct {
 	cap   bool   // raw starts with an upper-case letter
 	first bool   // first word of a sentence
 	used  uint8  // what consumed the word (see use* constants)
+	off   int    // byte offset in the text of the field the word came from
 }
 
 const (
@@ -33,6 +35,48 @@ var abbrev = map[string]bool{
 	"jr": true, "sr": true,
 }
 
+// name suffixes whose period ends a sentence only when a new sentence follows
+var nameSuffix = setOf(`inc corp co ltd llc llp lp pc pllc plc jr sr esq bros no`)
+
+// initialism reports dotted letters: "U.S", "N.A", "p.m".
+func initialism(s string) bool {
+	if len(s) < 3 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if (i%2 == 0) != letter || (i%2 == 1 && c != '.') {
+			return false
+		}
+	}
+	return len(s)%2 == 1
+}
+
+// sentenceFollows reports whether the word after an abbreviation's period starts a
+// new sentence: the end of the text, or a capitalised word that opens a sentence
+// rather than continuing a name ("Then", "Reviewed", "Two", not "Bank" or "Reyes").
+func sentenceFollows(next string) bool {
+	if next == "" {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(next)
+	if !unicode.IsUpper(r) {
+		return unicode.IsDigit(r)
+	}
+	w := lower(strings.TrimRight(next, ".,;:!?"))
+	if _, ok := verbs[w]; ok {
+		return true
+	}
+	if _, ok := wordInt(w); ok {
+		return true
+	}
+	return boundaryWords[w] || commonCaps[w] || fillers[w] || sentenceOpeners[w]
+}
+
+var sentenceOpeners = setOf(`the a an and then also point half quarter on in for at with we i my our after before
+later finally plus another spent call called meeting met email emailed telephone phone`)
+
 const maxTextBytes = 16 << 10
 
 // tokenize splits text into words. It never fails; invalid UTF-8 is replaced.
@@ -42,7 +86,20 @@ func tokenize(text string) []token {
 	}
 	toks := make([]token, 0, 32)
 	sentenceStart := true
-	for f := range strings.FieldsSeq(text) {
+	type field struct {
+		off int
+		s   string
+	}
+	fields := make([]field, 0, 32)
+	for off, f := range fieldsOff(text) {
+		fields = append(fields, field{off, f})
+	}
+	for fi, fl := range fields {
+		off, f := fl.off, fl.s
+		next := ""
+		if fi+1 < len(fields) {
+			next = strings.TrimLeft(fields[fi+1].s, "\"'([")
+		}
 		// strip leading punctuation
 		f = strings.TrimLeftFunc(f, func(r rune) bool {
 			return r != '\'' && (unicode.IsPunct(r) || unicode.IsSymbol(r)) && r != '.'
@@ -63,17 +120,25 @@ func tokenize(text string) []token {
 		brk := false
 		end := false
 		possessive := false
+		keepDot := false
 		for len(f) > 0 {
 			r, size := utf8.DecodeLastRuneInString(f)
 			if r == '.' {
 				core := f[:len(f)-size]
-				// decimals like "1.8." keep their inner dot; abbreviations keep theirs
-				if abbrev[strings.ToLower(core)] {
+				// decimals like "1.8." keep their inner dot; abbreviations keep theirs:
+				// "Dr.", "v." always, "U.S.", "N.A.", "Inc.", "Jr." unless a new sentence follows
+				lc := strings.ToLower(core)
+				if abbrev[lc] || ((initialism(core) || nameSuffix[lc]) && !sentenceFollows(next)) {
 					f = core
+					keepDot = true
 					break
 				}
 				f = core
 				brk, end = true, true
+				continue
+			}
+			if r == ':' && strings.EqualFold(f[:len(f)-size], "re") {
+				f = f[:len(f)-size] // "re: the lease" is one phrase
 				continue
 			}
 			if r == ',' || r == ';' || r == ':' || r == '!' || r == '?' {
@@ -106,14 +171,14 @@ func tokenize(text string) []token {
 		if strings.IndexByte(f, '-') > 0 && numericCompound(f) {
 			parts := strings.Split(f, "-")
 			for k, p := range parts {
-				toks = append(toks, token{raw: p, w: lower(p), first: sentenceStart && k == 0, brk: brk && k == len(parts)-1})
+				toks = append(toks, token{raw: p, w: lower(p), first: sentenceStart && k == 0, brk: brk && k == len(parts)-1, off: off})
 			}
 			sentenceStart = end
 			continue
 		}
 		// "2h", "45min", "1.5hrs": split the amount from the unit
 		if num, u, ok := unitSuffix(f); ok {
-			toks = append(toks, token{raw: num, w: num, first: sentenceStart}, token{raw: u, w: lower(u), brk: brk})
+			toks = append(toks, token{raw: num, w: num, first: sentenceStart, off: off}, token{raw: u, w: lower(u), brk: brk, off: off})
 			sentenceStart = end
 			continue
 		}
@@ -122,16 +187,42 @@ func tokenize(text string) []token {
 		if possessive {
 			raw += "'"
 		}
+		if keepDot {
+			raw += "."
+		}
 		toks = append(toks, token{
 			raw:   raw,
 			w:     lower(f),
 			brk:   brk,
 			cap:   unicode.IsUpper(r),
 			first: sentenceStart,
+			off:   off,
 		})
 		sentenceStart = end
 	}
 	return toks
+}
+
+// fieldsOff yields the space-separated fields of text with their byte offsets.
+func fieldsOff(text string) iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		start := -1
+		for i, r := range text {
+			if unicode.IsSpace(r) {
+				if start >= 0 {
+					if !yield(start, text[start:i]) {
+						return
+					}
+					start = -1
+				}
+			} else if start < 0 {
+				start = i
+			}
+		}
+		if start >= 0 {
+			yield(start, text[start:])
+		}
+	}
 }
 
 var compoundWords = setOf(`and a an half quarter quarters hour hours minute minutes tenth tenths point`)

@@ -11,10 +11,8 @@ import (
 	"time"
 
 	"dictum/internal/audio"
-	"dictum/internal/billing"
 	"dictum/internal/config"
-	"dictum/internal/draft"
-	"dictum/internal/entry"
+	"dictum/internal/dictation"
 	"dictum/internal/store"
 	"dictum/internal/transcribe"
 )
@@ -52,7 +50,7 @@ func (s *Service) transcribe(ctx context.Context, rec *store.Recording) (string,
 		return "", permanent{fmt.Errorf("cannot decode the audio: %w", err)}
 	}
 	defer stream.Close()
-	opts := transcribe.Options{Language: s.Config.Trans.Language, Threads: s.Config.Trans.Threads, InitialPrompt: s.prompt(ctx),
+	opts := transcribe.Options{Language: s.Config.Trans.Language, Threads: s.Config.Trans.Threads, InitialPrompt: s.prompt(ctx, rec.UserID),
 		Duration: time.Duration(rec.DurationMs) * time.Millisecond}
 	var lastPct int
 	var mu sync.Mutex
@@ -64,7 +62,13 @@ func (s *Service) transcribe(ctx context.Context, rec *store.Recording) (string,
 			s.setStatus(rec, store.RecTranscribing, "", pct)
 		}
 	}
-	res, err := transcribeStream(ctx, eng, stream, opts)
+	var src transcribe.SampleReader = stream
+	var vad *audio.VAD
+	if s.Config.Trans.TrimSilence {
+		vad = audio.NewVAD(stream, audio.VADOptions{})
+		src = vad
+	}
+	res, err := transcribeStream(ctx, eng, src, opts)
 	if err != nil {
 		if errors.Is(err, audio.ErrCorrupt) || errors.Is(err, audio.ErrTooLong) || errors.Is(err, audio.ErrEmpty) || errors.Is(err, transcribe.ErrNoAudio) {
 			return "", permanent{fmt.Errorf("cannot decode the audio: %w", err)}
@@ -73,6 +77,14 @@ func (s *Service) transcribe(ctx context.Context, rec *store.Recording) (string,
 	}
 	if stream.Silent() {
 		return "", permanent{errors.New("the recording is silent: nothing was said (check the microphone)")}
+	}
+	if vad != nil { // times of the original audio, which the lawyer plays back
+		for i := range res.Segments {
+			res.Segments[i].Start, res.Segments[i].End = vad.Map(res.Segments[i].Start), vad.Map(res.Segments[i].End)
+		}
+		kept := res.AudioSeconds
+		res.AudioSeconds = float64(vad.InSamples()) / audio.SampleRate
+		s.Log.Info("silence trimmed", "recording", rec.ID, "audio_s", res.AudioSeconds, "speech_s", kept)
 	}
 	segs, _ := json.Marshal(res.Segments)
 	text := strings.TrimSpace(res.Text)
@@ -112,49 +124,13 @@ func transcribeStream(ctx context.Context, eng transcribe.Transcriber, r transcr
 	}
 }
 
-// openMatters returns the firm's open matters in the drafter's shape.
-func openMatters(ctx context.Context, st *store.Store) ([]draft.Matter, error) {
-	ms, err := st.Matters(ctx, "open", "")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]draft.Matter, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, draft.Matter{ID: m.ID, Number: m.Number, Client: m.Client, Name: m.Name, Litigation: m.Litigation || draft.IsLitigationCaption(m.Name)})
-	}
-	return out, nil
+func (s *Service) prompt(ctx context.Context, userID int64) string {
+	return s.dictations().Prompt(ctx, userID, s.Config.Trans.InitialPrompt)
 }
 
-// prompt is whisper's initial prompt: the configured text plus the firm's matter and client names.
-func (s *Service) prompt(ctx context.Context) string {
-	var b strings.Builder
-	b.WriteString(s.Config.Trans.InitialPrompt)
-	ms, err := openMatters(ctx, s.Store)
-	if err != nil {
-		return b.String()
-	}
-	seen := map[string]bool{}
-	for _, m := range ms {
-		for _, n := range []string{m.Client, m.Name} {
-			if n == "" || seen[n] || b.Len()+len(n) > 800 {
-				continue
-			}
-			seen[n] = true
-			if b.Len() > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(n)
-		}
-	}
-	return b.String()
-}
-
-// draftEntry turns the transcript into a draft entry and finishes the recording.
+// draftEntry turns the transcript into draft entries (several when the dictation holds a
+// whole day, in spoken order) and finishes the recording.
 func (s *Service) draftEntry(ctx context.Context, rec *store.Recording, text string) error {
-	matters, err := openMatters(ctx, s.Store)
-	if err != nil {
-		return err
-	}
 	loc, err := s.Config.Location()
 	if err != nil {
 		loc = time.UTC
@@ -163,35 +139,19 @@ func (s *Service) draftEntry(ctx context.Context, rec *store.Recording, text str
 	if err != nil {
 		created = time.Now()
 	}
-	d, err := s.Drafter.Draft(ctx, draft.Request{Text: text, Today: created.In(loc), Matters: matters})
+	ns, err := s.dictations().Drafts(ctx, rec.UserID, text, created.In(loc))
 	if err != nil {
-		return fmt.Errorf("drafting: %w", err)
+		return err
 	}
-	f := entry.Fields{Date: d.Date, Tenths: draftTenths(d, s.Config.Draft.IncrementMinutes), Activity: d.Activity, Narrative: d.Narrative, Billable: d.Billable}
-	if d.Matter != nil {
-		f.MatterID = *d.Matter
-	}
-	if d.Task != nil {
-		f.Task = *d.Task
-	}
-	conf := d.Confidence
-	engine := d.Engine
-	if engine == "" {
-		engine = s.Drafter.Name()
-	}
-	entryID, err := s.Store.FinishRecording(ctx, rec.ID, store.NewEntry{UserID: rec.UserID, Fields: f, Confidence: &conf, Warnings: d.Warnings, Engine: engine})
+	ids, err := s.Store.FinishRecordingEntries(ctx, rec.ID, ns)
 	if err != nil {
 		return fmt.Errorf("store draft: %w", err)
 	}
-	s.Notify(Progress{UserID: rec.UserID, RecordingID: rec.ID, Status: store.RecDone, Progress: 100, EntryID: entryID})
+	s.Notify(Progress{UserID: rec.UserID, RecordingID: rec.ID, Status: store.RecDone, Progress: 100, EntryID: ids[0]})
 	return nil
 }
 
-// draftTenths is a draft's duration in tenths, rounded up to the firm's increment: from its
-// minutes, or from its hours when an engine left minutes out.
-func draftTenths(d draft.Draft, incrementMinutes int) int {
-	if d.Minutes == 0 && d.Hours > 0 {
-		return int(billing.RoundUpHours(d.Hours, incrementMinutes))
-	}
-	return int(billing.RoundUpMinutes(d.Minutes, incrementMinutes))
+// dictations is the drafting service over the pipeline's store, drafter and config.
+func (s *Service) dictations() *dictation.Service {
+	return dictation.New(s.Store, s.Drafter, s.Config, time.Now)
 }

@@ -10,6 +10,7 @@ package settings
 import (
 	"context"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -60,7 +61,13 @@ type Firm struct {
 	// InvoicePrefix starts every LEDES invoice number (store.DefaultInvoicePrefix unless
 	// set); a six-digit sequence that only moves forward follows it.
 	InvoicePrefix string
+	// DailyTargetTenths is the hours a timekeeper should record on a working day, in
+	// tenths (DefaultDailyTargetTenths when unset); the Week page measures days against it.
+	DailyTargetTenths int
 }
+
+// DefaultDailyTargetTenths is the daily target when the firm has not set one (6.0 h).
+const DefaultDailyTargetTenths = 60
 
 // roles are the three roles, in the order the admin page lists them.
 var roles = []string{identity.RoleTimekeeper, identity.RoleBilling, identity.RoleAdmin}
@@ -116,6 +123,22 @@ type Patch struct {
 	// InvoiceNextNumber moves the invoice sequence forward (never back: numbers are
 	// never reused), e.g. to continue the numbering of a previous billing system.
 	InvoiceNextNumber *int
+	// DailyTarget is the daily target in hours (0.1 to 24); ClearDailyTarget restores the default.
+	DailyTarget      *float64
+	ClearDailyTarget bool
+}
+
+// ParseTarget reads a daily target typed by a person ("6.5"); "" is nil (the default).
+func ParseTarget(s string) (*float64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil, &InvalidError{Field: "daily_target_hours", Message: "the daily target must be a number of hours, like 6 or 6.5"}
+	}
+	return &f, nil
 }
 
 // InvalidError is a refused change: Field is the setting's API name, Message says why.
@@ -179,6 +202,17 @@ func (p Patch) changes() ([]store.SettingChange, error) {
 		out = append(out, store.SettingChange{Key: store.SettingDefaultRate, Value: strconv.FormatInt(int64(cents), 10)})
 	case p.ClearDefaultRate:
 		out = append(out, store.SettingChange{Key: store.SettingDefaultRate, Value: ""})
+	}
+	switch {
+	case p.DailyTarget != nil:
+		h := *p.DailyTarget
+		tenths := math.Round(h * 10)
+		if math.IsNaN(h) || tenths < 1 || tenths > 240 || math.Abs(h*10-tenths) > 1e-6 {
+			return nil, &InvalidError{Field: "daily_target_hours", Message: "the daily target must be between 0.1 and 24 hours, in tenths"}
+		}
+		out = append(out, store.SettingChange{Key: store.SettingDailyTarget, Value: strconv.Itoa(int(tenths))})
+	case p.ClearDailyTarget:
+		out = append(out, store.SettingChange{Key: store.SettingDailyTarget, Value: ""})
 	}
 	if p.Require2FA != nil {
 		v := strings.ReplaceAll(strings.TrimSpace(*p.Require2FA), " ", "")
@@ -257,9 +291,16 @@ func (s *Service) Firm(ctx context.Context) (Firm, error) {
 	if err != nil {
 		return Firm{}, fmt.Errorf("firm settings: %w", err)
 	}
-	f := Firm{Name: all[store.SettingFirmName], LEDESFirmID: all[store.SettingLEDESFirmID], Require2FA: all[store.SettingRequire2FA], InvoicePrefix: store.DefaultInvoicePrefix}
+	f := Firm{Name: all[store.SettingFirmName], LEDESFirmID: all[store.SettingLEDESFirmID], Require2FA: all[store.SettingRequire2FA], InvoicePrefix: store.DefaultInvoicePrefix, DailyTargetTenths: DefaultDailyTargetTenths}
 	if v, ok := all[store.SettingInvoicePrefix]; ok {
 		f.InvoicePrefix = v
+	}
+	if v := all[store.SettingDailyTarget]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return Firm{}, fmt.Errorf("setting %s: %w", store.SettingDailyTarget, err)
+		}
+		f.DailyTargetTenths = n
 	}
 	if v := all[store.SettingDefaultRate]; v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -20,6 +20,7 @@ type Entry struct {
 	UserID      int64    `json:"-"`
 	Timekeeper  string   `json:"timekeeper"`
 	RecordingID *string  `json:"recording_id"`
+	Span        *string  `json:"span,omitempty"` // the part of the transcript it was drafted from
 	MatterID    *string  `json:"matter"`
 	Date        string   `json:"date"`
 	Tenths      int      `json:"-"`
@@ -43,15 +44,15 @@ type Entry struct {
 }
 
 const entryCols = `e.id, e.user_id, u.username, e.recording_id, e.matter_id, e.date, e.tenths, e.activity, e.task, e.narrative, e.billable,
-	e.confidence, e.warnings, e.engine, e.status, e.deleted_at, e.approved_at, e.exported_at, e.clio_state, e.clio_error, e.created_at, e.updated_at`
+	e.confidence, e.warnings, e.engine, e.status, e.deleted_at, e.approved_at, e.exported_at, e.clio_state, e.clio_error, e.created_at, e.updated_at, e.source_span`
 
 func scanEntry(sc interface{ Scan(...any) error }) (*Entry, error) {
 	var e Entry
-	var rec, matter, task, deleted, approved, exported, clioState, clioErr sql.NullString
+	var rec, matter, task, deleted, approved, exported, clioState, clioErr, span sql.NullString
 	var conf sql.NullFloat64
 	var warnings, activity string
 	err := sc.Scan(&e.ID, &e.UserID, &e.Timekeeper, &rec, &matter, &e.Date, &e.Tenths, &activity, &task, &e.Narrative, &e.Billable,
-		&conf, &warnings, &e.Engine, &e.storedState, &deleted, &approved, &exported, &clioState, &clioErr, &e.CreatedAt, &e.UpdatedAt)
+		&conf, &warnings, &e.Engine, &e.storedState, &deleted, &approved, &exported, &clioState, &clioErr, &e.CreatedAt, &e.UpdatedAt, &span)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, entry.ErrNotFound
 	}
@@ -65,6 +66,7 @@ func scanEntry(sc interface{ Scan(...any) error }) (*Entry, error) {
 		return nil
 	}
 	e.RecordingID, e.MatterID, e.Task, e.DeletedAt, e.ApprovedAt, e.ExportedAt = ptr(rec), ptr(matter), ptr(task), ptr(deleted), ptr(approved), ptr(exported)
+	e.Span = ptr(span)
 	e.ClioState, e.ClioError = ptr(clioState), ptr(clioErr)
 	if activity != "" {
 		e.Activity = &activity
@@ -115,6 +117,10 @@ type NewEntry struct {
 	Confidence  *float64
 	Warnings    []string
 	Engine      string
+	// Span is the part of the transcript the draft came from (several entries
+	// from one dictation); Seq its place in spoken order.
+	Span string
+	Seq  int
 }
 
 // CreateEntry inserts a draft.
@@ -141,9 +147,9 @@ func (s *Store) createEntryTx(ctx context.Context, tx *sql.Tx, a identity.Actor,
 		n.Engine = "manual"
 	}
 	now := s.ts()
-	_, err := tx.ExecContext(ctx, `INSERT INTO entries(id, user_id, recording_id, matter_id, date, tenths, activity, task, narrative, billable, confidence, warnings, engine, status, created_at, updated_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'draft',?,?)`, id, n.UserID, nullStr(n.RecordingID), nullStr(n.Fields.MatterID), n.Fields.Date, n.Fields.Tenths,
-		n.Fields.Activity, nullStr(n.Fields.Task), n.Fields.Narrative, n.Fields.Billable, n.Confidence, string(w), n.Engine, now, now)
+	_, err := tx.ExecContext(ctx, `INSERT INTO entries(id, user_id, recording_id, matter_id, date, tenths, activity, task, narrative, billable, confidence, warnings, engine, status, created_at, updated_at, source_span, source_seq)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'draft',?,?,?,?)`, id, n.UserID, nullStr(n.RecordingID), nullStr(n.Fields.MatterID), n.Fields.Date, n.Fields.Tenths,
+		n.Fields.Activity, nullStr(n.Fields.Task), n.Fields.Narrative, n.Fields.Billable, n.Confidence, string(w), n.Engine, now, now, nullStr(n.Span), n.Seq)
 	if err != nil {
 		return fmt.Errorf("create entry: %w", err)
 	}

@@ -300,6 +300,33 @@ CREATE TABLE invoices (
 );
 CREATE INDEX invoices_number ON invoices(number);
 `,
+	// dictation-2: several entries from one dictation (each keeps its span of the
+	// transcript and its place in spoken order).
+	`
+ALTER TABLE entries ADD COLUMN source_span TEXT;
+ALTER TABLE entries ADD COLUMN source_seq INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX entries_recording ON entries(recording_id, source_seq);
+`,
+	// dictation-2: aliases, the phrases that name a matter (or an activity) for one
+	// lawyer (scope user) or for the whole firm (scope firm, user_id 0), typed or learned
+	// from corrections.
+	`
+CREATE TABLE aliases (
+	id         TEXT PRIMARY KEY,
+	scope      TEXT NOT NULL CHECK (scope IN ('user','firm')),
+	user_id    INTEGER NOT NULL DEFAULT 0,
+	kind       TEXT NOT NULL DEFAULT 'matter' CHECK (kind IN ('matter','activity')),
+	phrase     TEXT NOT NULL,
+	matter_id  TEXT REFERENCES matters(id),
+	activity   TEXT NOT NULL DEFAULT '',
+	source     TEXT NOT NULL DEFAULT 'manual' CHECK (source IN ('manual','learned')),
+	created_at TEXT NOT NULL,
+	updated_at TEXT NOT NULL,
+	CHECK ((kind = 'matter' AND matter_id IS NOT NULL AND activity = '') OR (kind = 'activity' AND matter_id IS NULL AND activity <> '')),
+	UNIQUE (scope, user_id, kind, phrase)
+);
+CREATE INDEX aliases_user ON aliases(user_id, scope);
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.

@@ -22,25 +22,28 @@ const (
 
 // Recording is an uploaded dictation.
 type Recording struct {
-	ID             string  `json:"id"`
-	UserID         int64   `json:"-"`
-	Owner          string  `json:"owner"`
-	BlobID         *string `json:"-"`
-	ContentType    string  `json:"content_type"`
-	Format         string  `json:"format"`
-	SizeBytes      int64   `json:"size_bytes"`
-	DurationMs     int64   `json:"duration_ms"`
-	Status         string  `json:"status"`
-	StatusDetail   string  `json:"status_detail,omitempty"`
-	Progress       int     `json:"progress"`
-	Transcript     *string `json:"transcript"`
-	Segments       *string `json:"-"`
-	Error          *string `json:"error"`
-	EntryID        *string `json:"entry_id"`
-	AudioDeletedAt *string `json:"audio_deleted_at"`
-	CreatedAt      string  `json:"created_at"`
-	UpdatedAt      string  `json:"updated_at"`
-	IdemKey        string  `json:"-"` // the client's Idempotency-Key, if it sent one
+	ID           string  `json:"id"`
+	UserID       int64   `json:"-"`
+	Owner        string  `json:"owner"`
+	BlobID       *string `json:"-"`
+	ContentType  string  `json:"content_type"`
+	Format       string  `json:"format"`
+	SizeBytes    int64   `json:"size_bytes"`
+	DurationMs   int64   `json:"duration_ms"`
+	Status       string  `json:"status"`
+	StatusDetail string  `json:"status_detail,omitempty"`
+	Progress     int     `json:"progress"`
+	Transcript   *string `json:"transcript"`
+	Segments     *string `json:"-"`
+	Error        *string `json:"error"`
+	EntryID      *string `json:"entry_id"`
+	// EntryIDs are all drafts of the recording in spoken order (filled by
+	// RecordingFor); EntryID is the first.
+	EntryIDs       []string `json:"entry_ids"`
+	AudioDeletedAt *string  `json:"audio_deleted_at"`
+	CreatedAt      string   `json:"created_at"`
+	UpdatedAt      string   `json:"updated_at"`
+	IdemKey        string   `json:"-"` // the client's Idempotency-Key, if it sent one
 }
 
 // HasAudio reports whether the audio is still kept.
@@ -116,7 +119,28 @@ func (s *Store) RecordingFor(ctx context.Context, p identity.Actor, id string) (
 	if entry.CanView(p, entry.State{OwnerID: r.UserID}) != nil {
 		return nil, ErrNotFound
 	}
+	if r.EntryIDs, err = s.recordingEntryIDs(ctx, r.ID); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// recordingEntryIDs lists the drafts made from a recording in spoken order.
+func (s *Store) recordingEntryIDs(ctx context.Context, recID string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT id FROM entries WHERE recording_id = ? ORDER BY source_seq, created_at, id", recID)
+	if err != nil {
+		return nil, fmt.Errorf("recording entries: %w", err)
+	}
+	defer rows.Close()
+	ids := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("recording entries: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // Recordings lists a user's recordings, newest first (all users when userID is 0).
@@ -132,7 +156,16 @@ func (s *Store) Recordings(ctx context.Context, userID int64, limit int) ([]*Rec
 	}
 	args = append(args, limit)
 	rows, err := s.db.QueryContext(ctx, q+" ORDER BY r.created_at DESC LIMIT ?", args...)
-	return collect(rows, err, "list recordings", func(r *sql.Rows) (*Recording, error) { return scanRecording(r) })
+	list, err := collect(rows, err, "list recordings", func(r *sql.Rows) (*Recording, error) { return scanRecording(r) })
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range list {
+		if r.EntryIDs, err = s.recordingEntryIDs(ctx, r.ID); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
 }
 
 // SetRecordingStatus updates status, a human-readable detail and progress.
@@ -156,26 +189,62 @@ func (s *Store) SetTranscript(ctx context.Context, id, text, segmentsJSON string
 
 // FinishRecording creates the draft entry for a transcribed recording and marks it done, atomically.
 func (s *Store) FinishRecording(ctx context.Context, recID string, n NewEntry) (string, error) {
-	id := NewID("ent")
+	ids, err := s.FinishRecordingEntries(ctx, recID, []NewEntry{n})
+	if err != nil {
+		return "", err
+	}
+	return ids[0], nil
+}
+
+// FinishRecordingEntries creates the draft entries of a transcribed recording (several
+// entries from one dictation, in spoken order) and marks it done, atomically. The
+// recording's entry_id is the first. A retried job gets the drafts that already exist.
+func (s *Store) FinishRecordingEntries(ctx context.Context, recID string, ns []NewEntry) ([]string, error) {
+	if len(ns) == 0 {
+		return nil, fmt.Errorf("finish recording %s: no drafts", recID)
+	}
+	var ids []string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var existing sql.NullString
 		if err := tx.QueryRowContext(ctx, "SELECT entry_id FROM recordings WHERE id = ?", recID).Scan(&existing); err != nil {
 			return fmt.Errorf("finish recording %s: %w", recID, err)
 		}
-		if existing.Valid { // a retried job: the draft already exists
-			id = existing.String
-			return nil
+		if existing.Valid { // a retried job: the drafts already exist
+			rows, err := tx.QueryContext(ctx, "SELECT id FROM entries WHERE recording_id = ? ORDER BY source_seq, created_at, id", recID)
+			if err != nil {
+				return fmt.Errorf("finish recording %s: %w", recID, err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					return fmt.Errorf("finish recording %s: %w", recID, err)
+				}
+				ids = append(ids, id)
+			}
+			if len(ids) == 0 {
+				ids = []string{existing.String}
+			}
+			return rows.Err()
 		}
-		n.RecordingID = recID
-		if err := s.createEntryTx(ctx, tx, identity.System(), id, n); err != nil {
-			return err
+		for k, n := range ns {
+			id := NewID("ent")
+			n.RecordingID = recID
+			n.Seq = k
+			if err := s.createEntryTx(ctx, tx, identity.System(), id, n); err != nil {
+				return err
+			}
+			ids = append(ids, id)
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE recordings SET entry_id=?, status='done', status_detail='', progress=100, error=NULL, updated_at=? WHERE id=?", id, s.ts(), recID); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE recordings SET entry_id=?, status='done', status_detail='', progress=100, error=NULL, updated_at=? WHERE id=?", ids[0], s.ts(), recID); err != nil {
 			return fmt.Errorf("finish recording %s: %w", recID, err)
 		}
 		return nil
 	})
-	return id, err
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // FailRecording marks a recording failed with a reason the user can read.

@@ -22,6 +22,8 @@ const (
 	SettingRetentionAutoDelete = "retention_auto_delete"
 	// SettingAudioRetentionDays keeps audio this many days after approval ("" or 0 = off).
 	SettingAudioRetentionDays = "audio_retention_days"
+	// SettingDailyTarget is the firm's daily target of recorded time, in tenths of an hour.
+	SettingDailyTarget = "daily_target_tenths"
 )
 
 // SettingChange is one firm setting to write.

@@ -3,10 +3,25 @@ package transcribe
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"strconv"
 	"testing"
+
+	daudio "dictum/internal/audio"
 )
+
+// sliceSource serves samples to the VAD.
+type sliceSource struct{ s []float32 }
+
+func (r *sliceSource) Read(p []float32) (int, error) {
+	if len(r.s) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.s)
+	r.s = r.s[n:]
+	return n, nil
+}
 
 // BenchmarkTranscribeJFK transcribes samples/jfk.wav (11 s) with a generated
 // random-weight model, 2 threads, greedy decoding, temperature fallback off.
@@ -19,6 +34,8 @@ import (
 //	                     a random-weight model with these dims (tiny.en, base.en) there
 //	DICTUM_BENCH_WAV     16 kHz mono 16-bit WAV (default: jfk.wav)
 //	DICTUM_BENCH_THREADS threads (default 2)
+//	DICTUM_BENCH_VAD     if set, the samples pass through the silence-trimming VAD
+//	                     (internal/audio) inside the timed loop, as in the server
 func BenchmarkTranscribeJFK(b *testing.B) {
 	model := os.Getenv("DICTUM_BENCH_MODEL")
 	if model == "" {
@@ -53,8 +70,17 @@ func BenchmarkTranscribeJFK(b *testing.B) {
 	defer e.Close()
 	b.ResetTimer()
 	var audio, wall float64
+	vad := os.Getenv("DICTUM_BENCH_VAD") != ""
 	for i := 0; i < b.N; i++ {
-		res, err := e.Transcribe(context.Background(), samples, Options{Language: "en"})
+		var res Result
+		var err error
+		if vad {
+			v := daudio.NewVAD(&sliceSource{s: samples}, daudio.VADOptions{})
+			res, err = e.TranscribeReader(context.Background(), v, Options{Language: "en"})
+			res.AudioSeconds = float64(v.InSamples()) / SampleRate
+		} else {
+			res, err = e.Transcribe(context.Background(), samples, Options{Language: "en"})
+		}
 		if err != nil {
 			b.Fatal(err)
 		}

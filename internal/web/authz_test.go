@@ -65,6 +65,7 @@ var authzMatrix = map[string]authzCase{
 	"GET /":                              {want: anyPage},
 	"GET /record":                        {want: anyPage},
 	"GET /inbox":                         {want: anyPage},
+	"GET /week":                          {want: anyPage},
 	"GET /inbox/entries/:id":             {fixture: "draft", want: [5]string{"login", "ok", "404", "404", "404"}},
 	"GET /approved":                      {want: anyPage},
 	"GET /billing":                       {want: billPage},
@@ -121,18 +122,26 @@ var authzMatrix = map[string]authzCase{
 	"GET /api/v1/recordings/:id":          {fixture: "recording", want: owner},
 	"GET /api/v1/recordings/:id/audio":    {fixture: "recording", want: owner},
 	"DELETE /api/v1/recordings/:id/audio": {fixture: "recording", want: ownerOnly},
-	"GET /api/v1/events":                  {want: [5]string{"401", "stream", "stream", "stream", "stream"}},
-	"GET /api/v1/users":                   {want: billingOnly},
-	"POST /api/v1/users":                  {want: admin, body: jsonBody(`{"username":"newbie","role":"timekeeper"}`)},
-	"PATCH /api/v1/users/:username":       {want: admin, body: jsonBody(`{"display_name":"Alice A."}`)},
-	"DELETE /api/v1/users/:username/2fa":  {want: admin},
-	"GET /api/v1/tokens":                  {want: all},
-	"POST /api/v1/tokens":                 {want: all, body: withPassword(`"name":"script"`)},
-	"DELETE /api/v1/tokens/:id":           {fixture: "token", want: [5]string{"401", "ok", "404", "404", "ok"}},
-	"GET /api/v1/lockouts":                {want: admin},
-	"GET /api/v1/audit":                   {want: admin},
-	"GET /api/v1/audit.csv":               {want: admin},
-	"GET /admin/audit":                    {want: adminPage},
+	"GET /api/v1/aliases":                 {want: all},
+	"POST /api/v1/aliases": {want: all, body: func(r *rig, _ string) (string, []byte) {
+		return "application/json", []byte(`{"phrase":"marina deal","matter":"` + r.matterID() + `"}`)
+	}},
+	// a user alias is its owner's alone: nobody else, not even an admin, deletes it
+	"DELETE /api/v1/aliases":             {fixture: "alias", want: [5]string{"401", "ok", "404", "404", "404"}},
+	"GET /api/v1/timesheet":              {want: all},
+	"POST /api/v1/dictations":            {want: all, body: jsonBody(`{"text":"Point three on Smith v. Jones drafting the motion."}`)},
+	"GET /api/v1/events":                 {want: [5]string{"401", "stream", "stream", "stream", "stream"}},
+	"GET /api/v1/users":                  {want: billingOnly},
+	"POST /api/v1/users":                 {want: admin, body: jsonBody(`{"username":"newbie","role":"timekeeper"}`)},
+	"PATCH /api/v1/users/:username":      {want: admin, body: jsonBody(`{"display_name":"Alice A."}`)},
+	"DELETE /api/v1/users/:username/2fa": {want: admin},
+	"GET /api/v1/tokens":                 {want: all},
+	"POST /api/v1/tokens":                {want: all, body: withPassword(`"name":"script"`)},
+	"DELETE /api/v1/tokens/:id":          {fixture: "token", want: [5]string{"401", "ok", "404", "404", "ok"}},
+	"GET /api/v1/lockouts":               {want: admin},
+	"GET /api/v1/audit":                  {want: admin},
+	"GET /api/v1/audit.csv":              {want: admin},
+	"GET /admin/audit":                   {want: adminPage},
 	// A timekeeper may archive only themselves, billing a matter (this body), admins anything.
 	"POST /api/v1/archives": {fixture: "matter", want: [5]string{"401", "403", "403", "ok", "ok"}, body: func(r *rig, _ string) (string, []byte) {
 		return "application/json", []byte(`{"scope":"matter:` + r.fixtureID + `"}`)
@@ -239,6 +248,13 @@ func (r *rig) fixture(kind, path string) string {
 			t.Fatal(err)
 		}
 		id = x.ID
+	case "alias":
+		al, err := r.st.PutAlias(ctx, pa, store.Alias{Phrase: "marina deal", MatterID: r.matterID(), Scope: store.AliasUser, UserID: alice.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = al.ID
+		path += "?id=" + id
 	case "token":
 		res := r.do("POST", "/api/v1/tokens", "alice", map[string]any{"name": "x", "password": "password-alice"})
 		if res.Status != 201 {

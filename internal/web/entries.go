@@ -203,11 +203,15 @@ func (s *Server) apiPatchEntry(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	e, err := s.Store.UpdateEntry(c.UserContext(), p.Actor, c.Params("id"), patch)
+	// A corrected matter teaches the owner's drafts an alias (see dictation.EditEntry).
+	e, learned, err := s.dictation.EditEntry(c.UserContext(), p.Actor, c.Params("id"), patch)
 	if err != nil {
 		return err
 	}
-	return c.JSON(e)
+	return c.JSON(struct {
+		*store.Entry
+		LearnedAlias *store.Alias `json:"learned_alias,omitempty"`
+	}{e, learned})
 }
 
 func (s *Server) entryAction(c *fiber.Ctx, fn func(identity.Actor, string) (*store.Entry, error)) error {

@@ -242,7 +242,7 @@ func (s *Server) apiGetRecording(c *fiber.Ctx) error {
 		return err
 	}
 	out := fiber.Map{"id": r.ID, "owner": r.Owner, "status": r.Status, "status_detail": r.StatusDetail, "progress": r.Progress,
-		"transcript": r.Transcript, "error": r.Error, "entry_id": r.EntryID, "duration_ms": r.DurationMs, "format": r.Format,
+		"transcript": r.Transcript, "error": r.Error, "entry_id": r.EntryID, "entry_ids": r.EntryIDs, "duration_ms": r.DurationMs, "format": r.Format,
 		"size_bytes": r.SizeBytes, "has_audio": r.HasAudio(), "audio_deleted_at": r.AudioDeletedAt, "created_at": r.CreatedAt, "segments": nil}
 	if r.Segments != nil {
 		out["segments"] = rawJSON(*r.Segments)

@@ -21,6 +21,8 @@ import (
 	"dictum/internal/blob"
 	"dictum/internal/cliosync"
 	"dictum/internal/config"
+	"dictum/internal/dictation"
+	"dictum/internal/draft"
 	"dictum/internal/exports"
 	"dictum/internal/lifecycle"
 	"dictum/internal/settings"
@@ -54,6 +56,8 @@ type Deps struct {
 	Archives *lifecycle.Archives
 	// Backups writes, lists and checks backups (nil: the backup routes answer 503).
 	Backups *lifecycle.Backups
+	// Drafter drafts typed dictations (nil: the rules engine with the firm's increment).
+	Drafter draft.Drafter
 }
 
 // Server is the HTTP server.
@@ -68,6 +72,7 @@ type Server struct {
 	exports   *exports.Service
 	archives  *lifecycle.Archives
 	retention *lifecycle.Retention
+	dictation *dictation.Service
 	once      sync.Once
 }
 
@@ -86,6 +91,7 @@ func New(d Deps) (*Server, error) {
 	s.settings = settings.New(d.Store)
 	s.exports = exports.New(d.Store, d.Blobs, s.settings, s.today)
 	s.archives = d.Archives
+	s.dictation = dictation.New(d.Store, d.Drafter, d.Config, d.Now)
 	if s.archives == nil {
 		s.archives = lifecycle.NewArchives(lifecycle.ArchiveDeps{Store: d.Store, Blobs: d.Blobs, Log: d.Log})
 	}

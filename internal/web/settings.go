@@ -21,7 +21,7 @@ func settingsFailed(err error) error {
 func settingsJSON(f settings.Firm) fiber.Map {
 	out := fiber.Map{"firm_name": f.Name, "ledes_law_firm_id": f.LEDESFirmID, "default_rate": nil, "require_2fa_roles": f.Require2FA,
 		"retention_days": f.RetentionDays, "retention_auto_delete": f.RetentionAutoDelete, "audio_retention_days": f.AudioRetentionDays,
-		"invoice_prefix": f.InvoicePrefix}
+		"invoice_prefix": f.InvoicePrefix, "daily_target_hours": float64(f.DailyTargetTenths) / 10}
 	if f.HasDefaultRate {
 		out["default_rate"] = float64(f.DefaultRate) / 100
 	}
@@ -61,15 +61,16 @@ func (s *Server) apiPatchSettings(c *fiber.Ctx) error {
 		RetentionAutoDelete *bool `json:"retention_auto_delete"`
 		AudioRetentionDays  *int  `json:"audio_retention_days"`
 		// Invoice numbering: prefix, and the sequence moved forward (never back).
-		InvoicePrefix     *string `json:"invoice_prefix"`
-		InvoiceNextNumber *int    `json:"invoice_next_number"`
+		InvoicePrefix     *string  `json:"invoice_prefix"`
+		InvoiceNextNumber *int     `json:"invoice_next_number"`
+		DailyTarget       *float64 `json:"daily_target_hours"`
 	}
 	if err := s.decodeJSON(c, &b); err != nil {
 		return err
 	}
 	f, err := s.settings.Update(c.UserContext(), p.Actor, settings.Patch{FirmName: b.FirmName, LEDESFirmID: b.LEDESFirmID, DefaultRate: b.DefaultRate, Require2FA: b.Require2FA,
 		RetentionDays: b.RetentionDays, RetentionAutoDelete: b.RetentionAutoDelete, AudioRetentionDays: b.AudioRetentionDays,
-		InvoicePrefix: b.InvoicePrefix, InvoiceNextNumber: b.InvoiceNextNumber})
+		InvoicePrefix: b.InvoicePrefix, InvoiceNextNumber: b.InvoiceNextNumber, DailyTarget: b.DailyTarget})
 	if err != nil {
 		return settingsFailed(err)
 	}

@@ -54,6 +54,7 @@ func loadUI() (*ui, error) {
 			"list":       func(v ...string) []string { return v },
 			"clients":    clientNames,
 			"when":       when,
+			"sumf":       func(a, b float64) float64 { return a + b },
 		}
 		tfs := assets.Templates()
 		base, err := template.New("base").Funcs(funcs).ParseFS(tfs, "_*.html")

@@ -384,6 +384,7 @@ type settingsData struct {
 	FirmName  string
 	LEDESID   string
 	Rate      string
+	Target    string
 	Require   map[string]bool
 	Timezone  string
 	Increment int
@@ -420,6 +421,7 @@ func (s *Server) uiAdminSettings(c *fiber.Ctx) error {
 	if f.HasDefaultRate {
 		d.Rate = fmt.Sprintf("%.2f", float64(f.DefaultRate)/100)
 	}
+	d.Target = fmt.Sprintf("%.1f", float64(f.DailyTargetTenths)/10)
 	pg.D = d
 	return s.render(c, 200, "settings", pg)
 }
@@ -446,6 +448,10 @@ func (s *Server) uiAdminSaveSettings(c *fiber.Ctx) error {
 		return settingsFailed(err)
 	}
 	patch.ClearDefaultRate = patch.DefaultRate == nil
+	if patch.DailyTarget, err = settings.ParseTarget(c.FormValue("daily_target_hours")); err != nil {
+		return settingsFailed(err)
+	}
+	patch.ClearDailyTarget = patch.DailyTarget == nil
 	required := map[string]bool{}
 	for _, r := range []string{store.RoleTimekeeper, store.RoleBilling, store.RoleAdmin} {
 		required[r] = c.FormValue("require_2fa_"+r) == "on"

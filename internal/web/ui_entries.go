@@ -340,6 +340,10 @@ type accountData struct {
 	MinLen  int
 	Display string
 	Tokens  tokensData
+	// the aliases section (aliasesFor)
+	Aliases []*store.Alias
+	Matters []*store.Matter // open matters an alias may point at
+	Admin   bool            // may add firm aliases
 }
 
 func (s *Server) uiAccount(c *fiber.Ctx) error {
@@ -348,7 +352,7 @@ func (s *Server) uiAccount(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	pg := page{Title: "Your account", Page: "account", Nav: "account", D: accountData{Must: p.User.MustChangePassword, MinLen: s.Config.Auth.MinPassword, Tokens: td}}
+	pg := page{Title: "Your account", Page: "account", Nav: "account", D: s.aliasesFor(c, accountData{Must: p.User.MustChangePassword, MinLen: s.Config.Auth.MinPassword, Tokens: td})}
 	switch {
 	case c.Query("changed") == "1":
 		n, _ := strconv.ParseInt(c.Query("tokens"), 10, 64)
@@ -373,7 +377,7 @@ func (s *Server) uiChangePassword(c *fiber.Ctx) error {
 			return err
 		}
 		return s.render(c, status, "account", page{Title: "Your account", Page: "account", Nav: "account", Problem: msg,
-			D: accountData{Must: p.User.MustChangePassword, MinLen: s.Config.Auth.MinPassword, Tokens: td}})
+			D: s.aliasesFor(c, accountData{Must: p.User.MustChangePassword, MinLen: s.Config.Auth.MinPassword, Tokens: td})})
 	}
 	// Under the login backoff: a stolen session cannot guess the password here.
 	if err := s.reauth(c, p, cur); err != nil {

@@ -426,9 +426,68 @@ describe('timekeeper alice', () => {
     await a11y('forbidden');
   });
 
+  test('typed dictation: a whole day typed on the record page gives one draft per entry, each showing its span in the inbox', async () => {
+    await page.goto(`${BASE}/record`);
+    await page.getByRole('button', { name: 'Draft entries' }).click();
+    await page.getByText('Type or paste what you did first.').waitFor();
+    await page.getByLabel('What you did').fill('Yesterday: point four on Smith v. Jones reviewing the answer. Then an hour on Smith v. Jones drafting the reply brief.');
+    await page.getByRole('button', { name: 'Draft entries' }).click();
+    await page.getByText('2 drafts ready in the inbox.').waitFor();
+    assert.equal(await page.getByLabel('What you did').inputValue(), '', 'the box is emptied');
+    await a11y('record-typed');
+    await page.goto(`${BASE}/inbox`);
+    const first = page.locator('#cards .card', { has: page.locator('q[data-role=span]', { hasText: 'Yesterday: point four' }) });
+    const second = page.locator('#cards .card', { has: page.locator('q[data-role=span]', { hasText: 'Then an hour' }) });
+    await first.waitFor();
+    await second.waitFor();
+    await first.getByText('Typed dictation (no recording).').waitFor();
+    await shot('inbox-typed-day');
+    await a11y('inbox-typed-day');
+  });
+
+  test('account page: add a matter alias, a typed dictation uses it, delete it', async () => {
+    await page.goto(`${BASE}/account`);
+    await page.getByRole('button', { name: 'Add alias' }).click();
+    await page.getByText('Type the words you use for the matter.').waitFor();
+    await page.getByLabel('Words', { exact: true }).fill('the marina deal');
+    await page.getByLabel('Matter', { exact: true }).selectOption({ label: '2026-021 Acme lease review' });
+    await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Add alias' }).click()]);
+    const row = page.locator('#aliases tr[data-phrase="marina deal"]');
+    await row.waitFor();
+    await a11y('account-aliases');
+    await page.goto(`${BASE}/record`);
+    await page.getByLabel('What you did').fill('Twenty minutes on the marina deal calling the landlord.');
+    await page.getByRole('button', { name: 'Draft entries' }).click();
+    await page.getByText('1 draft ready in the inbox.').waitFor();
+    await page.goto(`${BASE}/inbox`);
+    await page.getByText("matter from your alias 'marina deal'").first().waitFor();
+    await page.goto(`${BASE}/account`);
+    await page.locator('#aliases tr[data-phrase="marina deal"]').getByRole('button', { name: 'Delete' }).click();
+    await page.locator('#aliases tr[data-phrase="marina deal"]').waitFor({ state: 'detached' });
+    await page.reload();
+    assert.equal(await page.locator('#aliases tr[data-phrase="marina deal"]').count(), 0);
+  });
+
+  test('week page: hours per day against the target, days with nothing recorded, links into the inbox', async () => {
+    await page.goto(`${BASE}/week`);
+    assert.match(await page.title(), /^Week \d{4}-W\d{2}/);
+    await page.locator('#week tbody tr').first().waitFor();
+    assert.equal(await page.locator('#week tbody tr').count(), 7);
+    const api = await apiGet(page, `${BASE}/api/v1/timesheet`);
+    assert.equal(api.status, 200);
+    const withDrafts = api.body.days.find((d) => d.inbox_link);
+    if (withDrafts) {
+      const link = page.locator(`#week tr[data-date="${withDrafts.date}"] a`, { hasText: 'Drafts in the inbox' });
+      await Promise.all([page.waitForURL(/\/inbox#entry-/), link.click()]);
+      await page.goto(`${BASE}/week`);
+    }
+    await shot('week');
+    await a11y('week');
+  });
+
   test('phone width layout', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const p of ['record', 'inbox', 'approved']) {
+    for (const p of ['record', 'inbox', 'approved', 'week']) {
       await page.goto(`${BASE}/${p}`);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 1, `${p} scrolls sideways at phone width by ${overflow}px`);

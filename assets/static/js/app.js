@@ -172,7 +172,7 @@ async function refreshRecs(root) {
     try {
       const r = await api('GET', '/api/v1/recordings/' + encodeURIComponent(li.dataset.rec));
       updateRec(li, { id: r.id, status: r.status, detail: r.status === 'failed' ? (r.error || '') : (r.status_detail || ''), progress: r.progress, entry_id: r.entry_id });
-      if (r.status === 'done' && r.entry_id && li.closest('#working-list')) arrived(li, r.entry_id);
+      if (r.status === 'done' && r.entry_id && li.closest('#working-list')) arrived(li, r.entry_id, r.id);
     } catch (e) { /* next reconnect tries again */ }
   }
 }
@@ -466,6 +466,33 @@ function initRecord() {
     await keepAndSend(file, file.name, guessType(file));
   });
 
+  const dform = $('#dictation-form');
+  dform.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const text = $('#dictation-text');
+    const err = $('#dictation-error');
+    const status = $('#dictation-status');
+    err.textContent = '';
+    status.textContent = '';
+    if (!text.value.trim()) { err.textContent = 'Type or paste what you did first.'; text.focus(); return; }
+    const data = { text: text.value };
+    if ($('#dictation-date').value) data.date = $('#dictation-date').value;
+    const btn = dform.querySelector('button[type=submit]');
+    btn.disabled = true;
+    try {
+      const r = await api('POST', '/api/v1/dictations', data);
+      const n = r.entries.length;
+      text.value = '';
+      status.textContent = `${n} draft${n === 1 ? '' : 's'} ready in the inbox.`;
+      api('GET', '/api/v1/entries?status=draft&mine=1&limit=500').then((c) => setNavCount(c.count)).catch(() => {});
+    } catch (ex) {
+      err.textContent = ex.message;
+      text.focus();
+    } finally {
+      btn.disabled = false;
+    }
+  });
+
   liveEvents((ev) => {
     const li = recent.querySelector(`[data-rec="${CSS.escape(ev.id)}"]`);
     if (!li) return;
@@ -745,16 +772,28 @@ function wireCard(card) {
   $('[data-role=select]', card).addEventListener('change', updateBulk);
 }
 
-// arrived replaces a finished recording in the "in progress" list by its draft's card.
-async function arrived(li, entryId) {
-  if (document.getElementById('entry-' + entryId)) { li.remove(); return; }
+// arrived replaces a finished recording in the "in progress" list by its drafts' cards (a day
+// dictated in one go gives several drafts: they are shown in spoken order).
+async function arrived(li, entryId, recId) {
+  let ids = [entryId];
+  if (recId) {
+    try {
+      const r = await api('GET', '/api/v1/recordings/' + encodeURIComponent(recId));
+      if (r.entry_ids && r.entry_ids.length) ids = r.entry_ids;
+    } catch (e) { /* the first draft still arrives */ }
+  }
+  const fresh = ids.filter((id) => !document.getElementById('entry-' + id));
+  if (!fresh.length) { li.remove(); return; }
   try {
-    const card = await fetchHTML('/inbox/entries/' + encodeURIComponent(entryId));
-    $('#cards').prepend(card);
-    wireCard(card);
+    const got = [];
+    for (const id of fresh) got.push(await fetchHTML('/inbox/entries/' + encodeURIComponent(id)));
+    for (const card of got.reverse()) {
+      $('#cards').prepend(card);
+      wireCard(card);
+    }
     updateCounts();
-    if (!current) selectCard(card, false);
-    toast('A new draft is ready to review.');
+    if (!current) selectCard($('#cards .card'), false);
+    toast(got.length === 1 ? 'A new draft is ready to review.' : `${got.length} new drafts are ready to review.`);
   } catch (e) { return; }
   setTimeout(() => {
     li.remove();
@@ -846,13 +885,13 @@ function initInbox() {
   liveEvents((ev) => {
     let li = working.querySelector(`[data-rec="${CSS.escape(ev.id)}"]`);
     if (!li) {
-      if (ev.status === 'done') { if (ev.entry_id) arrivedFromNowhere(ev.entry_id); return; }
+      if (ev.status === 'done') { if (ev.entry_id) arrivedFromNowhere(ev.entry_id, ev.id); return; }
       li = recItem(ev.id, ev.status, nowTitle());
       working.prepend(li);
       $('#working').hidden = false;
     }
     updateRec(li, ev);
-    if (ev.status === 'done' && ev.entry_id) arrived(li, ev.entry_id);
+    if (ev.status === 'done' && ev.entry_id) arrived(li, ev.entry_id, ev.id);
   }, () => refreshRecs(working), (ev) => {
     // The same timekeeper acted in another tab or device: keep this page in step.
     const card = document.getElementById('entry-' + ev.id);
@@ -864,9 +903,9 @@ function initInbox() {
   });
 }
 
-async function arrivedFromNowhere(entryId) {
+async function arrivedFromNowhere(entryId, recId) {
   const li = document.createElement('li');
-  await arrived(li, entryId);
+  await arrived(li, entryId, recId);
 }
 
 // ---- Approved / billing lists -----------------------------------------------------------------
@@ -995,6 +1034,42 @@ function initTwoFA() {
   }
 }
 
+// ---- Account: matter aliases ----------------------------------------------------------------
+
+function initAccount() {
+  const form = $('#alias-form');
+  if (!form) return;
+  const err = $('#alias-error');
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    err.textContent = '';
+    const data = { phrase: $('#alias-phrase').value, matter: $('#alias-matter').value, scope: $('#alias-scope') ? $('#alias-scope').value : 'user' };
+    if (!data.phrase.trim()) { err.textContent = 'Type the words you use for the matter.'; $('#alias-phrase').focus(); return; }
+    if (!data.matter) { err.textContent = 'Pick the matter.'; $('#alias-matter').focus(); return; }
+    try {
+      await api('POST', '/api/v1/aliases', data);
+      location.reload();
+    } catch (ex) { err.textContent = ex.message; }
+  });
+  $$('#aliases tr[data-alias-id]').forEach((tr) => {
+    const save = $('[data-action=alias-save]', tr);
+    const del = $('[data-action=alias-delete]', tr);
+    if (save) save.addEventListener('click', async () => {
+      try {
+        await api('POST', '/api/v1/aliases', { phrase: tr.dataset.phrase, matter: $('[data-role=alias-matter]', tr).value, scope: tr.dataset.scope });
+        toast('Alias saved.');
+      } catch (ex) { toast(ex.message, { bad: true }); }
+    });
+    if (del) del.addEventListener('click', async () => {
+      try {
+        await api('DELETE', '/api/v1/aliases?id=' + encodeURIComponent(tr.dataset.aliasId));
+        tr.remove();
+        toast('Alias deleted.');
+      } catch (ex) { toast(ex.message, { bad: true }); }
+    });
+  });
+}
+
 // ---- Start -------------------------------------------------------------------------------
 
 if (USER) {
@@ -1007,3 +1082,4 @@ if (PAGE === 'record') initRecord();
 if (PAGE === 'inbox') initInbox();
 if (PAGE === 'entries') initEntries();
 if (PAGE === 'twofa') initTwoFA();
+if (PAGE === 'account') initAccount();
