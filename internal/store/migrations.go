@@ -305,7 +305,7 @@ CREATE INDEX invoices_number ON invoices(number);
 	`
 ALTER TABLE entries ADD COLUMN source_span TEXT;
 ALTER TABLE entries ADD COLUMN source_seq INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX entries_recording ON entries(recording_id, source_seq);
+CREATE INDEX entries_recording_seq ON entries(recording_id, source_seq);
 `,
 	// dictation-2: aliases, the phrases that name a matter (or an activity) for one
 	// lawyer (scope user) or for the whole firm (scope firm, user_id 0), typed or learned
