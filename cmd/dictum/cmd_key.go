@@ -18,7 +18,7 @@ import (
 
 func (e *cliEnv) cmdKey(args []string) int {
 	if len(args) == 0 {
-		return e.fail("usage: dictum key rotate | db-hex")
+		return e.fail("usage: dictum key rotate | db-hex | backup-hex")
 	}
 	sub, args := args[0], args[1:]
 	fs := e.flags("key " + sub)
