@@ -327,6 +327,18 @@ CREATE TABLE aliases (
 );
 CREATE INDEX aliases_user ON aliases(user_id, scope);
 `,
+	// directory: users who sign in with the firm's Active Directory / LDAP. The account
+	// row stays a normal user (entries, audit, roles); this side table says where it
+	// comes from, so the leaver sync knows whom to check.
+	`
+CREATE TABLE directory_users (
+	user_id    INTEGER PRIMARY KEY REFERENCES users(id),
+	dn         TEXT NOT NULL,
+	email      TEXT NOT NULL DEFAULT '',
+	linked_at  TEXT NOT NULL,
+	synced_at  TEXT NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.
