@@ -248,3 +248,43 @@ func TestCheck(t *testing.T) {
 }
 
 func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o600) }
+
+// StartTLS and ldaps against slapd with a test CA; a server certificate the ca_file does
+// not vouch for is refused before any password is sent.
+func TestTLS(t *testing.T) {
+	srv := slapd.StartTLS(t, "")
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, url, mode string
+		startTLS        bool
+	}{
+		{"StartTLS", srv.URL, "StartTLS", true},
+		{"ldaps", srv.LDAPSURL, "ldaps", false},
+	} {
+		w := testrig.New(t, testrig.WithUsers(), testrig.WithConfig(func(c *config.Config) {
+			srv.Configure(c)
+			c.LDAP.URL, c.LDAP.StartTLS, c.LDAP.Insecure, c.LDAP.CAFile = tc.url, tc.startTLS, false, srv.CAFile
+		}))
+		if err := w.Config.Validate(); err != nil {
+			t.Fatalf("%s: config: %v", tc.name, err)
+		}
+		d := directory.New(w.Config, w.Store)
+		if u, err := d.Login(ctx, who, "alice", "pw-alice"); err != nil || u.Role != store.RoleTimekeeper {
+			t.Fatalf("%s: login: %v", tc.name, err)
+		}
+		r := d.Check("alice")
+		if !r.OK || !strings.Contains(r.Steps[1].Detail, tc.mode+", TLS 1.") || !strings.Contains(r.Steps[1].Detail, "dc1.firm.test") {
+			t.Fatalf("%s: check: %+v", tc.name, r)
+		}
+		// Without the firm's CA the certificate is not trusted.
+		cfg := *w.Config
+		cfg.LDAP.CAFile = ""
+		d = directory.New(&cfg, w.Store)
+		if _, err := d.Login(ctx, who, "alice", "pw-alice"); !errors.Is(err, directory.ErrUnavailable) || !strings.Contains(err.Error(), "certificate") {
+			t.Fatalf("%s: untrusted certificate: %v", tc.name, err)
+		}
+		if r := d.Check("alice"); r.OK || !strings.Contains(r.Steps[len(r.Steps)-1].Detail, "certificate") {
+			t.Fatalf("%s: check with an untrusted certificate: %+v", tc.name, r)
+		}
+	}
+}

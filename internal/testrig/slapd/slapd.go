@@ -36,11 +36,15 @@ const (
 
 // Server is a running slapd.
 type Server struct {
-	URL  string
-	dir  string
-	conf string
-	cmd  *exec.Cmd
-	t    testing.TB
+	URL string
+	// LDAPSURL and CAFile are set by StartTLS: an ldaps:// listener and the PEM of the CA
+	// that signed the server's certificate (for 127.0.0.1 and localhost).
+	LDAPSURL string
+	CAFile   string
+	dir      string
+	conf     string
+	cmd      *exec.Cmd
+	t        testing.TB
 }
 
 const schema = `attributetype ( 1.2.840.113556.1.4.8 NAME 'userAccountControl'
@@ -136,6 +140,18 @@ func UserDN(uid string) string { return "uid=" + uid + "," + UserBase }
 // The test is skipped when Debian's slapd is not installed (scripts/deps.sh installs it).
 func Start(t testing.TB, ldif string) *Server {
 	t.Helper()
+	return start(t, ldif, false)
+}
+
+// StartTLS is Start with TLS: the ldap:// listener offers StartTLS and a second listener
+// speaks ldaps://, both with a certificate from a fresh test CA (Server.CAFile).
+func StartTLS(t testing.TB, ldif string) *Server {
+	t.Helper()
+	return start(t, ldif, true)
+}
+
+func start(t testing.TB, ldif string, withTLS bool) *Server {
+	t.Helper()
 	for _, bin := range []string{"/usr/sbin/slapd", "/usr/sbin/slapadd", "/usr/bin/ldapmodify"} {
 		if _, err := os.Stat(bin); err != nil {
 			t.Skipf("%s not installed (apt-get install slapd ldap-utils; scripts/deps.sh does it)", bin)
@@ -155,24 +171,50 @@ func Start(t testing.TB, ldif string) *Server {
 		}
 	}
 	write("adtest.schema", schema)
-	write("slapd.conf", strings.ReplaceAll(conf, "{{DIR}}", dir))
+	c := strings.ReplaceAll(conf, "{{DIR}}", dir)
+	if withTLS {
+		s.CAFile = writeCerts(t, dir)
+		// TLS settings are global: before the database section.
+		c = strings.Replace(c, "database mdb", "TLSCACertificateFile "+s.CAFile+"\nTLSCertificateFile "+dir+"/server.pem\nTLSCertificateKeyFile "+dir+"/server.key\ndatabase mdb", 1)
+	}
+	write("slapd.conf", c)
 	write("base.ldif", ldif)
 	if out, err := exec.Command("/usr/sbin/slapadd", "-f", s.conf, "-l", filepath.Join(dir, "base.ldif")).CombinedOutput(); err != nil {
 		t.Fatalf("slapadd: %v\n%s", err, out)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(t)
 	s.URL = "ldap://" + addr
-	s.cmd = exec.Command("/usr/sbin/slapd", "-f", s.conf, "-h", s.URL+"/", "-d", "0")
+	urls := s.URL + "/"
+	var tlsAddr string
+	if withTLS {
+		tlsAddr = freeAddr(t)
+		s.LDAPSURL = "ldaps://" + tlsAddr
+		urls += " " + s.LDAPSURL + "/"
+	}
+	s.cmd = exec.Command("/usr/sbin/slapd", "-f", s.conf, "-h", urls, "-d", "0")
 	s.cmd.Stdout, s.cmd.Stderr = os.Stderr, os.Stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start slapd: %v", err)
 	}
 	t.Cleanup(s.Stop)
+	waitListen(t, addr)
+	if withTLS {
+		waitListen(t, tlsAddr)
+	}
+	return s
+}
+
+func freeAddr(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitListen(t testing.TB, addr string) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
@@ -185,7 +227,6 @@ func Start(t testing.TB, ldif string) *Server {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return s
 }
 
 // Stop ends slapd (the directory goes down); safe to call twice.
