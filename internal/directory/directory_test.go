@@ -288,3 +288,23 @@ func TestTLS(t *testing.T) {
 		}
 	}
 }
+
+// A filter that finds nobody does not lock the whole firm out.
+func TestSyncRefusesToDisableEveryone(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	for _, u := range []string{"alice", "bill", "ada"} {
+		e.login(t, u, "pw-"+u)
+	}
+	cfg := *e.w.Config
+	cfg.LDAP.UserFilter = "(cn={username})" // mistyped: cn is the full name
+	if _, err := directory.New(&cfg, e.w.Store).Sync(ctx, identity.System()); err == nil || !strings.Contains(err.Error(), "refusing to disable all 3") {
+		t.Fatalf("sync with a filter that finds nobody: %v", err)
+	}
+	dus, _ := e.w.Store.DirectoryUsers(ctx)
+	for _, d := range dus {
+		if d.Disabled {
+			t.Fatalf("%s was disabled", d.Username)
+		}
+	}
+}

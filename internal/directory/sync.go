@@ -25,10 +25,13 @@ type SyncReport struct {
 	Skipped     []string   `json:"skipped"` // ambiguous entries, left alone
 }
 
+const reasonGone = "gone from the directory"
+
 // Sync checks every enabled directory account against the directory and disables those
 // gone, disabled there, or in no mapped group (ending sessions, revoking tokens); a role
 // the groups changed is applied. If the directory cannot be reached or a mapped group is
-// missing nothing is changed: an outage never locks the firm out.
+// missing nothing is changed: an outage never locks the firm out; nor does a sync that
+// finds every one of three or more users gone (a configuration mistake, not a mass exodus).
 func (s *Service) Sync(ctx context.Context, a identity.Actor) (*SyncReport, error) {
 	if !s.Enabled() {
 		return nil, errors.New("directory sign-in is off ([ldap] url is empty)")
@@ -58,7 +61,7 @@ func (s *Service) Sync(ctx context.Context, a identity.Actor) (*SyncReport, erro
 		p, err := s.find(conn, u.Username)
 		switch {
 		case errors.Is(err, errNotFound):
-			verdicts = append(verdicts, verdict{u: u, reason: "gone from the directory"})
+			verdicts = append(verdicts, verdict{u: u, reason: reasonGone})
 			continue
 		case errors.Is(err, errAmbiguous):
 			rep.Skipped = append(rep.Skipped, u.Username)
@@ -83,6 +86,17 @@ func (s *Service) Sync(ctx context.Context, a identity.Actor) (*SyncReport, erro
 		} else if role != u.Role {
 			verdicts = append(verdicts, verdict{u: u, role: role})
 		}
+	}
+	// A mistyped user_filter or a search the service account may no longer make looks like
+	// everyone left: refuse rather than lock the whole firm out.
+	gone := 0
+	for _, v := range verdicts {
+		if v.reason == reasonGone {
+			gone++
+		}
+	}
+	if rep.Checked >= 3 && gone == rep.Checked {
+		return nil, fmt.Errorf("refusing to disable all %d directory users as gone: check ldap.user_base, ldap.user_filter and the service account's read access (dictum ldap test --username U)", gone)
 	}
 	for _, v := range verdicts {
 		if v.role != "" {
