@@ -64,7 +64,7 @@ type LDAP struct {
 	Insecure         bool       `toml:"insecure" doc:"Allow a plain ldap:// connection without TLS (passwords cross the network in clear; lab use only)."`
 	CAFile           string     `toml:"ca_file" doc:"PEM file with the CA that signed the directory's certificate (empty: the system's roots)."`
 	BindDN           string     `toml:"bind_dn" doc:"Service account DN used to find users and read groups, e.g. CN=svc-dictum,OU=Service,DC=firm,DC=local."`
-	BindPasswordFile string     `toml:"bind_password_file" doc:"File holding the service account's password (the password itself never goes in this file)."`
+	BindPasswordFile string     `toml:"bind_password_file" doc:"File holding the service account's password, readable by dictum only (the password never goes in the TOML)."`
 	UserBase         string     `toml:"user_base" doc:"Subtree searched for users, e.g. OU=Staff,DC=firm,DC=local."`
 	UserFilter       string     `toml:"user_filter" doc:"Filter finding a user; {username} is replaced by the escaped login name: (sAMAccountName={username}) for AD, (uid={username}) for OpenLDAP."`
 	RoleGroups       RoleGroups `toml:"role_groups" doc:"Group DNs that grant each Dictum role; a user in none of them cannot sign in."`
