@@ -190,9 +190,37 @@ func TestSyncDisablesLeavers(t *testing.T) {
 	if rep, err := e.dir.Sync(ctx, identity.System()); err != nil || len(rep.Disabled) != 0 || rep.Checked != 1 {
 		t.Fatalf("second sync: %+v %v", rep, err)
 	}
+	if _, err := e.dir.Login(ctx, who, "carol", "pw-carol"); !errors.Is(err, directory.ErrBadCredentials) {
+		t.Fatalf("an AD-disabled account signed in: %v", err)
+	}
+	// IT puts bill back in billing: his next sign-in enables the account again (audited).
+	e.ldap.Modify("dn: " + slapd.BillGroup + "\nchangetype: modify\nadd: member\nmember: " + slapd.UserDN("bill") + "\n")
+	if u, err := e.dir.Login(ctx, who, "bill", "pw-bill"); err != nil || u.Disabled || u.Role != store.RoleBilling {
+		t.Fatalf("bill back in his group: %+v %v", u, err)
+	}
+	if ev := lastAudit(t, e.w, "directory.enable"); !strings.HasPrefix(ev, "bill ") {
+		t.Fatalf("re-enable audit: %s", ev)
+	}
+	// A Dictum admin's disable sticks even though the directory still lets ada in.
+	off := true
+	if _, err := e.w.Store.UpdateUser(ctx, identity.Actor{Username: "breakglass"}, "ada", store.UserPatch{Disabled: &off}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.dir.Login(ctx, who, "ada", "pw-ada"); !errors.Is(err, directory.ErrBadCredentials) {
+		t.Fatalf("an admin-disabled account signed in through the directory: %v", err)
+	}
+	// And so does it after the sync had disabled the account: bill is disabled by the
+	// sync, an admin confirms the disable, IT's re-adding does not override the admin.
+	e.ldap.Modify("dn: " + slapd.BillGroup + "\nchangetype: modify\ndelete: member\nmember: " + slapd.UserDN("bill") + "\n")
+	if rep, err := e.dir.Sync(ctx, identity.System()); err != nil || len(rep.Disabled) != 1 {
+		t.Fatalf("sync: %+v %v", rep, err)
+	}
+	if _, err := e.w.Store.UpdateUser(ctx, identity.Actor{Username: "breakglass"}, "bill", store.UserPatch{Disabled: &off}); err != nil {
+		t.Fatal(err)
+	}
 	e.ldap.Modify("dn: " + slapd.BillGroup + "\nchangetype: modify\nadd: member\nmember: " + slapd.UserDN("bill") + "\n")
 	if _, err := e.dir.Login(ctx, who, "bill", "pw-bill"); !errors.Is(err, directory.ErrBadCredentials) {
-		t.Fatalf("a sync-disabled account logged back in: %v", err)
+		t.Fatalf("the directory overrode an admin's disable: %v", err)
 	}
 }
 

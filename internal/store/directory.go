@@ -34,7 +34,8 @@ type DirectoryUser struct {
 // creates the account (no local password: it can only sign in through the directory) or
 // links a same-named local account; every one re-applies role, display name and
 // timekeeper id from the directory. A disabled account stays disabled (an admin re-enables
-// it). Each change is audited.
+// it), unless the leaver sync disabled it and the directory now lets the person in again.
+// Each change is audited.
 func (s *Store) DirectorySignIn(ctx context.Context, a identity.Actor, p DirectoryProfile) (*User, error) {
 	if !ValidRole(p.Role) {
 		return nil, fmt.Errorf("role %q: must be timekeeper, billing or admin", p.Role)
@@ -85,8 +86,23 @@ func (s *Store) DirectorySignIn(ctx context.Context, a identity.Actor, p Directo
 			}
 		}
 		var linked int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM directory_users WHERE user_id = ?", u.ID).Scan(&linked); err != nil {
+		var bySync bool
+		if err := tx.QueryRowContext(ctx, "SELECT count(*), coalesce(max(disabled_by_sync), 0) FROM directory_users WHERE user_id = ?", u.ID).Scan(&linked, &bySync); err != nil {
 			return fmt.Errorf("directory link: %w", err)
+		}
+		if u.Disabled && bySync {
+			// The sync disabled this account and the directory now lets the person in again
+			// (re-enabled in AD, back in a mapped group): access returns, as IT expects.
+			if _, err := tx.ExecContext(ctx, "UPDATE users SET disabled = 0, updated_at = ? WHERE id = ?", now, u.ID); err != nil {
+				return fmt.Errorf("enable directory user: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE directory_users SET disabled_by_sync = 0 WHERE user_id = ?", u.ID); err != nil {
+				return fmt.Errorf("enable directory user: %w", err)
+			}
+			u.Disabled = false
+			if err := s.appendAudit(ctx, tx, a, "directory.enable", "user", u.Username, map[string]any{"reason": "signed in again through the directory"}); err != nil {
+				return err
+			}
 		}
 		if linked == 0 {
 			if _, err := tx.ExecContext(ctx, "INSERT INTO directory_users(user_id, dn, email, linked_at, synced_at) VALUES (?,?,?,?,?)", u.ID, p.DN, p.Email, now, now); err != nil {
@@ -126,6 +142,9 @@ func (s *Store) DirectoryDisable(ctx context.Context, a identity.Actor, userID i
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE users SET disabled = 1, updated_at = ? WHERE id = ?", s.ts(), u.ID); err != nil {
+			return fmt.Errorf("disable user: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE directory_users SET disabled_by_sync = 1 WHERE user_id = ?", u.ID); err != nil {
 			return fmt.Errorf("disable user: %w", err)
 		}
 		if r, err = s.endAccess(ctx, tx, a, u.ID, u.Username, "directory: "+reason); err != nil {

@@ -335,6 +335,10 @@ CREATE TABLE directory_users (
 	user_id    INTEGER PRIMARY KEY REFERENCES users(id),
 	dn         TEXT NOT NULL,
 	email      TEXT NOT NULL DEFAULT '',
+	-- 1 while the account is disabled because the leaver sync found it gone, disabled or
+	-- groupless: a later directory sign-in that passes every check enables it again. An
+	-- admin's own disable (or enable) clears it, so that one sticks.
+	disabled_by_sync INTEGER NOT NULL DEFAULT 0,
 	linked_at  TEXT NOT NULL,
 	synced_at  TEXT NOT NULL
 );
