@@ -65,6 +65,13 @@ func TestLoginRoleFromGroups(t *testing.T) {
 	if err != nil || len(dus) != 3 || dus[1].Email != "alice@firm.test" || dus[1].DN != slapd.UserDN("alice") {
 		t.Fatalf("directory links: %+v %v", dus, err)
 	}
+	// AD names are case-insensitive: ALICE is the same account, not a second one.
+	if u := e.login(t, "ALICE", "pw-alice"); u.Username != "alice" {
+		t.Fatalf("ALICE signed in as %q", u.Username)
+	}
+	if dus, _ := e.w.Store.DirectoryUsers(ctx); len(dus) != 3 {
+		t.Fatalf("ALICE made a new account: %+v", dus)
+	}
 	// Group change: alice joins the admins; her next login makes her an admin.
 	e.ldap.Modify("dn: " + slapd.AdminGroup + "\nchangetype: modify\nadd: member\nmember: " + slapd.UserDN("alice") + "\n")
 	if u := e.login(t, "alice", "pw-alice"); u.Role != store.RoleAdmin {

@@ -112,6 +112,11 @@ func (s *Service) Sync(ctx context.Context, a identity.Actor) (*SyncReport, erro
 		}
 		rep.Disabled = append(rep.Disabled, Disabled{Username: v.u.Username, Reason: v.reason, SessionsEnded: r.Sessions, TokensRevoked: r.Tokens})
 	}
+	// Each disable and role change has its own event; the summary is written when the sync
+	// changed something or an operator ran it (not every quiet 15-minute run).
+	if len(rep.Disabled)+len(rep.RoleChanged) == 0 && a.Username == identity.System().Username {
+		return rep, nil
+	}
 	if err := s.store.Audit(ctx, a, "directory.sync", "directory", "", map[string]any{
 		"checked": rep.Checked, "disabled": len(rep.Disabled), "role_changed": len(rep.RoleChanged), "skipped": len(rep.Skipped)}); err != nil {
 		return rep, err
