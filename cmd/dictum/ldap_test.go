@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -74,5 +77,48 @@ func TestLDAPSyncCommand(t *testing.T) {
 	srv.Stop()
 	if r := dictum(t, "", ldapEnv(w.Config), "ldap", "sync", "--data", w.Dir); r.code == 0 || !strings.Contains(r.stderr, "cannot be reached") {
 		t.Fatalf("sync with the directory down: %d %s", r.code, r.stderr)
+	}
+}
+
+// `dictum serve` with [ldap]: directory users sign in, the local break-glass admin too,
+// and the leaver sync is scheduled every 15 minutes by default.
+func TestServeWithDirectory(t *testing.T) {
+	srv := slapd.Start(t, "")
+	data := initData(t)
+	var c config.Config
+	srv.Configure(&c)
+	addr := freePort(t)
+	_, logf := startProc(t, data, addr, append(ldapEnv(&c), "DICTUM_LDAP_LOCAL_USERS=boss")...)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(logf.Name())
+			t.Fatalf("not ready: %s", b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, tc := range []struct{ user, pw, role string }{{"alice", "pw-alice", "timekeeper"}, {"ada", "pw-ada", "admin"}, {"boss", "admin-password-1", "admin"}} {
+		body := strings.NewReader(`{"username":"` + tc.user + `","password":"` + tc.pw + `"}`)
+		res, err := http.Post("http://"+addr+"/api/v1/session", "application/json", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&m)
+		res.Body.Close()
+		if res.StatusCode != 200 || m["role"] != tc.role {
+			t.Fatalf("%s: %d %v", tc.user, res.StatusCode, m)
+		}
+	}
+	b, _ := os.ReadFile(logf.Name())
+	if !strings.Contains(string(b), `"job":"ldap.sync","schedule":"*/15 * * * *"`) {
+		t.Fatalf("ldap.sync not scheduled:\n%s", b)
 	}
 }
