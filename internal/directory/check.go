@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/go-ldap/ldap/v3"
 )
 
 // Step is one stage of a configuration check.
@@ -83,6 +85,9 @@ func (s *Service) Check(username string) *CheckResult {
 	switch {
 	case err != nil:
 		r.add("groups", false, "%v", err)
+	case role == "" && s.cfg.NestedGroups && !s.isActiveDirectory(conn):
+		r.add("groups", false, "in none of the mapped groups, and nested_groups = true but this server is not Active Directory: "+
+			"LDAP_MATCHING_RULE_IN_CHAIN (%s) matches nothing here; set nested_groups = false", MatchingRuleInChain)
 	case role == "":
 		r.add("groups", false, "in none of the mapped groups: this user cannot sign in")
 	default:
@@ -96,4 +101,23 @@ func either(err error, ok string) string {
 		return err.Error()
 	}
 	return ok
+}
+
+// adCapability is the root DSE's supportedCapabilities value of an Active Directory
+// domain controller (LDAP_CAP_ACTIVE_DIRECTORY_OID).
+const adCapability = "1.2.840.113556.1.4.800"
+
+// isActiveDirectory reads the root DSE to tell AD from other servers.
+func (s *Service) isActiveDirectory(conn *ldap.Conn) bool {
+	res, err := conn.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, int(s.cfg.Timeout.Seconds()), false,
+		"(objectClass=*)", []string{"supportedCapabilities"}, nil))
+	if err != nil || len(res.Entries) == 0 {
+		return false
+	}
+	for _, v := range res.Entries[0].GetAttributeValues("supportedCapabilities") {
+		if v == adCapability {
+			return true
+		}
+	}
+	return false
 }

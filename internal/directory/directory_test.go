@@ -343,3 +343,20 @@ func TestSyncRefusesToDisableEveryone(t *testing.T) {
 		}
 	}
 }
+
+// nested_groups sends AD's LDAP_MATCHING_RULE_IN_CHAIN filter. OpenLDAP does not implement
+// that rule, so here it matches nothing; the check says why instead of a bare "no group".
+// (Real nested membership needs a real AD and is not tested here.)
+func TestNestedGroupsOnOpenLDAP(t *testing.T) {
+	e := setup(t)
+	cfg := *e.w.Config
+	cfg.LDAP.NestedGroups = true
+	d := directory.New(&cfg, e.w.Store)
+	r := d.Check("ada")
+	if r.OK || !strings.Contains(r.Steps[len(r.Steps)-1].Detail, "not Active Directory") {
+		t.Fatalf("check: %+v", r)
+	}
+	if _, err := d.Login(context.Background(), who, "ada", "pw-ada"); !errors.Is(err, directory.ErrNoGroup) {
+		t.Fatalf("login: %v", err)
+	}
+}
