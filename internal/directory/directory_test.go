@@ -360,3 +360,24 @@ func TestNestedGroupsOnOpenLDAP(t *testing.T) {
 		t.Fatalf("login: %v", err)
 	}
 }
+
+// A filter that accepts two names for one person (uid or mail, like sAMAccountName or
+// userPrincipalName on AD) gives one Dictum account: the DN names the person.
+func TestTwoNamesOneAccount(t *testing.T) {
+	e := setup(t)
+	cfg := *e.w.Config
+	cfg.LDAP.UserFilter = "(|(uid={username})(mail={username}))"
+	d := directory.New(&cfg, e.w.Store)
+	ctx := context.Background()
+	a, err := d.Login(ctx, who, "alice", "pw-alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.Login(ctx, who, "alice@firm.test", "pw-alice")
+	if err != nil || b.ID != a.ID || b.Username != "alice" {
+		t.Fatalf("second name: %+v %v", b, err)
+	}
+	if dus, _ := e.w.Store.DirectoryUsers(ctx); len(dus) != 1 {
+		t.Fatalf("accounts: %+v", dus)
+	}
+}

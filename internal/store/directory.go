@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"dictum/internal/identity"
 )
@@ -43,7 +44,12 @@ func (s *Store) DirectorySignIn(ctx context.Context, a identity.Actor, p Directo
 	var out *User
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		now := s.ts()
-		u, err := scanUser(tx.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE username = ?", p.Username))
+		// The directory entry (DN) names the person: signing in as jsmith or as
+		// jsmith@firm.local (a filter may accept both) is one account.
+		u, err := scanUser(tx.QueryRowContext(ctx, "SELECT "+prefixed("u.", userCols)+" FROM users u JOIN directory_users d ON d.user_id = u.id WHERE d.dn = ? COLLATE NOCASE", p.DN))
+		if errors.Is(err, ErrNotFound) {
+			u, err = scanUser(tx.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE username = ?", p.Username))
+		}
 		switch {
 		case errors.Is(err, ErrNotFound):
 			res, err := tx.ExecContext(ctx, `INSERT INTO users(username, display_name, role, password_hash, must_change_password, timekeeper_id, created_at, updated_at)
@@ -174,4 +180,13 @@ func (s *Store) DirectorySetRole(ctx context.Context, a identity.Actor, userID i
 		}
 		return s.appendAudit(ctx, tx, a, "user.update", "user", u.Username, map[string]any{"role": role, "previous_role": u.Role, "source": "directory sync"})
 	})
+}
+
+// prefixed qualifies each column of a column list with a table alias.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i, c := range parts {
+		parts[i] = alias + c
+	}
+	return strings.Join(parts, ", ")
 }
