@@ -25,7 +25,7 @@ log() { printf 'deps: %s\n' "$*" >&2; }
 APT_PKGS=(build-essential cmake pkg-config libssl-dev zlib1g-dev ca-certificates
           espeak-ng sox lame opus-tools chromium fonts-dejavu-core wrk nodejs openssl
           zip unzip time testssl.sh
-          lintian debootstrap curl)
+          lintian debootstrap curl slapd ldap-utils)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -21,6 +21,7 @@ import (
 	"dictum/internal/buildinfo"
 	"dictum/internal/cliosync"
 	"dictum/internal/config"
+	"dictum/internal/directory"
 	"dictum/internal/draft"
 	"dictum/internal/lifecycle"
 	"dictum/internal/pipeline"
@@ -287,6 +288,12 @@ func (e *cliEnv) cmdServe(args []string) int {
 		return err
 	}); err != nil {
 		return e.fail("archives.expire: %v", err)
+	}
+	// Leavers: users gone, disabled in AD or in no mapped group lose access within minutes.
+	if cfg.LDAP.Enabled() && cfg.LDAP.SyncSchedule != "" {
+		if err := sched.Add(cfg.LDAP.SyncSchedule, "ldap.sync", directory.New(cfg, st).ScheduledSync); err != nil {
+			return e.fail("ldap.sync_schedule: %v", err)
+		}
 	}
 	if err := scheduleBackups(sched, cfg, backups); err != nil {
 		return e.fail("%v", err)

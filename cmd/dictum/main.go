@@ -53,6 +53,9 @@ Speech and drafting
 Clio
   clio        status | sync | import | errors   (connect Clio in the web app first)
 
+Directory (Active Directory / LDAP)
+  ldap        test [--username U] | sync   check the [ldap] setup step by step; disable leavers now
+
 Data lifecycle
   retention   run [--dry-run] | deleted   apply the retention policy now, or preview it
   restore-item  matter|entry ID           undo a soft delete within the 30-day grace
@@ -116,6 +119,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return env.cmdCompletion(rest)
 	case "retention":
 		return env.cmdRetention(rest)
+	case "ldap":
+		return env.cmdLDAP(rest)
 	case "restore-item":
 		return env.cmdRestoreItem(rest)
 	case "bench-seed": // hidden: benchmarks and demos

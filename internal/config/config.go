@@ -54,7 +54,39 @@ type Config struct {
 	Log     Log    `toml:"log"`
 
 	Retention Retention `toml:"retention"`
+	LDAP      LDAP      `toml:"ldap"`
 }
+
+// LDAP configures sign-in with the firm's Active Directory or OpenLDAP. It is on when url is set.
+type LDAP struct {
+	URL              string     `toml:"url" doc:"Directory server, ldaps://dc1.firm.local:636 or ldap://...:389 with start_tls (empty: directory sign-in is off)."`
+	StartTLS         bool       `toml:"start_tls" doc:"Upgrade an ldap:// connection with StartTLS before binding."`
+	Insecure         bool       `toml:"insecure" doc:"Allow a plain ldap:// connection without TLS (passwords cross the network in clear; lab use only)."`
+	CAFile           string     `toml:"ca_file" doc:"PEM file with the CA that signed the directory's certificate (empty: the system's roots)."`
+	BindDN           string     `toml:"bind_dn" doc:"Service account DN used to find users and read groups, e.g. CN=svc-dictum,OU=Service,DC=firm,DC=local."`
+	BindPasswordFile string     `toml:"bind_password_file" doc:"File holding the service account's password, readable by dictum only (the password never goes in the TOML)."`
+	UserBase         string     `toml:"user_base" doc:"Subtree searched for users, e.g. OU=Staff,DC=firm,DC=local."`
+	UserFilter       string     `toml:"user_filter" doc:"Filter finding a user; {username} is replaced by the escaped login name: (sAMAccountName={username}) for AD, (uid={username}) for OpenLDAP."`
+	RoleGroups       RoleGroups `toml:"role_groups" doc:"Group DNs that grant each Dictum role; a user in none of them cannot sign in."`
+	NestedGroups     bool       `toml:"nested_groups" doc:"Count nested group membership (Active Directory's LDAP_MATCHING_RULE_IN_CHAIN, 1.2.840.113556.1.4.1941)."`
+	DisplayNameAttr  string     `toml:"display_name_attribute" doc:"Attribute with the user's display name."`
+	EmailAttr        string     `toml:"email_attribute" doc:"Attribute with the user's e-mail address."`
+	TimekeeperIDAttr string     `toml:"timekeeper_id_attribute" doc:"Attribute with the user's timekeeper id (empty: none)."`
+	DisabledFilter   string     `toml:"disabled_filter" doc:"Extra filter matching disabled accounts for directories without userAccountControl, e.g. (pwdAccountLockedTime=*) (empty: none; AD's userAccountControl bit 2 is always honoured)."`
+	LocalUsers       []string   `toml:"local_users" doc:"Local (non-directory) accounts that may still sign in while LDAP is on: break-glass admins."`
+	SyncSchedule     string     `toml:"sync_schedule" doc:"Cron spec of the leaver sync (disables users gone, disabled or out of every mapped group); empty: only 'dictum ldap sync'."`
+	Timeout          Duration   `toml:"timeout" doc:"Network timeout for each directory operation."`
+}
+
+// RoleGroups maps Dictum roles to directory group DNs.
+type RoleGroups struct {
+	Admin      string `toml:"admin" doc:"Group DN whose members are Dictum admins."`
+	Billing    string `toml:"billing" doc:"Group DN whose members are billing staff."`
+	Timekeeper string `toml:"timekeeper" doc:"Group DN whose members are timekeepers."`
+}
+
+// Enabled reports whether directory sign-in is configured.
+func (l LDAP) Enabled() bool { return l.URL != "" }
 
 // Backup configures encrypted backups and restore drills.
 type Backup struct {
@@ -204,6 +236,8 @@ func Defaults() Config {
 		Backup:    Backup{Schedule: "30 2 * * *", KeepDaily: 7, KeepWeekly: 4, DrillSchedule: "0 4 * * 0"},
 		Log:       Log{Level: "info"},
 		Retention: Retention{Schedule: "15 3 * * *"},
+		LDAP: LDAP{UserFilter: "(sAMAccountName={username})", DisplayNameAttr: "displayName", EmailAttr: "mail",
+			TimekeeperIDAttr: "employeeID", SyncSchedule: "*/15 * * * *", Timeout: Duration{10 * time.Second}},
 	}
 }
 
@@ -497,6 +531,7 @@ func (c *Config) Validate() error {
 	if c.Backup.KeepWeekly < 0 || c.Backup.KeepWeekly > 520 {
 		bad("backup.keep_weekly", "must be between 0 and 520, got %d", c.Backup.KeepWeekly)
 	}
+	c.validateLDAP(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

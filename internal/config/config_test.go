@@ -126,6 +126,21 @@ func TestValidateNamesKeys(t *testing.T) {
 		{func(c *Config) { c.Limits.ReadTimeout.Duration = 0 }, "limits.read_timeout"},
 		{func(c *Config) { c.Limits.UploadTimeout.Duration = time.Second }, "limits.upload_read_timeout"},
 		{func(c *Config) { c.Retention.Schedule = "daily at three" }, "retention.schedule"},
+		{func(c *Config) { c.LDAP.SyncSchedule = "every 15 minutes" }, "ldap.sync_schedule"},
+		{func(c *Config) { ldapOn(c); c.LDAP.URL = "http://dc1" }, "ldap.url"},
+		{func(c *Config) { ldapOn(c); c.LDAP.URL = "ldap://dc1" }, "ldap.url"},
+		{func(c *Config) { ldapOn(c); c.LDAP.StartTLS = true }, "ldap.start_tls"},
+		{func(c *Config) { ldapOn(c); c.LDAP.BindDN = "" }, "ldap.bind_dn"},
+		{func(c *Config) { ldapOn(c); c.LDAP.BindPasswordFile = "" }, "ldap.bind_password_file"},
+		{func(c *Config) { ldapOn(c); c.LDAP.BindPasswordFile = "pw.txt" }, "ldap.bind_password_file"},
+		{func(c *Config) { ldapOn(c); c.LDAP.UserBase = "" }, "ldap.user_base"},
+		{func(c *Config) { ldapOn(c); c.LDAP.UserFilter = "(uid=admin)" }, "ldap.user_filter"},
+		{func(c *Config) { ldapOn(c); c.LDAP.UserFilter = "(uid={username}" }, "ldap.user_filter"},
+		{func(c *Config) { ldapOn(c); c.LDAP.DisabledFilter = "locked" }, "ldap.disabled_filter"},
+		{func(c *Config) { ldapOn(c); c.LDAP.RoleGroups = RoleGroups{} }, "ldap.role_groups"},
+		{func(c *Config) { ldapOn(c); c.LDAP.RoleGroups.Billing = "not a dn" }, "ldap.role_groups.billing"},
+		{func(c *Config) { ldapOn(c); c.LDAP.CAFile = "ca.pem" }, "ldap.ca_file"},
+		{func(c *Config) { ldapOn(c); c.LDAP.Timeout.Duration = 0 }, "ldap.timeout"},
 	}
 	for _, tc := range cases {
 		c := Defaults()
@@ -171,5 +186,45 @@ func TestEnvList(t *testing.T) {
 	}
 	if len(c.Server.Hosts) != 2 || c.Server.Hosts[1] != "10.0.0.5" {
 		t.Fatalf("hosts %v", c.Server.Hosts)
+	}
+}
+
+// ldapOn sets a valid [ldap] section.
+func ldapOn(c *Config) {
+	c.LDAP.URL = "ldaps://dc1.firm.local"
+	c.LDAP.BindDN = "CN=svc-dictum,OU=Service,DC=firm,DC=local"
+	c.LDAP.BindPasswordFile = "/etc/dictum/ldap.pw"
+	c.LDAP.UserBase = "OU=Staff,DC=firm,DC=local"
+	c.LDAP.RoleGroups = RoleGroups{Admin: "CN=Dictum Admins,OU=Groups,DC=firm,DC=local"}
+}
+
+// The [ldap] section's contract: key names from the issue, defaults, a valid AD setup.
+func TestLDAPKeys(t *testing.T) {
+	d := Defaults()
+	if d.LDAP.Enabled() || d.LDAP.UserFilter != "(sAMAccountName={username})" || d.LDAP.SyncSchedule != "*/15 * * * *" {
+		t.Fatalf("defaults: %+v", d.LDAP)
+	}
+	c, _, err := Load(writeFile(t, `[ldap]
+url = "ldap://dc1.firm.local"
+start_tls = true
+ca_file = "/etc/dictum/firm-ca.pem"
+bind_dn = "CN=svc-dictum,OU=Service,DC=firm,DC=local"
+bind_password_file = "/etc/dictum/ldap.pw"
+user_base = "OU=Staff,DC=firm,DC=local"
+user_filter = "(sAMAccountName={username})"
+role_groups = { admin = "CN=Dictum Admins,OU=Groups,DC=firm,DC=local", billing = "CN=Billing,OU=Groups,DC=firm,DC=local", timekeeper = "CN=Lawyers,OU=Groups,DC=firm,DC=local" }
+nested_groups = true
+local_users = ["breakglass"]
+`), true, []string{"DICTUM_LDAP_SYNC_SCHEDULE=*/5 * * * *"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.LDAP
+	if !l.Enabled() || !l.StartTLS || l.RoleGroups.Billing != "CN=Billing,OU=Groups,DC=firm,DC=local" || !l.NestedGroups ||
+		len(l.LocalUsers) != 1 || l.SyncSchedule != "*/5 * * * *" {
+		t.Fatalf("not applied: %+v", l)
+	}
+	if _, _, err := Load(writeFile(t, "[ldap]\nbind_password = \"secret\"\n"), true, nil); err == nil || !strings.Contains(err.Error(), "unknown key") {
+		t.Fatalf("a password in the TOML must be refused: %v", err)
 	}
 }

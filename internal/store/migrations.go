@@ -327,6 +327,22 @@ CREATE TABLE aliases (
 );
 CREATE INDEX aliases_user ON aliases(user_id, scope);
 `,
+	// directory: users who sign in with the firm's Active Directory / LDAP. The account
+	// row stays a normal user (entries, audit, roles); this side table says where it
+	// comes from, so the leaver sync knows whom to check.
+	`
+CREATE TABLE directory_users (
+	user_id    INTEGER PRIMARY KEY REFERENCES users(id),
+	dn         TEXT NOT NULL,
+	email      TEXT NOT NULL DEFAULT '',
+	-- 1 while the account is disabled because the leaver sync found it gone, disabled or
+	-- groupless: a later directory sign-in that passes every check enables it again. An
+	-- admin's own disable (or enable) clears it, so that one sticks.
+	disabled_by_sync INTEGER NOT NULL DEFAULT 0,
+	linked_at  TEXT NOT NULL,
+	synced_at  TEXT NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.

@@ -152,6 +152,11 @@ func (s *Store) ChangeUser(ctx context.Context, a identity.Actor, username strin
 		if p.Disabled != nil {
 			u.Disabled = *p.Disabled
 			detail["disabled"] = *p.Disabled
+			// An admin's decision overrides the directory sync's: a directory sign-in no
+			// longer re-enables the account by itself.
+			if _, err := tx.ExecContext(ctx, "UPDATE directory_users SET disabled_by_sync = 0 WHERE user_id = ?", u.ID); err != nil {
+				return fmt.Errorf("update user: %w", err)
+			}
 		}
 		if p.PasswordHash != nil {
 			u.PasswordHash = *p.PasswordHash

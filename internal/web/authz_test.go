@@ -142,6 +142,8 @@ var authzMatrix = map[string]authzCase{
 	"GET /api/v1/audit":                  {want: admin},
 	"GET /api/v1/audit.csv":              {want: admin},
 	"GET /admin/audit":                   {want: adminPage},
+	"GET /admin/directory":               {want: adminPage},
+	"POST /admin/directory":              {want: adminForm},
 	// A timekeeper may archive only themselves, billing a matter (this body), admins anything.
 	"POST /api/v1/archives": {fixture: "matter", want: [5]string{"401", "403", "403", "ok", "ok"}, body: func(r *rig, _ string) (string, []byte) {
 		return "application/json", []byte(`{"scope":"matter:` + r.fixtureID + `"}`)

@@ -199,6 +199,8 @@ func (s *Server) routes() {
 	adminPages.post("/admin/settings", s.uiAdminSaveSettings)
 	adminPages.get("/admin/dataflow", s.uiDataFlow)
 	adminPages.get("/admin/audit", s.uiAudit)
+	adminPages.get("/admin/directory", s.uiAdminDirectory)
+	adminPages.post("/admin/directory", s.uiAdminDirectoryCheck)
 	adminPages.get("/admin/backups", s.uiAdminBackups)
 	adminPages.post("/admin/backups", s.uiAdminBackupNow)
 	adminPages.get("/admin/deleted", s.uiDeleted)

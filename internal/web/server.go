@@ -22,6 +22,7 @@ import (
 	"dictum/internal/cliosync"
 	"dictum/internal/config"
 	"dictum/internal/dictation"
+	"dictum/internal/directory"
 	"dictum/internal/draft"
 	"dictum/internal/exports"
 	"dictum/internal/lifecycle"
@@ -73,6 +74,7 @@ type Server struct {
 	archives  *lifecycle.Archives
 	retention *lifecycle.Retention
 	dictation *dictation.Service
+	directory *directory.Service // sign-in with the firm's AD/LDAP (Enabled false when off)
 	once      sync.Once
 }
 
@@ -92,6 +94,7 @@ func New(d Deps) (*Server, error) {
 	s.exports = exports.New(d.Store, d.Blobs, s.settings, s.today)
 	s.archives = d.Archives
 	s.dictation = dictation.New(d.Store, d.Drafter, d.Config, d.Now)
+	s.directory = directory.New(d.Config, d.Store)
 	if s.archives == nil {
 		s.archives = lifecycle.NewArchives(lifecycle.ArchiveDeps{Store: d.Store, Blobs: d.Blobs, Log: d.Log})
 	}

@@ -48,20 +48,24 @@ func (s *Server) authenticate(c *fiber.Ctx, cr credentials) (*store.User, bool, 
 	if err := s.throttled(c, cr.Username); err != nil {
 		return nil, false, err
 	}
-	u, err := s.Store.UserByName(ctx, cr.Username)
-	hash := s.dummyHash
-	if err == nil {
-		hash = u.PasswordHash
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, false, err
-	}
-	verr := auth.Verify(cr.Password, hash)
-	if err != nil || verr != nil || u.Disabled {
-		s.limiter.loginFailed(cr.Username, ip)
-		if err := s.auditAttempt(c, "login.fail", cr.Username, nil); err != nil {
+	var u *store.User
+	var err error
+	if s.directory.Enabled() && !s.directory.LocalAllowed(cr.Username) {
+		if u, err = s.directoryLogin(c, cr); err != nil {
 			return nil, false, err
 		}
-		return nil, false, errf(401, "bad_credentials", "wrong username or password")
+	} else {
+		u, err = s.Store.UserByName(ctx, cr.Username)
+		hash := s.dummyHash
+		if err == nil && u.PasswordHash != "" { // a directory account has no local password
+			hash = u.PasswordHash
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, false, err
+		}
+		verr := auth.Verify(cr.Password, hash)
+		if err != nil || verr != nil || u.Disabled || u.PasswordHash == "" {
+			return nil, false, s.loginFailed(c, cr.Username, nil)
+		}
 	}
 	twoFA, err := s.secondFactor(c, u, cr.OTP, cr.RecoveryCode)
 	if err != nil {
@@ -69,6 +73,15 @@ func (s *Server) authenticate(c *fiber.Ctx, cr credentials) (*store.User, bool, 
 	}
 	s.limiter.loginOK(u.Username, ip)
 	return u, twoFA, nil
+}
+
+// loginFailed counts a failed login, audits it, and gives the one answer every failure gets.
+func (s *Server) loginFailed(c *fiber.Ctx, username string, detail map[string]any) error {
+	s.limiter.loginFailed(username, c.IP())
+	if err := s.auditAttempt(c, "login.fail", username, detail); err != nil {
+		return err
+	}
+	return errf(401, "bad_credentials", "wrong username or password")
 }
 
 // throttled answers 429 when the account or the client IP is in backoff, and audits it

@@ -315,6 +315,8 @@ type loginData struct {
 	Username string
 	Next     string
 	NeedCode bool
+	// Directory: sign-in is with the firm's network (AD/LDAP) account.
+	Directory bool
 }
 
 // splitCode tells a 6-digit TOTP code from a recovery code typed into the same field.
@@ -336,7 +338,7 @@ func (s *Server) uiLoginPage(c *fiber.Ctx) error {
 		}
 		return c.Redirect(homeFor(p.User), fiber.StatusSeeOther)
 	}
-	pg := page{Title: "Log in", Page: "login", D: loginData{Next: safeNext(c.Query("next"))}}
+	pg := page{Title: "Log in", Page: "login", D: loginData{Next: safeNext(c.Query("next")), Directory: s.directory.Enabled()}}
 	if c.Query("bye") == "1" {
 		pg.Notice = "You are logged out."
 	}
@@ -348,7 +350,7 @@ func (s *Server) uiLogin(c *fiber.Ctx) error {
 		return err
 	}
 	user, pass := strings.TrimSpace(c.FormValue("username")), c.FormValue("password")
-	d := loginData{Next: safeNext(c.FormValue("next"))}
+	d := loginData{Next: safeNext(c.FormValue("next")), Directory: s.directory.Enabled()}
 	if auth.ValidUsername(user) {
 		d.Username = user // a malformed name is not echoed back
 	}

@@ -617,6 +617,18 @@ describe('admin and billing', () => {
     await shot('admin-audit');
   });
 
+  test('directory: the admin check page runs the step-by-step check and is accessible', async () => {
+    await page.goto(`${BASE}/admin/directory`);
+    assert.match(await page.title(), /^Directory/);
+    await page.getByText('Directory sign-in is off').waitFor();
+    await a11y('admin-directory');
+    await page.getByLabel(/Username to look up/).fill('alice');
+    await page.getByRole('button', { name: 'Check the configuration' }).click();
+    await page.locator('#dir-steps').getByText('directory sign-in is off').waitFor();
+    await a11y('admin-directory-checked');
+    await shot('admin-directory');
+  });
+
   test('deleted items: the admin page lists soft-deleted items and is accessible', async () => {
     await page.goto(`${BASE}/admin/deleted`);
     assert.match(await page.title(), /^Deleted items/);
