@@ -6,6 +6,7 @@ package web
 
 import (
 	"context"
+	"dictum/internal/access"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,6 +74,7 @@ type Server struct {
 	archives  *lifecycle.Archives
 	retention *lifecycle.Retention
 	dictation *dictation.Service
+	access    *access.Service
 	once      sync.Once
 }
 
@@ -92,6 +94,7 @@ func New(d Deps) (*Server, error) {
 	s.exports = exports.New(d.Store, d.Blobs, s.settings, s.today)
 	s.archives = d.Archives
 	s.dictation = dictation.New(d.Store, d.Drafter, d.Config, d.Now)
+	s.access = access.New(d.Store, s.settings, d.Now)
 	if s.archives == nil {
 		s.archives = lifecycle.NewArchives(lifecycle.ArchiveDeps{Store: d.Store, Blobs: d.Blobs, Log: d.Log})
 	}
