@@ -54,15 +54,6 @@ func (s *Service) PutAlias(ctx context.Context, a identity.Actor, phrase, matter
 	if matterID == "" && activity == "" {
 		return nil, fmt.Errorf("%w: \"matter\" (or \"activity\") is required", ErrInvalid)
 	}
-	if matterID != "" {
-		ok, err := s.Store.MatterVisibleTo(ctx, a.UserID, matterID)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, fmt.Errorf("%w: matter %q does not exist", ErrInvalid, clip(matterID, 40))
-		}
-	}
 	return s.Store.PutAlias(ctx, a, store.Alias{Phrase: p, MatterID: matterID, Activity: activity, Scope: scope, UserID: a.UserID, Source: store.AliasManual})
 }
 

@@ -285,10 +285,7 @@ func (s *Store) mutate(ctx context.Context, p identity.Actor, id string, check f
 		if err != nil {
 			return err
 		}
-		if err := check(p, e.state()); err != nil {
-			return err
-		}
-		if e.MatterID != nil {
+		if e.MatterID != nil { // a walled-off matter's entry is not found, before any other rule
 			var one int
 			vc, va := matterVisible("m.id", p.UserID)
 			if err := tx.QueryRowContext(ctx, "SELECT 1 FROM matters m WHERE m.id = ? AND "+vc, append([]any{*e.MatterID}, va...)...).Scan(&one); err != nil {
@@ -297,6 +294,9 @@ func (s *Store) mutate(ctx context.Context, p identity.Actor, id string, check f
 				}
 				return fmt.Errorf("matter visibility: %w", err)
 			}
+		}
+		if err := check(p, e.state()); err != nil {
+			return err
 		}
 		action, detail, err := apply(tx, e)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"dictum/internal/access"
 	"dictum/internal/cliosync"
 	"dictum/internal/entry"
 	"dictum/internal/identity"
@@ -181,12 +182,23 @@ var authzMatrix = map[string]authzCase{
 	"POST /api/v1/clients/:id/codes": {fixture: "client", want: billingOnly, body: func(*rig, string) (string, []byte) {
 		return "text/csv", []byte("task,L110,Fact Investigation\n")
 	}},
-	"GET /admin/clients":                   {want: billPage},
-	"GET /admin/clients/:id":               {fixture: "client", want: billPage},
-	"POST /admin/clients/:id":              {fixture: "client", want: billForm, body: formBody("ledes_client_id=C1&required_codes=both&code_set=utbms-litigation")},
-	"POST /admin/clients/:id/codes":        {fixture: "client", want: billForm, body: formBody("csv=task,L110,Fact")},
-	"GET /admin/users/:username/ebilling":  {want: adminPage},
-	"POST /admin/users/:username/ebilling": {want: adminForm, body: formBody("first_name=Alice&last_name=Adams")},
+	"GET /admin/clients":                  {want: billPage},
+	"GET /admin/clients/:id":              {fixture: "client", want: billPage},
+	"POST /admin/clients/:id":             {fixture: "client", want: billForm, body: formBody("ledes_client_id=C1&required_codes=both&code_set=utbms-litigation")},
+	"POST /admin/clients/:id/codes":       {fixture: "client", want: billForm, body: formBody("csv=task,L110,Fact")},
+	"GET /admin/users/:username/ebilling": {want: adminPage},
+
+	// Matter access (issue 15): walls are read by billing, changed by admins; share links
+	// are billing's; the shared page needs no account (the token is the credential).
+	// Walled matters: TestWalledMatterIs404Everywhere.
+	"GET /api/v1/matters/:id/access":         {fixture: "matter", want: billingOnly},
+	"PUT /api/v1/matters/:id/access":         {fixture: "matter", want: admin, body: jsonBody(`{"restricted":false,"members":[],"screened":[],"reason":"matrix"}`)},
+	"POST /api/v1/matters/:id/shares":        {fixture: "matter", want: billingOnly, body: jsonBody(`{"from":"2026-11-01","to":"2026-11-30"}`)},
+	"GET /api/v1/matters/:id/shares":         {fixture: "matter", want: billingOnly},
+	"DELETE /api/v1/matters/:id/shares/:sid": {fixture: "share", want: billingOnly},
+	"GET /s/:token":                          {fixture: "sharetoken", want: public},
+	"GET /s/:token/entries.csv":              {fixture: "sharetoken", want: public},
+	"POST /admin/users/:username/ebilling":   {want: adminForm, body: formBody("first_name=Alice&last_name=Adams")},
 }
 
 // withPassword is a JSON body with the caller's password added (re-authentication).
@@ -248,6 +260,14 @@ func (r *rig) fixture(kind, path string) string {
 			t.Fatal(err)
 		}
 		id = x.ID
+	case "share", "sharetoken":
+		cr, err := r.srv.access.CreateShare(ctx, identity.Actor{UserID: r.ids["bill"], Username: "bill", Role: "billing"}, r.matterID(),
+			access.ShareRequest{From: "2026-11-01", To: "2026-11-30"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = r.matterID()
+		path = strings.NewReplacer(":sid", cr.Share.ID, ":token", cr.Token).Replace(path)
 	case "alias":
 		al, err := r.st.PutAlias(ctx, pa, store.Alias{Phrase: "marina deal", MatterID: r.matterID(), Scope: store.AliasUser, UserID: alice.ID})
 		if err != nil {

@@ -21,7 +21,7 @@ func (s *Server) apiListMatters(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]matterOut, 0, len(list))
+	out := make([]any, 0, len(list))
 	for _, m := range list {
 		out = append(out, viewMatter(p.Actor, m))
 	}
@@ -35,21 +35,6 @@ func (s *Server) apiGetMatter(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(viewMatter(p.Actor, m))
-}
-
-// matterOut is a matter as a caller sees it: timekeepers do not see rates (billing data
-// is billing's), so the field is left out for them.
-type matterOut struct {
-	*store.Matter
-	RateCents *int64 `json:"rate_cents,omitempty"`
-}
-
-func viewMatter(a identity.Actor, m *store.Matter) matterOut {
-	out := matterOut{Matter: m}
-	if a.Privileged() {
-		out.RateCents = m.RateCents
-	}
-	return out
 }
 
 type matterBody struct {
@@ -144,4 +129,18 @@ func (s *Server) apiPatchMatter(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(m)
+}
+
+// matterOut is a matter as a timekeeper sees it: without its rate (billing data is
+// billing's); billing and admin get the matter as it is.
+type matterOut struct {
+	*store.Matter
+	RateCents *int64 `json:"rate_cents,omitempty"`
+}
+
+func viewMatter(a identity.Actor, m *store.Matter) any {
+	if a.Privileged() {
+		return m
+	}
+	return matterOut{Matter: m}
 }
