@@ -129,3 +129,12 @@ func (s *Store) RecordShareView(ctx context.Context, id, ip, what string) error 
 		return s.appendAudit(ctx, tx, identity.Actor{Username: "share:" + id, IP: ip}, "share.view", "share", id, map[string]any{"view": what})
 	})
 }
+
+// ActiveShares counts the share links not revoked and not expired at now (RFC 3339).
+func (s *Store) ActiveShares(ctx context.Context, now string) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM share_links WHERE revoked_at IS NULL AND expires_at > ?", now).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count share links: %w", err)
+	}
+	return n, nil
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"dictum/internal/access"
+	"dictum/internal/entry"
 	"dictum/internal/identity"
 	"dictum/internal/store"
 )
@@ -140,6 +141,21 @@ func TestWalledMatterIs404Everywhere(t *testing.T) {
 	}
 	if res := r.do("POST", "/api/v1/entries/"+ww.wEnt+"/reopen", "bill", nil); res.Status != 404 {
 		t.Errorf("reopen walled entry as bill: %d %s", res.Status, res.Body)
+	}
+	// A recording that drafted an entry on the walled matter: its transcript and audio
+	// speak of it, so bill gets 404; ada (not screened) still gets it.
+	rec := r.do("POST", "/api/v1/recordings", "alice", tone(1), "Content-Type", "audio/wav").json(t)["id"].(string)
+	alice := identity.Actor{UserID: r.ids["alice"], Username: "alice", Role: "timekeeper"}
+	if _, err := r.st.CreateEntry(context.Background(), alice, store.NewEntry{UserID: alice.UserID, RecordingID: rec,
+		Fields: entry.Fields{MatterID: ww.w, Date: "2026-11-20", Tenths: 2, Narrative: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	for who, want := range map[string]int{"bill": 404, "ada": 200} {
+		for _, sfx := range []string{"", "/audio"} {
+			if res := r.do("GET", "/api/v1/recordings/"+rec+sfx, who, nil); res.Status != want {
+				t.Errorf("recording%s of the walled matter as %s: %d, want %d", sfx, who, res.Status, want)
+			}
+		}
 	}
 	// The wall's member and an admin still see it.
 	for _, who := range []string{"alice", "ada"} {
@@ -497,5 +513,27 @@ func TestShareTokenBruteForceLimitedPerIP(t *testing.T) {
 	}
 	if _, err := svc.Open(context.Background(), sw.tok, "10.1.1.1", "page"); err != nil {
 		t.Errorf("right token from another IP: %v", err)
+	}
+}
+
+func TestDataFlowDescribesShareLinks(t *testing.T) {
+	sw := newShareWorld(t)
+	res := sw.r.do("GET", "/api/v1/dataflow", "ada", nil)
+	var d DataFlow
+	if err := json.Unmarshal(res.Body, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.ShareLinks.Active != 1 || d.NothingLeaves || !strings.Contains(d.ShareLinks.Exposes, "approved") || !strings.Contains(d.ShareLinks.Never, "transcripts") {
+		t.Errorf("dataflow share links: %+v nothing_leaves=%v", d.ShareLinks, d.NothingLeaves)
+	}
+	page := sw.r.do("GET", "/admin/dataflow", "ada", nil)
+	if !strings.Contains(string(page.Body), "Client share links") || !strings.Contains(string(page.Body), "What it never shows") {
+		t.Errorf("dataflow page lacks the share links section")
+	}
+	if res := sw.r.do("DELETE", "/api/v1/matters/"+sw.a+"/shares/"+sw.id, "bill", nil); res.Status != 200 {
+		t.Fatal(res.Status)
+	}
+	if err := json.Unmarshal(sw.r.do("GET", "/api/v1/dataflow", "ada", nil).Body, &d); err != nil || d.ShareLinks.Active != 0 {
+		t.Errorf("revoked link still counted live: %+v", d.ShareLinks)
 	}
 }
