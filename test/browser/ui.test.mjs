@@ -549,6 +549,7 @@ describe('admin and billing', () => {
   });
 
   test('client share link: a read-only page without an account that works on a phone', async () => {
+    await login('admin', env('ADMIN_PASSWORD'));
     const matters = await apiGet(page, '/api/v1/matters?status=all');
     const m = matters.body.matters[0];
     const made = await page.evaluate(async (id) => {
