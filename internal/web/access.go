@@ -69,6 +69,15 @@ func (s *Server) apiRevokeShare(c *fiber.Ctx) error {
 	return c.JSON(sh)
 }
 
+// logPath is a request's path for the server log: a share link's token is a credential
+// and never logged.
+func logPath(c *fiber.Ctx) string {
+	if p := c.Path(); strings.HasPrefix(p, "/s/") {
+		return "/s/[token]"
+	}
+	return c.Path()
+}
+
 // shareHeaders: a shared page is for its client only: never indexed, never cached, no
 // referrer (the token is in the URL).
 func shareHeaders(c *fiber.Ctx) {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
+
 	"dictum/internal/access"
 	"dictum/internal/entry"
 	"dictum/internal/identity"
@@ -535,5 +537,22 @@ func TestDataFlowDescribesShareLinks(t *testing.T) {
 	}
 	if err := json.Unmarshal(sw.r.do("GET", "/api/v1/dataflow", "ada", nil).Body, &d); err != nil || d.ShareLinks.Active != 0 {
 		t.Errorf("revoked link still counted live: %+v", d.ShareLinks)
+	}
+}
+
+func TestShareTokenNeverLogged(t *testing.T) {
+	app := fiber.New()
+	app.Get("/s/:token", func(c *fiber.Ctx) error { return c.SendString(logPath(c)) })
+	app.Get("/api/v1/x", func(c *fiber.Ctx) error { return c.SendString(logPath(c)) })
+	for path, want := range map[string]string{"/s/SECRETTOKEN1234567890": "/s/[token]", "/api/v1/x": "/api/v1/x"} {
+		res, err := app.Test(httptest.NewRequest("GET", path, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, 64)
+		n, _ := res.Body.Read(b)
+		if string(b[:n]) != want {
+			t.Errorf("%s logged as %q, want %q", path, b[:n], want)
+		}
 	}
 }

@@ -61,7 +61,7 @@ func (s *Server) routes() {
 	app.Use(s.securityHeaders)
 	// Last line of defence: a bug that panics answers 500 and is logged; the server lives on.
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
-		s.Log.Error("panic in handler", "method", c.Method(), "path", c.Path(), "panic", fmt.Sprint(e), "stack", string(debug.Stack()))
+		s.Log.Error("panic in handler", "method", c.Method(), "path", logPath(c), "panic", fmt.Sprint(e), "stack", string(debug.Stack()))
 	}}))
 	// Before anything reads a body: caps every body but the upload's while reading it (body.go).
 	app.Use(s.bodyGuard)

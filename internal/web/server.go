@@ -191,7 +191,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	default:
 		ae = mapDomain(err)
 		if ae.Status >= 500 {
-			s.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err.Error())
+			s.Log.Error("request failed", "method", c.Method(), "path", logPath(c), "err", err.Error())
 		}
 	}
 	if c.Request().Header.ContentLength() != 0 {
