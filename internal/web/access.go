@@ -69,6 +69,28 @@ func (s *Server) apiRevokeShare(c *fiber.Ctx) error {
 	return c.JSON(sh)
 }
 
+// uiAdminWallSave is the matter page's wall form (admins): names separated by commas or
+// spaces, a reason required.
+func (s *Server) uiAdminWallSave(c *fiber.Ctx) error {
+	names := func(v string) []string {
+		return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+	}
+	ch := access.WallChange{Restricted: c.FormValue("restricted") != "", Members: names(c.FormValue("members")), Screened: names(c.FormValue("screened")), Reason: c.FormValue("reason")}
+	id := c.Params("id")
+	if _, err := s.access.SetWall(c.UserContext(), me(c).Actor, id, ch); err != nil {
+		ae := mapDomain(err)
+		if ae.Status != 422 && ae.Status != 403 {
+			return err
+		}
+		m, gerr := s.Store.MatterFor(c.UserContext(), me(c).Actor, id)
+		if gerr != nil {
+			return gerr
+		}
+		return s.render(c, ae.Status, "matter", page{Title: "Edit matter " + m.Number, Page: "admin", Nav: "matters", Problem: "Wall not saved: " + ae.Message, D: s.matterPage(c, m)})
+	}
+	return c.Redirect("/admin/matters/"+id+"?ok=wall-saved", fiber.StatusSeeOther)
+}
+
 // logPath is a request's path for the server log: a share link's token is a credential
 // and never logged.
 func logPath(c *fiber.Ctx) string {

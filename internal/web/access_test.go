@@ -556,3 +556,34 @@ func TestShareTokenNeverLogged(t *testing.T) {
 		}
 	}
 }
+
+func TestWallFormOnMatterPage(t *testing.T) {
+	ww := newWalled(t)
+	r := ww.r
+	form := func(body string) resp {
+		return r.do("POST", "/admin/matters/"+ww.w+"/access", "ada", []byte(body), "Content-Type", "application/x-www-form-urlencoded")
+	}
+	// No reason: refused with the reason shown, the wall unchanged.
+	res := form("restricted=on&members=alice,+bob&screened=bill")
+	if res.Status != 422 || !strings.Contains(string(res.Body), "a reason is required") {
+		t.Fatalf("no reason: %d", res.Status)
+	}
+	if has(matterIDs(t, r.do("GET", "/api/v1/matters", "bob", nil)), ww.w) {
+		t.Fatalf("a refused form changed the wall")
+	}
+	res = form("restricted=on&members=alice,+bob&screened=bill&reason=bob+joins+the+deal+team")
+	if res.Status != 303 || !strings.Contains(res.Header.Get("Location"), "ok=wall-saved") {
+		t.Fatalf("save: %d %s", res.Status, res.Header.Get("Location"))
+	}
+	if !has(matterIDs(t, r.do("GET", "/api/v1/matters", "bob", nil)), ww.w) {
+		t.Errorf("bob was added by the form but does not see the matter")
+	}
+	page := r.do("GET", "/admin/matters/"+ww.w+"?ok=wall-saved", "ada", nil)
+	if !strings.Contains(string(page.Body), "wall is saved") || !strings.Contains(string(page.Body), "bob joins the deal team") {
+		t.Errorf("matter page after saving the wall lacks the notice or the reason")
+	}
+	// Billing sees the wall but has no form.
+	if b := string(r.do("GET", "/admin/matters/"+ww.o, "bill", nil).Body); strings.Contains(b, "Save wall") || !strings.Contains(b, "Ethical wall") {
+		t.Errorf("billing's matter page: form shown or wall missing")
+	}
+}

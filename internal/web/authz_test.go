@@ -196,6 +196,7 @@ var authzMatrix = map[string]authzCase{
 	"POST /api/v1/matters/:id/shares":        {fixture: "matter", want: billingOnly, body: jsonBody(`{"from":"2026-11-01","to":"2026-11-30"}`)},
 	"GET /api/v1/matters/:id/shares":         {fixture: "matter", want: billingOnly},
 	"DELETE /api/v1/matters/:id/shares/:sid": {fixture: "share", want: billingOnly},
+	"POST /admin/matters/:id/access":         {fixture: "matter", want: adminForm, body: formBody("reason=matrix")},
 	"GET /s/:token":                          {fixture: "sharetoken", want: public},
 	"GET /s/:token/entries.csv":              {fixture: "sharetoken", want: public},
 	"POST /admin/users/:username/ebilling":   {want: adminForm, body: formBody("first_name=Alice&last_name=Adams")},

@@ -220,6 +220,7 @@ func (s *Server) routes() {
 	billingPages.post("/admin/matters/import/confirm", s.uiAdminImportConfirm)
 	billingPages.get("/admin/matters/:id", s.uiAdminMatterEdit)
 	billingPages.post("/admin/matters/:id", s.uiAdminMatterSave)
+	adminPages.post("/admin/matters/:id/access", s.uiAdminWallSave)
 	billingPages.get("/admin/clients", s.uiAdminClients)
 	billingPages.get("/admin/clients/:id", s.uiAdminClient)
 	billingPages.post("/admin/clients/:id", s.uiAdminClientSave)

@@ -66,6 +66,8 @@ func noticeText(code string) string {
 		return "The matter is added."
 	case "matter-saved":
 		return "The matter is saved."
+	case "wall-saved":
+		return "The matter's wall is saved; the change and its reason are in the audit trail."
 	case "matter-closed":
 		return "The matter is closed. Its drafts keep it; new entries cannot pick it."
 	case "matter-reopened":
@@ -258,7 +260,11 @@ func (s *Server) uiAdminMatterEdit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, 200, "matter", page{Title: "Edit matter " + m.Number, Page: "admin", Nav: "matters", D: s.matterPage(c, m)})
+	pg := page{Title: "Edit matter " + m.Number, Page: "admin", Nav: "matters", D: s.matterPage(c, m)}
+	if ok := c.Query("ok"); ok != "" {
+		pg.Notice = noticeText(ok)
+	}
+	return s.render(c, 200, "matter", pg)
 }
 
 func (s *Server) uiAdminMatterSave(c *fiber.Ctx) error {
