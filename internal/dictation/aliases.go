@@ -14,7 +14,24 @@ import (
 
 // Aliases lists the aliases the actor's drafts use: their own, then the firm's.
 func (s *Service) Aliases(ctx context.Context, a identity.Actor) ([]*store.Alias, error) {
-	return s.Store.AliasesFor(ctx, a.UserID)
+	list, err := s.Store.AliasesFor(ctx, a.UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := list[:0]
+	for _, al := range list {
+		if al.MatterID != "" {
+			ok, err := s.Store.MatterVisibleTo(ctx, a.UserID, al.MatterID)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue // a firm alias of a matter walled off from the user
+			}
+		}
+		out = append(out, al)
+	}
+	return out, nil
 }
 
 // PutAlias sets an alias of a matter (or, with activity set, of a UTBMS activity): scope
@@ -72,6 +89,16 @@ func (s *Service) draftAliases(ctx context.Context, userID int64) ([]draft.Alias
 	}
 	out := make([]draft.Alias, 0, len(list))
 	for _, a := range list {
+		if a.Open && a.MatterID != "" {
+			// A firm alias may name a matter walled off from this user: never for them.
+			ok, err := s.Store.MatterVisibleTo(ctx, userID, a.MatterID)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+		}
 		if a.Open {
 			out = append(out, draft.Alias{Phrase: a.Phrase, Matter: a.MatterID, Activity: a.Activity, Scope: a.Scope})
 		}
@@ -137,7 +164,7 @@ func (s *Service) learn(ctx context.Context, a identity.Actor, before, after *st
 	if phrase == "" {
 		return learned, nil
 	}
-	matters, err := s.OpenMatters(ctx)
+	matters, err := s.OpenMatters(ctx, a.UserID)
 	if err != nil {
 		return nil, err
 	}

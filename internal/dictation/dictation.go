@@ -62,9 +62,11 @@ func (s *Service) Today(t time.Time) time.Time {
 	return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC)
 }
 
-// OpenMatters returns the firm's open matters in the drafter's shape.
-func (s *Service) OpenMatters(ctx context.Context) ([]draft.Matter, error) {
-	ms, err := s.Store.Matters(ctx, "open", "")
+// OpenMatters returns the open matters userID may see in the drafter's shape: a matter
+// walled off from them is never offered, so their dictation never matches it (userID 0:
+// every open matter).
+func (s *Service) OpenMatters(ctx context.Context, userID int64) ([]draft.Matter, error) {
+	ms, err := s.Store.MattersFor(ctx, userID, "open", "")
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +80,7 @@ func (s *Service) OpenMatters(ctx context.Context) ([]draft.Matter, error) {
 // Drafts drafts every entry of a dictation by userID on the day today, in spoken
 // order, as store rows (recording, user and sequence left for the caller).
 func (s *Service) Drafts(ctx context.Context, userID int64, text string, today time.Time) ([]store.NewEntry, error) {
-	matters, err := s.OpenMatters(ctx)
+	matters, err := s.OpenMatters(ctx, userID)
 	if err != nil {
 		return nil, err
 	}

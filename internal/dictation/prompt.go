@@ -39,7 +39,7 @@ func (s *Service) Prompt(ctx context.Context, userID int64, base string) string 
 	if !add(base) {
 		return clip(strings.TrimSpace(base), MaxPromptBytes)
 	}
-	ms, err := s.OpenMatters(ctx)
+	ms, err := s.OpenMatters(ctx, userID)
 	if err != nil {
 		return b.String()
 	}

@@ -102,8 +102,8 @@ func (p *Params) check(needMatter bool) error {
 }
 
 // filter turns the parameters into the store's filter, with the firm's default rate.
-func (s *Service) filter(ctx context.Context, p *Params) (store.ExportFilter, error) {
-	f := store.ExportFilter{From: p.From, To: p.To, Timekeeper: p.Timekeeper, MatterID: p.Matter}
+func (s *Service) filter(ctx context.Context, a identity.Actor, p *Params) (store.ExportFilter, error) {
+	f := store.ExportFilter{From: p.From, To: p.To, Timekeeper: p.Timekeeper, MatterID: p.Matter, ViewerID: a.UserID}
 	switch p.Status {
 	case "", entry.Approved:
 	case entry.Exported, entry.Synced:
@@ -165,7 +165,7 @@ func (s *Service) PreviewCSV(ctx context.Context, a identity.Actor, p Params) (*
 	if err := p.check(false); err != nil {
 		return nil, err
 	}
-	f, err := s.filter(ctx, &p)
+	f, err := s.filter(ctx, a, &p)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +204,7 @@ func (s *Service) PreviewLEDES(ctx context.Context, a identity.Actor, p Params) 
 	if number == "" {
 		number = "PREVIEW"
 	}
-	f, err := s.filter(ctx, &p)
+	f, err := s.filter(ctx, a, &p)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +229,7 @@ func (s *Service) Create(ctx context.Context, a identity.Actor, p Params) (*stor
 	if err := p.check(p.Format == FormatLEDES); err != nil {
 		return nil, err
 	}
-	f, err := s.filter(ctx, &p)
+	f, err := s.filter(ctx, a, &p)
 	if err != nil {
 		return nil, err
 	}
@@ -301,9 +301,24 @@ func (t *tenthsCounter) Next() (billing.Row, bool, error) {
 	return r, ok, err
 }
 
-// List lists kept exports, newest first (limit <= 0 or > 1000 means 100).
-func (s *Service) List(ctx context.Context, limit int) ([]*store.Export, error) {
-	return s.store.Exports(ctx, limit)
+// List lists the kept exports the actor may see, newest first (limit <= 0 or > 1000
+// means 100): an export holding an entry on a matter walled off from them is left out.
+func (s *Service) List(ctx context.Context, a identity.Actor, limit int) ([]*store.Export, error) {
+	list, err := s.store.Exports(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	hidden, err := s.store.ExportsHidden(ctx, a.UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := list[:0]
+	for _, x := range list {
+		if !hidden[x.ID] {
+			out = append(out, x)
+		}
+	}
+	return out, nil
 }
 
 // Download is an open kept export. Close Body when done.
@@ -318,6 +333,13 @@ func (s *Service) Open(ctx context.Context, a identity.Actor, id string) (*Downl
 	x, err := s.store.ExportByID(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	hidden, err := s.store.ExportsHidden(ctx, a.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if hidden[x.ID] {
+		return nil, store.ErrNotFound
 	}
 	rc, size, err := s.blobs.OpenSeeker(x.BlobID)
 	if err != nil {

@@ -174,7 +174,7 @@ func TestRefusals(t *testing.T) {
 	if _, err := w.svc.Create(w.ctx, w.bill, Params{Format: FormatCSV}); kind(err) != NothingToExport {
 		t.Errorf("empty kept export: %v", err)
 	}
-	if list, err := w.svc.List(w.ctx, 0); err != nil || len(list) != 0 {
+	if list, err := w.svc.List(w.ctx, identity.System(), 0); err != nil || len(list) != 0 {
 		t.Errorf("a refused export was kept: %v %v", list, err)
 	}
 }
@@ -291,7 +291,7 @@ func TestLEDESRejectsThenKeepsAndLocks(t *testing.T) {
 	if !actions["export.create"] || !actions["export.download"] {
 		t.Fatalf("audit: %v", ev)
 	}
-	if list, err := w.svc.List(w.ctx, 100); err != nil || len(list) != 1 {
+	if list, err := w.svc.List(w.ctx, identity.System(), 100); err != nil || len(list) != 1 {
 		t.Fatalf("exports list: %v %v", list, err)
 	}
 }

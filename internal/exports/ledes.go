@@ -28,7 +28,7 @@ type ledesInvoice struct {
 // or a *billing.RejectError listing every problem that keeps it from being accepted
 // (including an invoice number the client already has).
 func (s *Service) ledes(ctx context.Context, p Params, f store.ExportFilter, number string) (*ledesInvoice, error) {
-	m, err := s.store.MatterByID(ctx, p.Matter)
+	m, err := s.store.MatterFor(ctx, identity.Actor{UserID: f.ViewerID}, p.Matter)
 	if err != nil {
 		return nil, refuse(BadRequest, "no matter %q", p.Matter)
 	}
@@ -158,11 +158,11 @@ func (s *Service) CheckLEDES(ctx context.Context, a identity.Actor, p Params) (*
 	if err := p.check(true); err != nil {
 		return nil, err
 	}
-	f, err := s.filter(ctx, &p)
+	f, err := s.filter(ctx, a, &p)
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.store.MatterByID(ctx, p.Matter)
+	m, err := s.store.MatterFor(ctx, identity.Actor{UserID: f.ViewerID}, p.Matter)
 	if err != nil {
 		return nil, refuse(BadRequest, "no matter %q", p.Matter)
 	}

@@ -153,6 +153,27 @@ func (s *Archives) Resolve(ctx context.Context, label string) (store.ArchiveScop
 	return store.ArchiveScope{}, refuse(BadScope, "scope must be firm, matter:<id> or user:<username>, got %q", label)
 }
 
+// resolveFor is Resolve for an actor: a matter walled off from them is "no matter", as if
+// it did not exist, and the scope carries them as its viewer, so their archive leaves out
+// every matter, entry, recording and audit event they may not see.
+func (s *Archives) resolveFor(ctx context.Context, a identity.Actor, label string) (store.ArchiveScope, error) {
+	sc, err := s.Resolve(ctx, label)
+	if err != nil {
+		return sc, err
+	}
+	if sc.Kind == "matter" {
+		ok, err := s.store.MatterVisibleTo(ctx, a.UserID, sc.MatterID)
+		if err != nil {
+			return store.ArchiveScope{}, err
+		}
+		if !ok {
+			return store.ArchiveScope{}, refuse(BadScope, "no matter with id %q", sc.MatterID)
+		}
+	}
+	sc.ViewerID = a.UserID
+	return sc, nil
+}
+
 // Request queues an archive of a scope for the actor and starts making it in the
 // background. It returns the job (status queued).
 func (s *Archives) Request(ctx context.Context, a identity.Actor, label string) (*store.Archive, error) {
@@ -160,7 +181,7 @@ func (s *Archives) Request(ctx context.Context, a identity.Actor, label string) 
 	if err := checkScope(a, label); err != nil {
 		return nil, err
 	}
-	sc, err := s.Resolve(ctx, label)
+	sc, err := s.resolveFor(ctx, a, label)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +290,7 @@ func (s *Archives) toBlob(ctx context.Context, id string, sc store.ArchiveScope,
 // WriteTo writes the archive of a scope straight to w (the CLI: an operator at the
 // server writes a file they asked for). It is audited as requested and completed.
 func (s *Archives) WriteTo(ctx context.Context, a identity.Actor, label string, w io.Writer) (*ArchiveResult, error) {
-	sc, err := s.Resolve(ctx, label)
+	sc, err := s.resolveFor(ctx, a, label)
 	if err != nil {
 		return nil, err
 	}

@@ -93,7 +93,8 @@ func (s *Store) PutAlias(ctx context.Context, a identity.Actor, al Alias) (*Alia
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if al.Kind == KindMatter {
 			var status string
-			err := tx.QueryRowContext(ctx, "SELECT status FROM matters WHERE id = ?", al.MatterID).Scan(&status)
+			vc, va := matterVisible("m.id", a.UserID) // a walled-off matter "does not exist"
+			err := tx.QueryRowContext(ctx, "SELECT m.status FROM matters m WHERE m.id = ? AND "+vc, append([]any{al.MatterID}, va...)...).Scan(&status)
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("%w: matter %q does not exist", entry.ErrInvalid, al.MatterID)
 			}

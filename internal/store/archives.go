@@ -220,35 +220,43 @@ type ArchiveScope struct {
 	UserID   int64  // Kind "user"
 	Username string // Kind "user"
 	Label    string // the scope as requested: "firm", "matter:<id>", "user:<name>"
+	// ViewerID is who archives: entries, recordings and audit events of matters walled
+	// off from them stay out (0: Dictum itself or the CLI).
+	ViewerID int64
 }
 
 // entryCond selects the scope's entries (alias e).
 func (sc ArchiveScope) entryCond() (string, []any) {
+	vc, va := matterVisible("e.matter_id", sc.ViewerID)
 	switch sc.Kind {
 	case "matter":
-		return "e.matter_id = ?", []any{sc.MatterID}
+		return "e.matter_id = ? AND " + vc, append([]any{sc.MatterID}, va...)
 	case "user":
-		return "e.user_id = ?", []any{sc.UserID}
+		return "e.user_id = ? AND " + vc, append([]any{sc.UserID}, va...)
 	}
-	return "1=1", nil
+	return vc, va
 }
 
 // recordingCond selects the scope's recordings (alias r).
 func (sc ArchiveScope) recordingCond() (string, []any) {
+	// A recording that drafted an entry on a walled-off matter stays out whole: its
+	// audio and transcript speak of that matter.
+	vc, va := matterVisible("ew.matter_id", sc.ViewerID)
+	walled := "NOT EXISTS (SELECT 1 FROM entries ew WHERE ew.recording_id = r.id AND NOT " + vc + ")"
 	switch sc.Kind {
 	case "matter":
-		return "r.id IN (SELECT recording_id FROM entries WHERE matter_id = ? AND recording_id IS NOT NULL)", []any{sc.MatterID}
+		return "r.id IN (SELECT recording_id FROM entries WHERE matter_id = ? AND recording_id IS NOT NULL) AND " + walled, append([]any{sc.MatterID}, va...)
 	case "user":
-		return "r.user_id = ?", []any{sc.UserID}
+		return "r.user_id = ? AND " + walled, append([]any{sc.UserID}, va...)
 	}
-	return "1=1", nil
+	return walled, va
 }
 
 // exportCond selects the kept exports of the scope (alias x): for a matter or a user,
 // only exports every entry of which is in the scope, so an export that also holds another
 // matter's or user's entries stays out.
 func (sc ArchiveScope) exportCond() (string, []any) {
-	if sc.Kind != "matter" && sc.Kind != "user" {
+	if sc.Kind != "matter" && sc.Kind != "user" && sc.ViewerID == 0 {
 		return "1=1", nil
 	}
 	ec, args := sc.entryCond()
@@ -262,7 +270,7 @@ func (sc ArchiveScope) exportCond() (string, []any) {
 // (matters, settings, Clio). Events on another user's objects stay out.
 func (sc ArchiveScope) auditCond() (string, []any) {
 	if sc.Kind != "matter" && sc.Kind != "user" {
-		return "1=1", nil
+		return auditVisible(sc.ViewerID)
 	}
 	ec, ea := sc.entryCond()
 	rc, ra := sc.recordingCond()
@@ -333,14 +341,14 @@ func (s *Store) ArchiveExports(ctx context.Context, sc ArchiveScope) ([]*Export,
 // ArchiveMatters lists the matters of a scope: all (firm), the one (matter), or those the
 // user's entries name (user).
 func (s *Store) ArchiveMatters(ctx context.Context, sc ArchiveScope) ([]*Matter, error) {
-	q := "SELECT " + matterCols + " FROM matters m JOIN clients c ON c.id = m.client_id"
-	var args []any
+	vc, args := matterVisible("m.id", sc.ViewerID)
+	q := "SELECT " + matterCols + " FROM matters m JOIN clients c ON c.id = m.client_id WHERE " + vc
 	switch sc.Kind {
 	case "matter":
-		q += " WHERE m.id = ?"
+		q += " AND m.id = ?"
 		args = append(args, sc.MatterID)
 	case "user":
-		q += " WHERE m.id IN (SELECT matter_id FROM entries WHERE user_id = ? AND matter_id IS NOT NULL)"
+		q += " AND m.id IN (SELECT matter_id FROM entries WHERE user_id = ? AND matter_id IS NOT NULL)"
 		args = append(args, sc.UserID)
 	}
 	rows, err := s.db.QueryContext(ctx, q+" ORDER BY m.number", args...)

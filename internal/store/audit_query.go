@@ -34,6 +34,9 @@ type AuditFilter struct {
 	MaxID int64
 	// Ascending lists oldest first (archives); the default is newest first.
 	Ascending bool
+	// ViewerID is who reads: events on matters walled off from them (and on their
+	// entries and share links) are left out (0: Dictum itself or the CLI).
+	ViewerID int64
 	// Limit caps a page (AuditQuery: default 100, at most 1000; EachAudit: 0 = no cap).
 	Limit int
 }
@@ -54,8 +57,8 @@ const auditTime = "substr(a.at, 1, 19)"
 func auditBound(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05") }
 
 func (f AuditFilter) where() (string, []any) {
-	w := []string{"1=1"}
-	var args []any
+	vc, args := auditVisible(f.ViewerID)
+	w := []string{vc}
 	if f.User != "" {
 		w = append(w, "(a.actor = ? COLLATE NOCASE OR "+ownerOfEvent+" = ? COLLATE NOCASE)")
 		args = append(args, f.User, f.User)

@@ -136,7 +136,7 @@ func (s *Store) createEntryTx(ctx context.Context, tx *sql.Tx, a identity.Actor,
 	if err := s.checkFields(ctx, tx, n.Fields); err != nil {
 		return err
 	}
-	if err := s.checkMatter(ctx, tx, n.Fields.MatterID); err != nil {
+	if err := s.checkMatter(ctx, tx, n.UserID, n.Fields.MatterID); err != nil {
 		return err
 	}
 	if n.Warnings == nil {
@@ -156,12 +156,15 @@ func (s *Store) createEntryTx(ctx context.Context, tx *sql.Tx, a identity.Actor,
 	return s.appendAudit(ctx, tx, a, "entry.create", "entry", id, map[string]any{"engine": n.Engine, "recording_id": n.RecordingID})
 }
 
-func (s *Store) checkMatter(ctx context.Context, tx *sql.Tx, id string) error {
+// checkMatter: the entry's matter exists and its timekeeper (ownerID) may see it; a matter
+// walled off from them is "does not exist", like an unknown id.
+func (s *Store) checkMatter(ctx context.Context, tx *sql.Tx, ownerID int64, id string) error {
 	if id == "" {
 		return nil
 	}
 	var status string
-	err := tx.QueryRowContext(ctx, "SELECT status FROM matters WHERE id = ? AND deleted_at IS NULL", id).Scan(&status)
+	vc, va := matterVisible("m.id", ownerID)
+	err := tx.QueryRowContext(ctx, "SELECT m.status FROM matters m WHERE m.id = ? AND m.deleted_at IS NULL AND "+vc, append([]any{id}, va...)...).Scan(&status)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: matter %q does not exist", entry.ErrInvalid, id)
 	}
@@ -185,6 +188,15 @@ func (s *Store) EntryFor(ctx context.Context, p identity.Actor, id string) (*Ent
 	if err := entry.CanView(p, e.state()); err != nil {
 		return nil, err
 	}
+	if e.MatterID != nil {
+		ok, err := s.MatterVisibleTo(ctx, p.UserID, *e.MatterID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, entry.ErrNotFound
+		}
+	}
 	return e, nil
 }
 
@@ -194,6 +206,9 @@ type EntryFilter struct {
 	Status   string // draft, approved, exported, synced, deleted; "" = all but deleted
 	From, To string // inclusive YYYY-MM-DD
 	MatterID string
+	// ViewerID is who is looking: entries on matters walled off from them are left out
+	// (0: Dictum itself or the CLI, no wall applies).
+	ViewerID int64
 	Limit    int
 	Offset   int
 }
@@ -222,6 +237,8 @@ func entryQuery(f EntryFilter) (string, []any) {
 		args = append(args, f.Status)
 	}
 	where, args = dateMatterFilter(where, args, f.From, f.To, f.MatterID)
+	vc, va := matterVisible("e.matter_id", f.ViewerID)
+	where, args = append(where, vc), append(args, va...)
 	limit := f.Limit
 	if limit <= 0 || limit > 5000 {
 		limit = 500
@@ -267,6 +284,16 @@ func (s *Store) mutate(ctx context.Context, p identity.Actor, id string, check f
 		e, err := scanEntry(tx.QueryRowContext(ctx, "SELECT "+entryCols+" FROM entries e JOIN users u ON u.id = e.user_id WHERE e.id = ?", id))
 		if err != nil {
 			return err
+		}
+		if e.MatterID != nil { // a walled-off matter's entry is not found, before any other rule
+			var one int
+			vc, va := matterVisible("m.id", p.UserID)
+			if err := tx.QueryRowContext(ctx, "SELECT 1 FROM matters m WHERE m.id = ? AND "+vc, append([]any{*e.MatterID}, va...)...).Scan(&one); err != nil {
+				if errors.Is(err, sql.ErrNoRows) {
+					return entry.ErrNotFound
+				}
+				return fmt.Errorf("matter visibility: %w", err)
+			}
 		}
 		if err := check(p, e.state()); err != nil {
 			return err
@@ -319,7 +346,7 @@ func (s *Store) UpdateEntry(ctx context.Context, p identity.Actor, id string, pa
 		if err := s.checkFields(ctx, tx, f); err != nil {
 			return "", nil, err
 		}
-		if err := s.checkMatter(ctx, tx, f.MatterID); err != nil {
+		if err := s.checkMatter(ctx, tx, e.UserID, f.MatterID); err != nil {
 			return "", nil, err
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE entries SET matter_id=?, date=?, tenths=?, activity=?, task=?, narrative=?, billable=?, updated_at=? WHERE id=?`,

@@ -22,6 +22,9 @@ type ExportFilter struct {
 	// DefaultRate is the firm's default hourly rate, used when neither the matter nor the
 	// timekeeper has one (0 when the firm has none).
 	DefaultRate billing.Cents
+	// ViewerID is who exports: entries on matters walled off from them are left out (0:
+	// Dictum itself or the CLI).
+	ViewerID int64
 }
 
 const (
@@ -42,6 +45,8 @@ func (f ExportFilter) where() (string, []any) {
 		args = append(args, s)
 	}
 	w, args = dateMatterFilter(w, args, f.From, f.To, f.MatterID)
+	vc, va := matterVisible("e.matter_id", f.ViewerID)
+	w, args = append(w, vc), append(args, va...)
 	if f.Timekeeper != "" {
 		w = append(w, "u.username = ?")
 		args = append(args, f.Timekeeper)

@@ -131,8 +131,9 @@ type MatterPatch struct {
 // UpdateMatter applies a patch.
 func (s *Store) UpdateMatter(ctx context.Context, a identity.Actor, id string, p MatterPatch) (*Matter, error) {
 	var out *Matter
+	vc, va := matterVisible("m.id", a.UserID) // a matter walled off from the actor "does not exist"
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		m, err := scanMatter(tx.QueryRowContext(ctx, "SELECT "+matterCols+" FROM matters m JOIN clients c ON c.id = m.client_id WHERE m.id = ? AND m.deleted_at IS NULL", id))
+		m, err := scanMatter(tx.QueryRowContext(ctx, "SELECT "+matterCols+" FROM matters m JOIN clients c ON c.id = m.client_id WHERE m.id = ? AND m.deleted_at IS NULL AND "+vc, append([]any{id}, va...)...))
 		if err != nil {
 			return err
 		}

@@ -343,6 +343,40 @@ CREATE TABLE directory_users (
 	synced_at  TEXT NOT NULL
 );
 `,
+	// matter-access: ethical walls (restricted matters with members, screened users) and
+	// client share links (token stored as its SHA-256 only). Rows go with their matter.
+	`
+CREATE TABLE matter_access (
+	matter_id  TEXT PRIMARY KEY REFERENCES matters(id) ON DELETE CASCADE,
+	restricted INTEGER NOT NULL DEFAULT 0,
+	reason     TEXT NOT NULL DEFAULT '',
+	updated_at TEXT NOT NULL,
+	updated_by TEXT NOT NULL
+);
+CREATE TABLE matter_walls (
+	matter_id TEXT NOT NULL REFERENCES matters(id) ON DELETE CASCADE,
+	user_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	kind      TEXT NOT NULL CHECK (kind IN ('member','screened')),
+	PRIMARY KEY (matter_id, user_id)
+);
+CREATE INDEX matter_walls_user ON matter_walls(user_id, kind);
+CREATE TABLE share_links (
+	id           TEXT PRIMARY KEY,
+	matter_id    TEXT NOT NULL REFERENCES matters(id) ON DELETE CASCADE,
+	token_hash   BLOB NOT NULL UNIQUE,
+	token_last4  TEXT NOT NULL,
+	label        TEXT NOT NULL DEFAULT '',
+	date_from    TEXT NOT NULL,
+	date_to      TEXT NOT NULL,
+	created_by   TEXT NOT NULL,
+	created_at   TEXT NOT NULL,
+	expires_at   TEXT NOT NULL,
+	revoked_at   TEXT,
+	last_used_at TEXT,
+	views        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX share_links_matter ON share_links(matter_id);
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.

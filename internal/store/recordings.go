@@ -112,7 +112,11 @@ func (s *Store) RecordingByIdemKey(ctx context.Context, userID int64, key string
 
 // RecordingFor reads a recording the principal may see (owner, billing, admin); others get ErrNotFound.
 func (s *Store) RecordingFor(ctx context.Context, p identity.Actor, id string) (*Recording, error) {
-	r, err := scanRecording(s.db.QueryRowContext(ctx, "SELECT "+recCols+" FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.id = ? AND r.deleted_at IS NULL", id))
+	// A recording that drafted an entry on a matter walled off from p speaks of that
+	// matter (audio, transcript): it is not found, like the matter.
+	vc, va := matterVisible("ew.matter_id", p.UserID)
+	r, err := scanRecording(s.db.QueryRowContext(ctx, "SELECT "+recCols+" FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.id = ? AND r.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM entries ew WHERE ew.recording_id = r.id AND NOT "+vc+")",
+		append([]any{id}, va...)...))
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func (s *Server) aliasesFor(c *fiber.Ctx, d accountData) accountData {
 	} else {
 		s.Log.Error("account page: aliases", "err", err)
 	}
-	if ms, err := s.Store.Matters(c.UserContext(), "open", ""); err == nil {
+	if ms, err := s.Store.MattersFor(c.UserContext(), p.Actor.UserID, "open", ""); err == nil {
 		d.Matters = ms
 	}
 	return d

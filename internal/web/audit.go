@@ -20,7 +20,7 @@ import (
 // auditFilter reads the auditors' filters from the query string.
 func (s *Server) auditFilter(c *fiber.Ctx) (store.AuditFilter, error) {
 	f := store.AuditFilter{User: c.Query("user"), Matter: c.Query("matter"), Action: c.Query("action"),
-		ObjectType: c.Query("object_type"), ObjectID: c.Query("object_id"), Limit: c.QueryInt("limit", 100)}
+		ObjectType: c.Query("object_type"), ObjectID: c.Query("object_id"), Limit: c.QueryInt("limit", 100), ViewerID: me(c).Actor.UserID}
 	if f.ObjectID != "" && f.ObjectType == "" {
 		return f, errf(400, "bad_request", "object_id needs object_type")
 	}
@@ -160,7 +160,7 @@ func (s *Server) uiAudit(c *fiber.Ctx) error {
 	if err != nil {
 		if ae, ok := err.(*apiError); ok {
 			pg.Problem = ae.Message
-			f = store.AuditFilter{Limit: 100}
+			f = store.AuditFilter{Limit: 100, ViewerID: me(c).Actor.UserID}
 		} else {
 			return err
 		}

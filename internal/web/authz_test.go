@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"dictum/internal/access"
 	"dictum/internal/cliosync"
 	"dictum/internal/entry"
 	"dictum/internal/identity"
@@ -183,12 +184,24 @@ var authzMatrix = map[string]authzCase{
 	"POST /api/v1/clients/:id/codes": {fixture: "client", want: billingOnly, body: func(*rig, string) (string, []byte) {
 		return "text/csv", []byte("task,L110,Fact Investigation\n")
 	}},
-	"GET /admin/clients":                   {want: billPage},
-	"GET /admin/clients/:id":               {fixture: "client", want: billPage},
-	"POST /admin/clients/:id":              {fixture: "client", want: billForm, body: formBody("ledes_client_id=C1&required_codes=both&code_set=utbms-litigation")},
-	"POST /admin/clients/:id/codes":        {fixture: "client", want: billForm, body: formBody("csv=task,L110,Fact")},
-	"GET /admin/users/:username/ebilling":  {want: adminPage},
-	"POST /admin/users/:username/ebilling": {want: adminForm, body: formBody("first_name=Alice&last_name=Adams")},
+	"GET /admin/clients":                  {want: billPage},
+	"GET /admin/clients/:id":              {fixture: "client", want: billPage},
+	"POST /admin/clients/:id":             {fixture: "client", want: billForm, body: formBody("ledes_client_id=C1&required_codes=both&code_set=utbms-litigation")},
+	"POST /admin/clients/:id/codes":       {fixture: "client", want: billForm, body: formBody("csv=task,L110,Fact")},
+	"GET /admin/users/:username/ebilling": {want: adminPage},
+
+	// Matter access (issue 15): walls are read by billing, changed by admins; share links
+	// are billing's; the shared page needs no account (the token is the credential).
+	// Walled matters: TestWalledMatterIs404Everywhere.
+	"GET /api/v1/matters/:id/access":         {fixture: "matter", want: billingOnly},
+	"PUT /api/v1/matters/:id/access":         {fixture: "matter", want: admin, body: jsonBody(`{"restricted":false,"members":[],"screened":[],"reason":"matrix"}`)},
+	"POST /api/v1/matters/:id/shares":        {fixture: "matter", want: billingOnly, body: jsonBody(`{"from":"2026-11-01","to":"2026-11-30"}`)},
+	"GET /api/v1/matters/:id/shares":         {fixture: "matter", want: billingOnly},
+	"DELETE /api/v1/matters/:id/shares/:sid": {fixture: "share", want: billingOnly},
+	"POST /admin/matters/:id/access":         {fixture: "matter", want: adminForm, body: formBody("reason=matrix")},
+	"GET /s/:token":                          {fixture: "sharetoken", want: public},
+	"GET /s/:token/entries.csv":              {fixture: "sharetoken", want: public},
+	"POST /admin/users/:username/ebilling":   {want: adminForm, body: formBody("first_name=Alice&last_name=Adams")},
 }
 
 // withPassword is a JSON body with the caller's password added (re-authentication).
@@ -250,6 +263,14 @@ func (r *rig) fixture(kind, path string) string {
 			t.Fatal(err)
 		}
 		id = x.ID
+	case "share", "sharetoken":
+		cr, err := r.srv.access.CreateShare(ctx, identity.Actor{UserID: r.ids["bill"], Username: "bill", Role: "billing"}, r.matterID(),
+			access.ShareRequest{From: "2026-11-01", To: "2026-11-30"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = r.matterID()
+		path = strings.NewReplacer(":sid", cr.Share.ID, ":token", cr.Token).Replace(path)
 	case "alias":
 		al, err := r.st.PutAlias(ctx, pa, store.Alias{Phrase: "marina deal", MatterID: r.matterID(), Scope: store.AliasUser, UserID: alice.ID})
 		if err != nil {
@@ -361,4 +382,90 @@ func (r *rig) call(method, path, as, ct string, body []byte, stream bool) (int, 
 	}
 	defer res.Body.Close()
 	return res.StatusCode, res.Header.Get("Location")
+}
+
+// The walled matrix: every route that names a matter (and the entry routes), on a matter
+// restricted to alice that screens bill. bob (outside the wall) and bill (screened) get
+// exactly what a missing id gets: 404, or the role check's 403 that every id gets.
+// A new matter route fails the test until it has a row here.
+var walledMatrix = map[string]authzCase{
+	"GET /api/v1/matters/:id":                {fixture: "walled", want: [5]string{"401", "ok", "404", "404", "ok"}},
+	"PATCH /api/v1/matters/:id":              {fixture: "walled", want: [5]string{"401", "403", "403", "404", "ok"}, body: jsonBody(`{"name":"Renamed"}`)},
+	"GET /api/v1/matters/:id/access":         {fixture: "walled", want: [5]string{"401", "403", "403", "404", "ok"}},
+	"PUT /api/v1/matters/:id/access":         {fixture: "walled", want: [5]string{"401", "403", "403", "403", "ok"}, body: jsonBody(walledBody)},
+	"POST /api/v1/matters/:id/shares":        {fixture: "walled", want: [5]string{"401", "403", "403", "404", "ok"}, body: jsonBody(`{"from":"2026-11-01","to":"2026-11-30"}`)},
+	"GET /api/v1/matters/:id/shares":         {fixture: "walled", want: [5]string{"401", "403", "403", "404", "ok"}},
+	"DELETE /api/v1/matters/:id/shares/:sid": {fixture: "walledshare", want: [5]string{"401", "403", "403", "404", "ok"}},
+	"GET /admin/matters/:id":                 {fixture: "walled", want: [5]string{"login", "403", "403", "404", "ok"}},
+	"POST /admin/matters/:id":                {fixture: "walled", want: [5]string{"401", "403", "403", "404", "ok"}, body: formBody("op=save&number=WM-1&client=C&name=Renamed&status=open")},
+	"POST /admin/matters/:id/access":         {fixture: "walled", want: [5]string{"401", "403", "403", "403", "ok"}, body: formBody("restricted=on&members=alice&screened=bill&reason=matrix")},
+	"GET /api/v1/entries/:id":                {fixture: "walledentry", want: [5]string{"401", "ok", "404", "404", "ok"}},
+	"PATCH /api/v1/entries/:id":              {fixture: "walledentry", want: [5]string{"401", "ok", "404", "404", "403"}, body: jsonBody(`{"narrative":"Edited."}`)},
+	"DELETE /api/v1/entries/:id":             {fixture: "walledentry", want: [5]string{"401", "ok", "404", "404", "403"}},
+	"POST /api/v1/entries/:id/approve":       {fixture: "walledentry", want: [5]string{"401", "ok", "404", "404", "403"}},
+	"GET /inbox/entries/:id":                 {fixture: "walledentry", want: [5]string{"login", "ok", "404", "404", "404"}},
+}
+
+const walledBody = `{"restricted":true,"members":["alice"],"screened":["bill"],"reason":"matrix"}`
+
+func TestAuthorizationMatrixWalled(t *testing.T) {
+	r := newRig(t, func(c *configT) { c.Limits.RequestsPerMin = 1 << 20 })
+	seen := map[string]bool{}
+	for _, rt := range r.srv.Routes() {
+		key := rt.Method + " " + rt.Path
+		tc, ok := walledMatrix[key]
+		if !ok {
+			if strings.Contains(rt.Path, "/matters/:id") {
+				t.Errorf("route %s names a matter but has no row in the walled matrix", key)
+			}
+			continue
+		}
+		seen[key] = true
+		for i, who := range principals {
+			path := r.walledFixture(tc.fixture, rt.Path)
+			ct, body := "", []byte(nil)
+			if tc.body != nil {
+				ct, body = tc.body(r, who)
+			}
+			got, loc := r.call(rt.Method, path, who, ct, body, false)
+			if !authzOK(tc.want[i], got, loc) {
+				t.Errorf("walled: %s %s as %q: got %d (location %q), want %s", rt.Method, path, who, got, loc, tc.want[i])
+			}
+		}
+	}
+	for key := range walledMatrix {
+		if !seen[key] {
+			t.Errorf("walled matrix entry %q matches no route (stale?)", key)
+		}
+	}
+}
+
+// walledFixture makes (once) a matter restricted to alice that screens bill, and per check
+// a draft of alice's on it or a share link of it.
+func (r *rig) walledFixture(kind, path string) string {
+	t := r.T()
+	ctx := context.Background()
+	if r.walled == "" {
+		r.walled = r.matter("WM-1", "Walled Client", "Walled matter")
+		if res := r.do("PUT", "/api/v1/matters/"+r.walled+"/access", "ada", walledBody); res.Status != 200 {
+			t.Fatalf("wall: %d %s", res.Status, res.Body)
+		}
+	}
+	rep := []string{":id", r.walled}
+	switch kind {
+	case "walledentry":
+		alice := identity.Actor{UserID: r.ids["alice"], Username: "alice", Role: "timekeeper"}
+		e, err := r.st.CreateEntry(ctx, alice, store.NewEntry{UserID: alice.UserID, Fields: entry.Fields{MatterID: r.walled, Date: "2026-11-20", Tenths: 3, Activity: "A103", Narrative: "Walled.", Billable: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep = []string{":id", e.ID}
+	case "walledshare":
+		cr, err := r.srv.access.CreateShare(ctx, identity.Actor{UserID: r.ids["ada"], Username: "ada", Role: "admin"}, r.walled, access.ShareRequest{From: "2026-11-01", To: "2026-11-30"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep = append(rep, ":sid", cr.Share.ID)
+	}
+	return strings.NewReplacer(rep...).Replace(path)
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -27,6 +28,18 @@ type DataFlow struct {
 	Components    []Component `json:"components"`
 	Flows         []Flow      `json:"flows"`
 	NothingLeaves bool        `json:"nothing_leaves"`
+	// ShareLinks is what client share links expose, to whom, and how many are live.
+	ShareLinks ShareLinkFlow `json:"share_links"`
+}
+
+// ShareLinkFlow describes client share links: the one way client data is read from
+// outside the firm without a Dictum account.
+type ShareLinkFlow struct {
+	Active  int    `json:"active"`
+	Who     string `json:"who"`
+	Exposes string `json:"exposes"`
+	Never   string `json:"never"`
+	Limits  string `json:"limits"`
 }
 
 func hostOf(raw string) string {
@@ -81,7 +94,16 @@ func (s *Server) dataFlow(c *fiber.Ctx) DataFlow {
 	}
 	d.Flows = append(d.Flows, Flow{hostOf(cfg.Trans.ModelBaseURL), "Speech model download", "an HTTP request for a model file (no client data)",
 		"only when an admin runs `dictum model pull`"})
-	d.NothingLeaves = cfg.Draft.Engine == "rules" && cfg.Clio.ClientID == "" && !(s.TLS && cfg.Server.TLS == "acme")
+	d.ShareLinks = ShareLinkFlow{
+		Who:     "anyone holding the link (billing or an admin creates it for one matter and one date range and sends it to the client); no account is needed",
+		Exposes: "the firm's name; the matter's number, name and client; its approved, exported and synced entries in the range: date, timekeeper name, hours, activity and task codes, narrative, billable, rate and amount, with totals; as a page and as a CSV",
+		Never:   "drafts, audio, transcripts, other matters, entries outside the range, user accounts",
+		Limits:  "expires after 14 days by default (at most 90), revocable at once, 100 requests an hour per link, guessing backs off per IP address; every view is in the audit trail with the link, IP address and time; pages are marked noindex and send no referrer",
+	}
+	if n, err := s.Store.ActiveShares(c.UserContext(), s.Now().UTC().Format(time.RFC3339)); err == nil {
+		d.ShareLinks.Active = n
+	}
+	d.NothingLeaves = cfg.Draft.Engine == "rules" && cfg.Clio.ClientID == "" && !(s.TLS && cfg.Server.TLS == "acme") && d.ShareLinks.Active == 0
 	return d
 }
 

@@ -30,7 +30,7 @@ func validDate(d string) bool {
 
 func (s *Server) apiListEntries(c *fiber.Ctx) error {
 	p := me(c)
-	f := store.EntryFilter{Status: c.Query("status"), From: c.Query("from"), To: c.Query("to"), MatterID: c.Query("matter")}
+	f := store.EntryFilter{Status: c.Query("status"), From: c.Query("from"), To: c.Query("to"), MatterID: c.Query("matter"), ViewerID: p.Actor.UserID}
 	switch f.Status {
 	case "", entry.Draft, entry.Approved, entry.Exported, entry.Synced, entry.Deleted:
 	default:

@@ -136,7 +136,7 @@ func (s *Server) apiCreateExport(c *fiber.Ctx) error {
 }
 
 func (s *Server) apiListExports(c *fiber.Ctx) error {
-	list, err := s.exports.List(c.UserContext(), c.QueryInt("limit", 100))
+	list, err := s.exports.List(c.UserContext(), me(c).Actor, c.QueryInt("limit", 100))
 	if err != nil {
 		return err
 	}

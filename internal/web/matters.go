@@ -5,6 +5,7 @@ import (
 
 	"dictum/internal/draft"
 	"dictum/internal/ebilling"
+	"dictum/internal/identity"
 	"dictum/internal/store"
 )
 
@@ -15,19 +16,25 @@ func (s *Server) apiListMatters(c *fiber.Ctx) error {
 	} else if status != "open" && status != "closed" {
 		return errf(400, "bad_request", "status must be open, closed or all")
 	}
-	list, err := s.Store.Matters(c.UserContext(), status, c.Query("q"))
+	p := me(c)
+	list, err := s.Store.MattersFor(c.UserContext(), p.Actor.UserID, status, c.Query("q"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"matters": list})
+	out := make([]any, 0, len(list))
+	for _, m := range list {
+		out = append(out, viewMatter(p.Actor, m))
+	}
+	return c.JSON(fiber.Map{"matters": out})
 }
 
 func (s *Server) apiGetMatter(c *fiber.Ctx) error {
-	m, err := s.Store.MatterByID(c.UserContext(), c.Params("id"))
+	p := me(c)
+	m, err := s.Store.MatterFor(c.UserContext(), p.Actor, c.Params("id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(m)
+	return c.JSON(viewMatter(p.Actor, m))
 }
 
 type matterBody struct {
@@ -122,4 +129,18 @@ func (s *Server) apiPatchMatter(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(m)
+}
+
+// matterOut is a matter as a timekeeper sees it: without its rate (billing data is
+// billing's); billing and admin get the matter as it is.
+type matterOut struct {
+	*store.Matter
+	RateCents *int64 `json:"rate_cents,omitempty"`
+}
+
+func viewMatter(a identity.Actor, m *store.Matter) any {
+	if a.Privileged() {
+		return m
+	}
+	return matterOut{Matter: m}
 }

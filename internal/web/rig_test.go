@@ -35,6 +35,7 @@ type rig struct {
 	ids    map[string]int64  // user ID by username
 	// authorization-matrix fixtures
 	fixtureID, mid string
+	walled         string // the walled matrix's matter
 }
 
 // newRig is the API tests' world: alice and bob (timekeepers), bill (billing) and ada

@@ -44,6 +44,7 @@ func (g group) chain(h fiber.Handler) []fiber.Handler {
 func (g group) get(path string, h fiber.Handler)    { g.r.Get(path, g.chain(h)...) }
 func (g group) post(path string, h fiber.Handler)   { g.r.Post(path, g.chain(h)...) }
 func (g group) patch(path string, h fiber.Handler)  { g.r.Patch(path, g.chain(h)...) }
+func (g group) put(path string, h fiber.Handler)    { g.r.Put(path, g.chain(h)...) }
 func (g group) delete(path string, h fiber.Handler) { g.r.Delete(path, g.chain(h)...) }
 
 // routes is the one place that lists every route of both surfaces, the JSON API under
@@ -60,7 +61,7 @@ func (s *Server) routes() {
 	app.Use(s.securityHeaders)
 	// Last line of defence: a bug that panics answers 500 and is logged; the server lives on.
 	app.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
-		s.Log.Error("panic in handler", "method", c.Method(), "path", c.Path(), "panic", fmt.Sprint(e), "stack", string(debug.Stack()))
+		s.Log.Error("panic in handler", "method", c.Method(), "path", logPath(c), "panic", fmt.Sprint(e), "stack", string(debug.Stack()))
 	}}))
 	// Before anything reads a body: caps every body but the upload's while reading it (body.go).
 	app.Use(s.bodyGuard)
@@ -69,6 +70,10 @@ func (s *Server) routes() {
 	app.Get("/ca.crt", s.caCert)
 	app.Get("/ca.crl", s.caCRL)
 	app.Get("/ca", s.caPage)
+	// Client share links: no account; the token is the credential, limited per token and,
+	// for failed lookups, per IP (internal/access).
+	app.Get("/s/:token", s.uiShare)
+	app.Get("/s/:token/entries.csv", s.uiShareCSV)
 	app.Use(s.authn)
 
 	// ---- JSON API ----
@@ -95,6 +100,12 @@ func (s *Server) routes() {
 	billers.get("/clients/:id", s.apiGetClient)
 	billers.patch("/clients/:id", s.apiPatchClient)
 	billers.post("/clients/:id/codes", s.apiImportClientCodes)
+	// Ethical walls: billing reads them, admins change them (with a reason, audited).
+	billers.get("/matters/:id/access", s.apiGetAccess)
+	admins.put("/matters/:id/access", s.apiPutAccess)
+	billers.post("/matters/:id/shares", s.apiCreateShare)
+	billers.get("/matters/:id/shares", s.apiListShares)
+	billers.delete("/matters/:id/shares/:sid", s.apiRevokeShare)
 
 	signedIn.get("/entries", s.apiListEntries)
 	signedIn.post("/entries", s.apiCreateEntry)
@@ -211,6 +222,7 @@ func (s *Server) routes() {
 	billingPages.post("/admin/matters/import/confirm", s.uiAdminImportConfirm)
 	billingPages.get("/admin/matters/:id", s.uiAdminMatterEdit)
 	billingPages.post("/admin/matters/:id", s.uiAdminMatterSave)
+	adminPages.post("/admin/matters/:id/access", s.uiAdminWallSave)
 	billingPages.get("/admin/clients", s.uiAdminClients)
 	billingPages.get("/admin/clients/:id", s.uiAdminClient)
 	billingPages.post("/admin/clients/:id", s.uiAdminClientSave)

@@ -6,6 +6,7 @@ package web
 
 import (
 	"context"
+	"dictum/internal/access"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -75,6 +76,7 @@ type Server struct {
 	retention *lifecycle.Retention
 	dictation *dictation.Service
 	directory *directory.Service // sign-in with the firm's AD/LDAP (Enabled false when off)
+	access    *access.Service
 	once      sync.Once
 }
 
@@ -95,6 +97,7 @@ func New(d Deps) (*Server, error) {
 	s.archives = d.Archives
 	s.dictation = dictation.New(d.Store, d.Drafter, d.Config, d.Now)
 	s.directory = directory.New(d.Config, d.Store)
+	s.access = access.New(d.Store, s.settings, d.Now)
 	if s.archives == nil {
 		s.archives = lifecycle.NewArchives(lifecycle.ArchiveDeps{Store: d.Store, Blobs: d.Blobs, Log: d.Log})
 	}
@@ -191,7 +194,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	default:
 		ae = mapDomain(err)
 		if ae.Status >= 500 {
-			s.Log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err.Error())
+			s.Log.Error("request failed", "method", c.Method(), "path", logPath(c), "err", err.Error())
 		}
 	}
 	if c.Request().Header.ContentLength() != 0 {

@@ -66,6 +66,8 @@ func noticeText(code string) string {
 		return "The matter is added."
 	case "matter-saved":
 		return "The matter is saved."
+	case "wall-saved":
+		return "The matter's wall is saved; the change and its reason are in the audit trail."
 	case "matter-closed":
 		return "The matter is closed. Its drafts keep it; new entries cannot pick it."
 	case "matter-reopened":
@@ -206,7 +208,7 @@ func (s *Server) mattersPage(c *fiber.Ctx, status int, pg page, d mattersData) e
 	if st == "all" {
 		st = ""
 	}
-	list, err := s.Store.Matters(c.UserContext(), st, d.Q)
+	list, err := s.Store.MattersFor(c.UserContext(), me(c).Actor.UserID, st, d.Q)
 	if err != nil {
 		return err
 	}
@@ -254,11 +256,15 @@ func (s *Server) uiAdminCreateMatter(c *fiber.Ctx) error {
 }
 
 func (s *Server) uiAdminMatterEdit(c *fiber.Ctx) error {
-	m, err := s.Store.MatterByID(c.UserContext(), c.Params("id"))
+	m, err := s.Store.MatterFor(c.UserContext(), me(c).Actor, c.Params("id"))
 	if err != nil {
 		return err
 	}
-	return s.render(c, 200, "matter", page{Title: "Edit matter " + m.Number, Page: "admin", Nav: "matters", D: m})
+	pg := page{Title: "Edit matter " + m.Number, Page: "admin", Nav: "matters", D: s.matterPage(c, m)}
+	if ok := c.Query("ok"); ok != "" {
+		pg.Notice = noticeText(ok)
+	}
+	return s.render(c, 200, "matter", pg)
 }
 
 func (s *Server) uiAdminMatterSave(c *fiber.Ctx) error {
@@ -279,11 +285,11 @@ func (s *Server) uiAdminMatterSave(c *fiber.Ctx) error {
 		patch = store.MatterPatch{Number: &m.Number, Client: &m.Client, Name: &m.Name, Status: &m.Status, Litigation: &m.Litigation}
 		cmid, err := ebilling.CheckID("client_matter_id", c.FormValue("client_matter_id"))
 		if err != nil {
-			m, gerr := s.Store.MatterByID(c.UserContext(), id)
+			m, gerr := s.Store.MatterFor(c.UserContext(), me(c).Actor, id)
 			if gerr != nil {
 				return gerr
 			}
-			return s.render(c, 422, "matter", page{Title: "Edit matter " + m.Number, Page: "admin", Nav: "matters", Problem: "Not saved: " + err.Error(), D: m})
+			return s.render(c, 422, "matter", page{Title: "Edit matter " + m.Number, Page: "admin", Nav: "matters", Problem: "Not saved: " + err.Error(), D: s.matterPage(c, m)})
 		}
 		patch.ClientMatterID = &cmid
 	default:
@@ -292,11 +298,11 @@ func (s *Server) uiAdminMatterSave(c *fiber.Ctx) error {
 	if _, err := s.Store.UpdateMatter(c.UserContext(), p.Actor, id, patch); err != nil {
 		ae := mapDomain(err)
 		if ae.Status == 422 || ae.Status == 409 {
-			m, gerr := s.Store.MatterByID(c.UserContext(), id)
+			m, gerr := s.Store.MatterFor(c.UserContext(), me(c).Actor, id)
 			if gerr != nil {
 				return gerr
 			}
-			return s.render(c, ae.Status, "matter", page{Title: "Edit matter " + m.Number, Page: "admin", Nav: "matters", Problem: "Not saved: " + ae.Message, D: m})
+			return s.render(c, ae.Status, "matter", page{Title: "Edit matter " + m.Number, Page: "admin", Nav: "matters", Problem: "Not saved: " + ae.Message, D: s.matterPage(c, m)})
 		}
 		return err
 	}
@@ -470,4 +476,25 @@ func (s *Server) uiAdminSaveSettings(c *fiber.Ctx) error {
 		return settingsFailed(err)
 	}
 	return c.Redirect("/admin/settings?ok=settings-saved", fiber.StatusSeeOther)
+}
+
+// matterPageData is the matter page: the matter, its wall and its share links.
+type matterPageData struct {
+	*store.Matter
+	Access *store.MatterAccess
+	Shares []*store.Share
+}
+
+// matterPage adds the matter's wall and share links (a read failure leaves them out and
+// is logged; the edit form must still work).
+func (s *Server) matterPage(c *fiber.Ctx, m *store.Matter) matterPageData {
+	d := matterPageData{Matter: m}
+	var err error
+	if d.Access, err = s.access.Wall(c.UserContext(), me(c).Actor, m.ID); err != nil {
+		s.Log.Error("matter page: wall", "matter", m.ID, "err", err)
+	}
+	if d.Shares, err = s.access.Shares(c.UserContext(), me(c).Actor, m.ID); err != nil {
+		s.Log.Error("matter page: share links", "matter", m.ID, "err", err)
+	}
+	return d
 }

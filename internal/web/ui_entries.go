@@ -39,8 +39,8 @@ func matterLabel(m *store.Matter) string {
 }
 
 // matterIndex loads every matter (open and closed) for labels, and the open ones for pickers.
-func (s *Server) matterIndex(ctx context.Context) (map[string]*store.Matter, []matterOpt, []matterOpt, error) {
-	list, err := s.Store.Matters(ctx, "", "")
+func (s *Server) matterIndex(ctx context.Context, userID int64) (map[string]*store.Matter, []matterOpt, []matterOpt, error) {
+	list, err := s.Store.MattersFor(ctx, userID, "", "")
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -123,12 +123,12 @@ type inboxData struct {
 func (s *Server) uiInbox(c *fiber.Ctx) error {
 	p := me(c)
 	ctx := c.UserContext()
-	matters, open, _, err := s.matterIndex(ctx)
+	matters, open, _, err := s.matterIndex(ctx, p.Actor.UserID)
 	if err != nil {
 		return err
 	}
 	// The inbox holds the caller's own drafts, whatever their role.
-	drafts, err := s.Store.Entries(ctx, store.EntryFilter{UserID: entry.ListScope(p.Actor, true, "").UserID, Status: entry.Draft, Limit: 300})
+	drafts, err := s.Store.Entries(ctx, store.EntryFilter{UserID: entry.ListScope(p.Actor, true, "").UserID, Status: entry.Draft, Limit: 300, ViewerID: p.Actor.UserID})
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (s *Server) uiInboxCard(c *fiber.Ctx) error {
 	if e.UserID != p.User.ID {
 		return errf(404, "not_found", "not found")
 	}
-	matters, _, _, err := s.matterIndex(ctx)
+	matters, _, _, err := s.matterIndex(ctx, p.Actor.UserID)
 	if err != nil {
 		return err
 	}
@@ -235,12 +235,12 @@ func (s *Server) listEntries(c *fiber.Ctx, p *caller, billing bool) (listData, e
 	if billing {
 		d.Statuses = append(d.Statuses, code{entry.Draft, "Drafts (not yet approved)"})
 	}
-	matters, _, all, err := s.matterIndex(ctx)
+	matters, _, all, err := s.matterIndex(ctx, p.Actor.UserID)
 	if err != nil {
 		return d, err
 	}
 	d.Matters = all
-	base := store.EntryFilter{From: f.From, To: f.To, MatterID: f.Matter, Limit: 2000}
+	base := store.EntryFilter{From: f.From, To: f.To, MatterID: f.Matter, Limit: 2000, ViewerID: p.Actor.UserID}
 	// The approved page lists the caller's own entries; the billing page everyone's.
 	if base.UserID, err = s.entryOwner(ctx, p.Actor, !billing, f.Timekeeper); err != nil {
 		return d, err

@@ -548,6 +548,42 @@ describe('admin and billing', () => {
     assert.equal(await page.locator('[data-action=reopen]').count(), 0, 'exported entries cannot be reopened');
   });
 
+  test('client share link: a read-only page without an account that works on a phone', async () => {
+    await login('admin', env('ADMIN_PASSWORD'));
+    const matters = await apiGet(page, '/api/v1/matters?status=all');
+    const m = matters.body.matters[0];
+    const made = await page.evaluate(async (id) => {
+      const r = await fetch(`/api/v1/matters/${id}/shares`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': document.body.dataset.csrf },
+        body: JSON.stringify({ from: '2000-01-01', to: '2099-12-31', label: 'browser test' }),
+      });
+      return { status: r.status, body: await r.json() };
+    }, m.id);
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const url = new URL(made.body.url);
+    // A fresh context: no session cookie, a phone-sized screen.
+    await context.clearCookies(); // no session: the link alone must do
+    const p = await context.newPage();
+    watch(p);
+    await p.setViewportSize({ width: 375, height: 740 });
+    const res = await p.goto(`${BASE}${url.pathname}`);
+    assert.equal(res.status(), 200);
+    assert.match(res.headers()['x-robots-tag'] || '', /noindex/);
+    assert.equal(res.headers()['referrer-policy'], 'no-referrer');
+    assert.equal(await p.locator('meta[name=robots]').getAttribute('content'), 'noindex, nofollow, noarchive');
+    assert.ok(await p.getByRole('heading', { name: 'Time entries for review' }).isVisible());
+    assert.ok(await p.getByRole('link', { name: 'Download CSV' }).isVisible());
+    const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the share page scrolls sideways on a phone by ${overflow}px`);
+    const foreign = await p.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((u) => !u.startsWith(location.origin)));
+    assert.deepEqual(foreign, [], 'third-party assets on the share page');
+    await shot('share-phone', p);
+    await a11y('share-phone', p);
+    await p.close();
+    await login('admin', env('ADMIN_PASSWORD')); // the next tests go on as the admin
+  });
+
   test('users: add a timekeeper with a one-time password, disable them', async () => {
     await page.goto(`${BASE}/admin/users`);
     await a11y('admin-users');
