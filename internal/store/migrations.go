@@ -327,6 +327,12 @@ CREATE TABLE aliases (
 );
 CREATE INDEX aliases_user ON aliases(user_id, scope);
 `,
+	// scale-out: a fair queue. claim_seq orders claims, so the next job goes to the
+	// lawyer served least recently (one lawyer's 40 uploads don't starve another's one).
+	`
+ALTER TABLE jobs ADD COLUMN claim_seq INTEGER;
+CREATE INDEX jobs_ref ON jobs(ref, kind);
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.
