@@ -30,5 +30,5 @@ for d in $DIMS; do
   awk -v d="$d" -v r="$rtf" 'BEGIN{ printf "%-9s %8.3f %10.1f %22.2f\n", d, r, r*60, 1/r }'
 done
 echo
-echo "burst: 200 recordings (3 s each) enqueued at once, local tiny.en, ${DICTUM_BENCH_WORKERS:-2} workers x 1 thread"
+echo "burst: 200 recordings (1 s each) enqueued at once, local tiny.en, ${DICTUM_BENCH_WORKERS:-2} workers x 1 thread"
 go test -run '^$' -bench '^BenchmarkBurst$' -benchtime 1x -timeout 30m -ldflags "$LDF" ./internal/pipeline/ 2>&1 | grep -E '^BenchmarkBurst|FAIL|panic' || true

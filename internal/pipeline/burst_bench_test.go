@@ -22,18 +22,23 @@ import (
 	"dictum/internal/transcribe"
 )
 
-// BenchmarkBurst is the 6 pm burst (scripts/bench-burst.sh): 200 recordings enqueued at
+// BenchmarkBurst is the 6 pm burst (scripts/bench-capacity.sh): 200 recordings enqueued at
 // once (alice's 40 first, then 15 lawyers' 10 each, carol's 9 and bob's single one last),
 // drained by the local engine (generated tiny.en model, random weights) with
 // transcribe.workers = DICTUM_BENCH_WORKERS (default 2) x 1 thread. It reports the drain
 // time, the process's peak RSS and Go heap, and when bob's one recording was done (the
-// fairness figure: in FIFO order it would be the 200th).
+// fairness figure: in FIFO order it would be the 200th). Clips are 1 s
+// (DICTUM_BENCH_CLIP to change): a random-weight model decodes up to its token limit
+// whatever the clip's length, so the per-clip cost, not the audio length, dominates.
 func BenchmarkBurst(b *testing.B) {
 	workers := 2
 	if v, err := strconv.Atoi(os.Getenv("DICTUM_BENCH_WORKERS")); err == nil && v > 0 {
 		workers = v
 	}
-	clip := 3 * time.Second
+	clip := time.Second
+	if v, err := time.ParseDuration(os.Getenv("DICTUM_BENCH_CLIP")); err == nil && v >= time.Second {
+		clip = v
+	}
 	users := []testrig.UserSpec{{Username: "alice", Role: store.RoleTimekeeper, Password: "password-alice"},
 		{Username: "bob", Role: store.RoleTimekeeper, Password: "password-bob"}, {Username: "carol", Role: store.RoleTimekeeper, Password: "password-carol"}}
 	for i := range 15 {
