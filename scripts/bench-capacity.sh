@@ -18,7 +18,7 @@ trap 'rm -rf "$work"' EXIT
 jfk="$(go list -m -f '{{.Dir}}' github.com/ggerganov/whisper.cpp/bindings/go)/samples/jfk.wav"
 sox "$jfk" "$jfk" "$jfk" "$jfk" "$jfk" "$work/clip60.wav" pad 0 5
 go test -c -o "$work/transcribe.test" -ldflags "$LDF" ./internal/transcribe/ >/dev/null
-models="$DICTUM_CACHE/test-models"
+models="${DICTUM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dictum}/test-models"
 mkdir -p "$models"
 printf '%-9s %8s %10s %22s\n' dims RTF "wall-s/min" "audio-min per CPU-min"
 for d in $DIMS; do
