@@ -258,7 +258,7 @@ func hostOnly(raw string) string {
 }
 
 // Health asks every backend whether it is up (whisper-server: GET /health; openai: GET
-// /v1/models; azure: no probe, it is assumed up) and lets the healthy ones back in. It
+// /v1/models, where any answer below 500 counts; azure: no probe, it is assumed up) and lets the healthy ones back in. It
 // returns one line per backend for the admin.
 func (r *Remote) Health(ctx context.Context) map[string]string {
 	out := map[string]string{}
@@ -301,7 +301,10 @@ func (r *Remote) probe(ctx context.Context, b *backend) error {
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	if resp.StatusCode != http.StatusOK {
+	// Any answer below 500 means the server is up: an OpenAI-compatible server need not
+	// implement /v1/models (whisper.cpp's with --inference-path does not); whisper-server
+	// answers 503 while it loads its model.
+	if resp.StatusCode >= 500 {
 		return &statusError{code: resp.StatusCode, body: http.StatusText(resp.StatusCode)}
 	}
 	return nil

@@ -324,3 +324,14 @@ func TestRemoteSlots(t *testing.T) {
 		t.Fatalf("max in flight per backend %v, want 2 on each", fmt.Sprint(maxIn))
 	}
 }
+
+// An OpenAI-compatible server without /v1/models (404) is up; one answering 5xx is down.
+func TestRemoteHealthOpenAI(t *testing.T) {
+	up, _, _ := fakeBackend(t, func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
+	down, _, _ := fakeBackend(t, func(w http.ResponseWriter, r *http.Request) { http.Error(w, "bad gateway", 502) })
+	r := newRemote(t, transcribe.RemoteOptions{Kind: transcribe.BackendOpenAI, Model: "m"}, up, down)
+	h := r.Health(context.Background())
+	if h[strings.TrimPrefix(up.URL, "https://")] != "ok" || h[strings.TrimPrefix(down.URL, "https://")] == "ok" {
+		t.Fatalf("health %v", h)
+	}
+}
