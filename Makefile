@@ -22,7 +22,7 @@ export DICTUM_SQLCIPHER_PREFIX := $(SQLC)
 GOFLAGS_TAGS := -tags libsqlite3
 LDFLAGS := -X dictum/internal/buildinfo.Version=$(VERSION)
 
-.PHONY: all deps build run test vet unit browser bench eval fuzz clean env test-tls deb test-deb test-ollama
+.PHONY: all deps build run test vet unit whisper-server browser bench eval fuzz clean env test-tls deb test-deb test-ollama
 
 all: build
 
@@ -40,7 +40,12 @@ vet: deps
 	@out=$$($(dir $(GO))gofmt -l cmd internal assets) || exit 1; test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 	$(GO) vet $(GOFLAGS_TAGS) ./...
 
-unit: deps
+# whisper.cpp's own server from the same pinned source, for the remote-backend test (it
+# skips, saying why, if the build fails here).
+whisper-server: deps
+	@bash scripts/whisper-server.sh || echo "make: whisper-server could not be built; TestWhisperServerBackends will skip" >&2
+
+unit: deps whisper-server
 	$(GO) test $(GOFLAGS_TAGS) -ldflags '$(LDFLAGS)' -count=1 -timeout 25m ./...
 
 browser: build

@@ -220,11 +220,21 @@ func (e *cliEnv) cmdServe(args []string) int {
 	}
 	loader := &modelLoader{cfg: cfg}
 	defer loader.close()
-	if err := loader.status(); err != nil {
+	load := loader.load
+	remote, err := pipeline.RemoteBackend(cfg, loader.load, log)
+	if err != nil {
+		return e.fail("transcription backend: %v", err)
+	}
+	if remote != nil {
+		load = func() (transcribe.Transcriber, error) { return remote, nil }
+		go remote.RunHealthChecks(ctx, 15*time.Second)
+		log.Info("transcription on remote backends", "backend", cfg.Trans.Backend, "urls", len(cfg.Trans.BackendURLs), "slots", remote.Slots(), "fallback_local", cfg.Trans.FallbackLocal)
+	}
+	if err := loader.status(); err != nil && (remote == nil || cfg.Trans.FallbackLocal) {
 		log.Warn("speech model not available: recordings will wait in the queue", "model", cfg.Trans.Model, "err", err.Error())
 	}
 	hub := web.NewHub()
-	queue := pipeline.New(pipeline.Deps{Config: cfg, Store: st, Blobs: blobs, Drafter: drafter, Log: log, Load: loader.load,
+	queue := pipeline.New(pipeline.Deps{Config: cfg, Store: st, Blobs: blobs, Drafter: drafter, Log: log, Load: load,
 		Notify: func(p pipeline.Progress) {
 			hub.Publish(p.UserID, web.Event{Type: "recording", ID: p.RecordingID, Status: p.Status, Detail: p.Detail, Progress: p.Progress, EntryID: p.EntryID})
 		}})

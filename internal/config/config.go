@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -163,7 +164,17 @@ type Trans struct {
 	MaxAttempts   int    `toml:"max_attempts" doc:"A job that fails this many times is marked failed."`
 	FFmpeg        string `toml:"ffmpeg" doc:"Path to ffmpeg for M4A/AAC; empty looks it up on PATH; '-' disables."`
 	NoFallback    bool   `toml:"no_temperature_fallback" doc:"Disable whisper's temperature fallback (faster, for tests)."`
-	TrimSilence   bool   `toml:"trim_silence" doc:"Drop leading and trailing silence and shorten pauses over 0.6 s before whisper (energy-based, relative to the recording's noise floor); timestamps stay those of the original audio."`
+	// Remote backends (docs/scaling.md): the queue stays here, whisper runs elsewhere.
+	Backend           string   `toml:"backend" doc:"Where speech is recognised: local (this server), whisper-server (whisper.cpp's HTTP server), openai (any OpenAI-compatible /v1/audio/transcriptions server) or azure (an Azure OpenAI whisper deployment)."`
+	BackendURLs       []string `toml:"backend_urls" doc:"Base URLs of the remote backends, e.g. [\"https://gpu1.firm.local:8178\"]; used concurrently (comma-separated in DICTUM_TRANSCRIBE_BACKEND_URLS)."`
+	BackendSlots      int      `toml:"backend_slots" doc:"Jobs in flight per backend URL."`
+	BackendKeyFile    string   `toml:"backend_key_file" doc:"File (0600) holding a bearer key sent to the backends (Azure: the api-key); empty: none. Never logged."`
+	BackendCAFile     string   `toml:"backend_ca_file" doc:"PEM CA that https backends are verified against (empty: the firm CA <data_dir>/ca/ca.crt when present, plus the system roots)."`
+	BackendModel      string   `toml:"backend_model" doc:"Model name sent to an openai backend; the deployment name for azure."`
+	BackendAPIVersion string   `toml:"backend_api_version" doc:"Azure OpenAI API version (azure backend only)."`
+	BackendTimeout    Duration `toml:"backend_timeout" doc:"Longest one remote transcription may take before another backend is tried."`
+	FallbackLocal     bool     `toml:"fallback_local" doc:"When no remote backend answers, transcribe on this server instead of waiting (needs the local model)."`
+	TrimSilence       bool     `toml:"trim_silence" doc:"Drop leading and trailing silence and shorten pauses over 0.6 s before whisper (energy-based, relative to the recording's noise floor); timestamps stay those of the original audio."`
 }
 
 // Draft holds drafting settings.
@@ -228,7 +239,8 @@ func Defaults() Config {
 			RequestsPerMin: 600, UploadsPerHour: 120, LoginFailures: 5,
 			UploadDailyMB: 2048, MaxConnsPerIP: 64, ReadTimeout: Duration{time.Minute}, UploadTimeout: Duration{10 * time.Minute}},
 		Trans: Trans{Model: "base.en", ModelBaseURL: "https://huggingface.co/ggerganov/whisper.cpp/resolve/main",
-			Workers: 1, Threads: 2, Language: "en", MaxAttempts: 3, TrimSilence: true},
+			Workers: 1, Threads: 2, Language: "en", MaxAttempts: 3, TrimSilence: true,
+			Backend: "local", BackendSlots: 1, BackendModel: "whisper-1", BackendAPIVersion: "2024-06-01", BackendTimeout: Duration{10 * time.Minute}},
 		Draft: Draft{Engine: "rules", IncrementMinutes: 6, LookbackDays: 60,
 			Ollama: Ollama{Model: "llama3.2", Timeout: Duration{60 * time.Second}, Retries: 2},
 			Azure:  Azure{APIVersion: "2024-10-21", Timeout: Duration{30 * time.Second}, Retries: 2}},
@@ -485,6 +497,35 @@ func (c *Config) Validate() error {
 	if c.Trans.MaxAttempts < 1 {
 		bad("transcribe.max_attempts", "must be at least 1")
 	}
+	switch c.Trans.Backend {
+	case "local":
+	case "whisper-server", "openai", "azure":
+		if len(c.Trans.BackendURLs) == 0 {
+			bad("transcribe.backend_urls", "at least one URL is needed when transcribe.backend is %s", c.Trans.Backend)
+		}
+		for _, raw := range c.Trans.BackendURLs {
+			u, err := url.Parse(raw)
+			switch {
+			case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+				bad("transcribe.backend_urls", "%q is not an http(s) URL", raw)
+			case u.User != nil || u.RawQuery != "":
+				bad("transcribe.backend_urls", "%q must not carry credentials or a query (use backend_key_file)", u.Host)
+			case c.Trans.Backend == "azure" && u.Scheme != "https":
+				bad("transcribe.backend_urls", "azure endpoint %q must use https", raw)
+			}
+		}
+		if c.Trans.Backend == "azure" && (c.Trans.BackendKeyFile == "" || c.Trans.BackendModel == "" || c.Trans.BackendAPIVersion == "") {
+			bad("transcribe.backend_key_file", "azure needs backend_key_file, backend_model (the deployment) and backend_api_version")
+		}
+	default:
+		bad("transcribe.backend", "must be local, whisper-server, openai or azure, got %q", c.Trans.Backend)
+	}
+	if c.Trans.BackendSlots < 1 || c.Trans.BackendSlots > 64 {
+		bad("transcribe.backend_slots", "must be between 1 and 64, got %d", c.Trans.BackendSlots)
+	}
+	if c.Trans.BackendTimeout.Duration < time.Second {
+		bad("transcribe.backend_timeout", "must be at least 1s")
+	}
 	switch c.Draft.Engine {
 	case "rules":
 	case "ollama":
@@ -593,6 +634,19 @@ func (c *Config) AzureKey() (string, error) {
 		return "", nil
 	}
 	return readSecretFile("draft.azure.api_key_file", c.Draft.Azure.APIKeyFile)
+}
+
+// BackendKey returns the bearer key for remote transcription backends ("" when none).
+func (c *Config) BackendKey() (string, error) {
+	if c.Trans.BackendKeyFile == "" {
+		return "", nil
+	}
+	return readSecretFile("transcribe.backend_key_file", c.Trans.BackendKeyFile)
+}
+
+// RemoteTranscription says whether recordings' audio leaves this server for transcription.
+func (c *Config) RemoteTranscription() bool {
+	return c.Trans.Backend != "" && c.Trans.Backend != "local"
 }
 
 // ACMECredentials reads the DNS provider credentials file (KEY=VALUE lines).

@@ -228,3 +228,52 @@ local_users = ["breakglass"]
 		t.Fatalf("a password in the TOML must be refused: %v", err)
 	}
 }
+
+// The remote-backend keys: local by default; the file and the environment (URLs
+// comma-separated) choose whisper-server backends.
+func TestBackendKeys(t *testing.T) {
+	d := Defaults()
+	if d.Trans.Backend != "local" || d.Trans.BackendSlots != 1 || d.Trans.FallbackLocal || d.RemoteTranscription() {
+		t.Fatalf("defaults: %+v", d.Trans)
+	}
+	c, _, err := Load(writeFile(t, "[transcribe]\nbackend = \"whisper-server\"\nbackend_urls = [\"http://127.0.0.1:8178\"]\nbackend_slots = 2\nfallback_local = true\n"), true, nil)
+	if err != nil || c.Trans.Backend != "whisper-server" || len(c.Trans.BackendURLs) != 1 || c.Trans.BackendSlots != 2 || !c.Trans.FallbackLocal || !c.RemoteTranscription() {
+		t.Fatalf("file: %v %+v", err, c.Trans)
+	}
+	c, _, err = Load(writeFile(t, ""), true, []string{"DICTUM_TRANSCRIBE_BACKEND=openai", "DICTUM_TRANSCRIBE_BACKEND_URLS=https://gpu1.firm.local:8000, https://gpu2.firm.local:8000"})
+	if err != nil || c.Trans.Backend != "openai" || len(c.Trans.BackendURLs) != 2 || c.Trans.BackendURLs[1] != "https://gpu2.firm.local:8000" {
+		t.Fatalf("env: %v %+v", err, c.Trans)
+	}
+}
+
+// Bad remote-backend settings are refused by Validate, naming the key.
+func TestBackendValidate(t *testing.T) {
+	cases := []struct {
+		name, file string
+		env        []string
+		wantKey    string
+		wantMsg    string
+	}{
+		{"unknown backend", "", []string{"DICTUM_TRANSCRIBE_BACKEND=gpu"}, "transcribe.backend", "must be local, whisper-server, openai or azure"},
+		{"remote backend without urls", "[transcribe]\nbackend = \"whisper-server\"\n", nil, "transcribe.backend_urls", "at least one URL"},
+		{"backend url not http", "", []string{"DICTUM_TRANSCRIBE_BACKEND=openai", "DICTUM_TRANSCRIBE_BACKEND_URLS=gpu1:8178"}, "transcribe.backend_urls", "not an http(s) URL"},
+		{"backend url with credentials", "", []string{"DICTUM_TRANSCRIBE_BACKEND=openai", "DICTUM_TRANSCRIBE_BACKEND_URLS=https://u:p@gpu1"}, "transcribe.backend_urls", "must not carry credentials"},
+		{"azure over http", "[transcribe]\nbackend = \"azure\"\nbackend_urls = [\"http://x.openai.azure.com\"]\nbackend_key_file = \"/k\"\n", nil, "transcribe.backend_urls", "must use https"},
+		{"azure without key", "[transcribe]\nbackend = \"azure\"\nbackend_urls = [\"https://x.openai.azure.com\"]\n", nil, "transcribe.backend_key_file", "azure needs backend_key_file"},
+		{"zero slots", "[transcribe]\nbackend_slots = 0\n", nil, "transcribe.backend_slots", "between 1 and 64"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, err := Load(writeFile(t, tc.file), true, tc.env)
+			if err == nil {
+				err = c.Validate()
+			}
+			if err == nil {
+				t.Fatal("expected an error")
+			}
+			if !strings.Contains(err.Error(), tc.wantKey) || !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Fatalf("error %q should name %q and say %q", err, tc.wantKey, tc.wantMsg)
+			}
+		})
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -97,7 +98,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if n > 0 {
 		s.Log.Info("re-queued jobs interrupted by a restart", "count", n)
 	}
-	for i := 0; i < s.Config.Trans.Workers; i++ {
+	for i := 0; i < s.workers(); i++ {
 		s.wg.Add(1)
 		go s.worker(ctx)
 	}
@@ -194,6 +195,12 @@ func (s *Service) settleFailure(job *store.Job, rec *store.Recording, err error)
 		s.Log.Warn("transcription waits for a model", "recording", rec.ID, "err", err)
 		return
 	}
+	if errors.Is(err, transcribe.ErrBackendUnavailable) { // back to the queue, attempt not spent
+		s.setStatus(rec, store.RecQueued, "waiting for a transcription backend: "+err.Error(), 0)
+		_ = s.Store.DeferJob(bg, job, "no transcription backend answered", 15*time.Second)
+		s.Log.Warn("transcription waits for a backend", "recording", rec.ID, "err", err)
+		return
+	}
 	if s.jobCtx.Err() != nil { // shutdown: leave it for the next start
 		_ = s.Store.DeferJob(bg, job, "interrupted by shutdown", 0)
 		_ = s.Store.SetRecordingStatus(bg, rec.ID, store.RecQueued, "interrupted by a restart; will resume", 0)
@@ -220,4 +227,37 @@ func (s *Service) settleFailure(job *store.Job, rec *store.Recording, err error)
 func (s *Service) setStatus(rec *store.Recording, status, detail string, pct int) {
 	_ = s.Store.SetRecordingStatus(context.Background(), rec.ID, status, detail, pct)
 	s.Notify(Progress{UserID: rec.UserID, RecordingID: rec.ID, Status: status, Detail: detail, Progress: pct})
+}
+
+// RemoteBackend builds the remote transcription pool of config transcribe.backend (nil
+// for local). local loads this server's engine, used when fallback_local is on.
+func RemoteBackend(cfg *config.Config, local func() (transcribe.Transcriber, error), log *slog.Logger) (*transcribe.Remote, error) {
+	if !cfg.RemoteTranscription() {
+		return nil, nil
+	}
+	key, err := cfg.BackendKey()
+	if err != nil {
+		return nil, err
+	}
+	hc, err := transcribe.BackendHTTPClient(cfg.Trans.BackendCAFile, filepath.Join(cfg.DataDir, "ca", "ca.crt"))
+	if err != nil {
+		return nil, err
+	}
+	o := transcribe.RemoteOptions{Kind: cfg.Trans.Backend, URLs: cfg.Trans.BackendURLs, Slots: cfg.Trans.BackendSlots, Key: key,
+		Model: cfg.Trans.BackendModel, APIVersion: cfg.Trans.BackendAPIVersion, Timeout: cfg.Trans.BackendTimeout.Duration,
+		HTTPClient: hc, Log: log}
+	if cfg.Trans.FallbackLocal {
+		o.Fallback = local
+	}
+	return transcribe.NewRemote(o)
+}
+
+// workers is the number of jobs run at once: transcribe.workers, and with remote backends
+// at least one per backend slot so that every GPU host is kept busy.
+func (s *Service) workers() int {
+	n := s.Config.Trans.Workers
+	if s.Config.RemoteTranscription() {
+		n = max(n, len(s.Config.Trans.BackendURLs)*s.Config.Trans.BackendSlots)
+	}
+	return n
 }

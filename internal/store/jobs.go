@@ -19,14 +19,25 @@ type Job struct {
 	LastError   string
 }
 
-// ClaimJob takes the oldest runnable queued job of a kind (FIFO), marking it running and
-// counting the attempt. It returns ErrNotFound when nothing is runnable.
+// ClaimJob takes a runnable queued job of a kind, marking it running and counting the
+// attempt. It is fair between lawyers: among runnable jobs it picks one of the lawyer whose
+// last claimed job is oldest (or who has none), and that lawyer's oldest job; jobs whose
+// ref is not a recording count as one "user" 0. It returns ErrNotFound when nothing is
+// runnable.
 func (s *Store) ClaimJob(ctx context.Context, kind string) (*Job, error) {
 	var j Job
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		now := s.ts()
-		err := tx.QueryRowContext(ctx, `SELECT id, kind, ref, status, attempts, max_attempts, last_error FROM jobs
-			WHERE kind = ? AND status = 'queued' AND run_after <= ? ORDER BY id LIMIT 1`, kind, now).
+		err := tx.QueryRowContext(ctx, `WITH cand AS (
+				SELECT j.id, coalesce(r.user_id, 0) AS uid FROM jobs j LEFT JOIN recordings r ON r.id = j.ref
+				WHERE j.kind = ? AND j.status = 'queued' AND j.run_after <= ?),
+			served AS (
+				SELECT coalesce(r.user_id, 0) AS uid, max(j.claim_seq) AS seq FROM jobs j LEFT JOIN recordings r ON r.id = j.ref
+				WHERE j.kind = ? AND j.claim_seq IS NOT NULL AND coalesce(r.user_id, 0) IN (SELECT uid FROM cand)
+				GROUP BY 1)
+			SELECT j.id, j.kind, j.ref, j.status, j.attempts, j.max_attempts, j.last_error
+			FROM cand JOIN jobs j ON j.id = cand.id LEFT JOIN served ON served.uid = cand.uid
+			ORDER BY coalesce(served.seq, 0), cand.id LIMIT 1`, kind, now, kind).
 			Scan(&j.ID, &j.Kind, &j.Ref, &j.Status, &j.Attempts, &j.MaxAttempts, &j.LastError)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
@@ -36,7 +47,8 @@ func (s *Store) ClaimJob(ctx context.Context, kind string) (*Job, error) {
 		}
 		j.Attempts++
 		j.Status = "running"
-		_, err = tx.ExecContext(ctx, "UPDATE jobs SET status='running', attempts=?, started_at=? WHERE id=?", j.Attempts, now, j.ID)
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status='running', attempts=?, started_at=?,
+			claim_seq=(SELECT coalesce(max(claim_seq), 0) + 1 FROM jobs) WHERE id=?`, j.Attempts, now, j.ID)
 		return err
 	})
 	if err != nil {

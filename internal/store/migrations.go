@@ -377,6 +377,12 @@ CREATE TABLE share_links (
 );
 CREATE INDEX share_links_matter ON share_links(matter_id);
 `,
+	// scale-out: a fair queue. claim_seq orders claims, so the next job goes to the
+	// lawyer served least recently (one lawyer's 40 uploads don't starve another's one).
+	`
+ALTER TABLE jobs ADD COLUMN claim_seq INTEGER;
+CREATE INDEX jobs_ref ON jobs(ref, kind);
+`,
 }
 
 // SchemaVersion is the version this binary migrates to.

@@ -16,6 +16,8 @@ var testDims = map[string]HParams{
 		NTextCtx: 448, NTextState: 384, NTextHead: 6, NTextLayer: 4, NMels: 80, FType: 1},
 	"base.en": {NVocab: 51864, NAudioCtx: 1500, NAudioState: 512, NAudioHead: 8, NAudioLayer: 6,
 		NTextCtx: 448, NTextState: 512, NTextHead: 8, NTextLayer: 6, NMels: 80, FType: 1},
+	"small.en": {NVocab: 51864, NAudioCtx: 1500, NAudioState: 768, NAudioHead: 12, NAudioLayer: 12,
+		NTextCtx: 448, NTextState: 768, NTextHead: 12, NTextLayer: 12, NMels: 80, FType: 1},
 }
 
 // gptTextTokens is how many text tokens the converter stores for the GPT-2
@@ -24,7 +26,7 @@ var testDims = map[string]HParams{
 const gptTextTokens = 50256
 
 // GenerateTestModel writes a whisper model in the legacy ggml format with the
-// real hyperparameters of dims ("tiny.en" or "base.en"), Slaney mel filters
+// real hyperparameters of dims ("tiny.en", "base.en" or "small.en"), Slaney mel filters
 // as whisper uses, a synthetic vocabulary of the real size (50256 byte-level
 // text tokens + the special tokens whisper.cpp derives from n_vocab 51864),
 // and random f16 weights drawn from N(0, 0.02) with LayerNorm weights 1 and
@@ -39,7 +41,7 @@ func GenerateTestModel(w io.Writer, dims string, seed int64) error {
 	base, quant := strings.CutSuffix(dims, "-q8_0")
 	hp, ok := testDims[base]
 	if !ok {
-		return fmt.Errorf("generate test model: unknown dims %q (want tiny.en or base.en, optionally with -q8_0)", dims)
+		return fmt.Errorf("generate test model: unknown dims %q (want tiny.en, base.en or small.en, optionally with -q8_0)", dims)
 	}
 	if quant {
 		hp.FType = 2*ggmlQntVersionFactor + 7

@@ -3,7 +3,10 @@ package web
 import (
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
+
+	"dictum/internal/config"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -59,10 +62,11 @@ func (s *Server) dataFlow(c *fiber.Ctx) DataFlow {
 	d := DataFlow{Components: []Component{
 		{"Web app and API", true, "listening on " + cfg.Server.Listen + "; TLS " + tlsMode},
 		{"Encrypted store", true, "SQLCipher database and AES-256-GCM blobs in " + cfg.DataDir},
-		{"Speech recognition (whisper.cpp)", true, "on this server, model " + cfg.Trans.Model + ", " + itoa(cfg.Trans.Workers) + " worker(s) x " + itoa(cfg.Trans.Threads) + " thread(s)"},
+		speechComponent(cfg),
 		{"Drafting", true, "engine " + cfg.Draft.Engine},
 		{"Clio sync", cfg.Clio.ClientID != "", "region " + cfg.Clio.Region + scheduleText(cfg.Clio.SyncSchedule)},
 	}}
+	d.Flows = append(d.Flows, transcriptionFlows(cfg)...)
 	switch cfg.Draft.Engine {
 	case "ollama":
 		d.Flows = append(d.Flows, Flow{hostOf(cfg.Draft.Ollama.Host), "Drafting (Ollama, model " + cfg.Draft.Ollama.Model + ")",
@@ -103,8 +107,49 @@ func (s *Server) dataFlow(c *fiber.Ctx) DataFlow {
 	if n, err := s.Store.ActiveShares(c.UserContext(), s.Now().UTC().Format(time.RFC3339)); err == nil {
 		d.ShareLinks.Active = n
 	}
-	d.NothingLeaves = cfg.Draft.Engine == "rules" && cfg.Clio.ClientID == "" && !(s.TLS && cfg.Server.TLS == "acme") && d.ShareLinks.Active == 0
+	d.NothingLeaves = !cfg.RemoteTranscription() && cfg.Draft.Engine == "rules" && cfg.Clio.ClientID == "" && !(s.TLS && cfg.Server.TLS == "acme") && d.ShareLinks.Active == 0
 	return d
+}
+
+func speechComponent(cfg *config.Config) Component {
+	local := "on this server, model " + cfg.Trans.Model + ", " + itoa(cfg.Trans.Workers) + " worker(s) x " + itoa(cfg.Trans.Threads) + " thread(s)"
+	if !cfg.RemoteTranscription() {
+		return Component{"Speech recognition (whisper.cpp)", true, local}
+	}
+	detail := "on " + itoa(len(cfg.Trans.BackendURLs)) + " remote " + cfg.Trans.Backend + " backend(s) x " + itoa(cfg.Trans.BackendSlots) + " slot(s); the queue stays on this server"
+	if cfg.Trans.FallbackLocal {
+		detail += "; when none answers: " + local
+	}
+	return Component{"Speech recognition (remote backends)", true, detail}
+}
+
+// transcriptionFlows lists every remote transcription backend and exactly what it receives.
+func transcriptionFlows(cfg *config.Config) []Flow {
+	if !cfg.RemoteTranscription() {
+		return nil
+	}
+	kind := map[string]string{"whisper-server": "whisper.cpp whisper-server (POST /inference)",
+		"openai": "OpenAI-compatible server (POST /v1/audio/transcriptions, model " + cfg.Trans.BackendModel + ")",
+		"azure":  "Azure OpenAI deployment " + cfg.Trans.BackendModel}[cfg.Trans.Backend]
+	auth := "no key"
+	if cfg.Trans.BackendKeyFile != "" {
+		auth = "a bearer key from " + cfg.Trans.BackendKeyFile
+	}
+	var out []Flow
+	for _, raw := range cfg.Trans.BackendURLs {
+		data := "each recording's audio (decoded to 16 kHz mono WAV"
+		if cfg.Trans.TrimSilence {
+			data += ", silence trimmed"
+		}
+		data += "; never the uploaded file), the language, and the whisper prompt: the lawyer's open matters' client and matter names and the firm's prompt text; " + auth
+		if strings.HasPrefix(raw, "https://") {
+			data += "; TLS verified against " + map[bool]string{true: cfg.Trans.BackendCAFile, false: "the firm CA and the system roots"}[cfg.Trans.BackendCAFile != ""]
+		} else {
+			data += "; plain HTTP (audio readable on the network: use https)"
+		}
+		out = append(out, Flow{hostOf(raw), "Speech recognition: " + kind, data, "for every recording, up to " + itoa(cfg.Trans.BackendSlots) + " at once; health check every 15 s"})
+	}
+	return out
 }
 
 func scheduleText(spec string) string {
