@@ -9,9 +9,8 @@ set -euo pipefail
 
 CACHE="${DICTUM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dictum}"
 SQLCIPHER_VERSION="4.6.1-2~bpo12+1"
-WHISPER_NPM="nodejs-whisper@0.3.1"
-WHISPER_NPM_SHA256="92041caf2b26c74b7f489fedf37bd093f216eebd61df512045ec2d19d0531d37"
-WHISPER_VERSION="1.9.1"
+# shellcheck source=scripts/whisper-src.sh
+. "$(dirname "${BASH_SOURCE[0]}")/whisper-src.sh"
 
 declare -A DEB_SHA256=(
   [libsqlcipher-dev]=e92ef0934989e174514c4b0f4445248acb410b503fc32f29ed743699a0e47ae3
@@ -87,10 +86,7 @@ if [ ! -f "$WH/.done" ]; then
   log "building whisper.cpp $WHISPER_VERSION from $WHISPER_NPM (about a minute on 2 cores)"
   work="$CACHE/whisper-build"
   rm -rf "$work"; mkdir -p "$work"
-  (cd "$work" && npm pack --silent "$WHISPER_NPM" >/dev/null)
-  tgz=$(ls "$work"/*.tgz)
-  echo "$WHISPER_NPM_SHA256  $tgz" | sha256sum -c --quiet - || { log "checksum mismatch: $tgz"; exit 1; }
-  tar -xzf "$tgz" -C "$work" package/cpp/whisper.cpp
+  whisper_fetch_src "$work" || exit 1
   cmake -S "$work/package/cpp/whisper.cpp" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=OFF -DWHISPER_BUILD_TESTS=OFF -DWHISPER_BUILD_EXAMPLES=OFF \
     -DWHISPER_BUILD_SERVER=OFF -DCMAKE_INSTALL_PREFIX="$WH.tmp" >/dev/null

@@ -6,19 +6,15 @@
 # the exact server Dictum is tested against on their GPU host (add -DGGML_CUDA=ON there).
 set -euo pipefail
 CACHE="${DICTUM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dictum}"
-WHISPER_NPM="nodejs-whisper@0.3.1"
-WHISPER_NPM_SHA256="92041caf2b26c74b7f489fedf37bd093f216eebd61df512045ec2d19d0531d37"
-WHISPER_VERSION="1.9.1"
+# shellcheck source=scripts/whisper-src.sh
+. "$(dirname "${BASH_SOURCE[0]}")/whisper-src.sh"
 OUT="$CACHE/whisper-server-$WHISPER_VERSION"
 log() { printf 'whisper-server: %s\n' "$*" >&2; }
 if [ -x "$OUT/bin/whisper-server" ]; then exit 0; fi
 log "building whisper-server $WHISPER_VERSION from $WHISPER_NPM (a few minutes on 2 cores, once)"
 work="$CACHE/whisper-server-build"
 rm -rf "$work"; mkdir -p "$work"
-(cd "$work" && npm pack --silent "$WHISPER_NPM" >/dev/null)
-tgz=$(ls "$work"/*.tgz)
-echo "$WHISPER_NPM_SHA256  $tgz" | sha256sum -c --quiet - || { log "checksum mismatch: $tgz"; exit 1; }
-tar -xzf "$tgz" -C "$work" package/cpp/whisper.cpp
+whisper_fetch_src "$work" || exit 1
 cmake -S "$work/package/cpp/whisper.cpp" -B "$work/build" -DCMAKE_BUILD_TYPE=Release \
   -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=OFF -DWHISPER_BUILD_TESTS=OFF -DWHISPER_BUILD_EXAMPLES=ON \
   -DWHISPER_BUILD_SERVER=ON -DWHISPER_SDL2=OFF >/dev/null
