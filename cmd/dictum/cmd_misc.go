@@ -9,12 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"dictum/internal/audio"
 	"dictum/internal/config"
 	"dictum/internal/draft"
 	"dictum/internal/pipeline"
+	"dictum/internal/platform"
 	"dictum/internal/scheduler"
 	"dictum/internal/store"
 	"dictum/internal/transcribe"
@@ -333,9 +333,7 @@ func (e *cliEnv) cmdDoctor(args []string) int {
 		err = fmt.Errorf("audit chain broken at event %d", bad)
 	}
 	check("audit chain", err, fmt.Sprintf("%d events intact", n))
-	var sfs syscall.Statfs_t
-	if err := syscall.Statfs(cfg.DataDir, &sfs); err == nil {
-		free := sfs.Bavail * uint64(sfs.Bsize)
+	if free, err := platform.FreeBytes(cfg.DataDir); err == nil {
 		msg := fmt.Sprintf("%.1f GiB free in %s", float64(free)/(1<<30), cfg.DataDir)
 		if free < 1<<30 {
 			check("disk", fmt.Errorf("only %s", msg), "")

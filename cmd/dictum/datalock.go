@@ -7,10 +7,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"dictum/internal/platform"
 )
 
-// LockFile is the data directory's lock: `dictum serve` holds an exclusive flock on it
+// LockFile is the data directory's lock: `dictum serve` holds an exclusive lock on it (flock; LockFileEx on Windows)
 // for its whole life, and commands that must run with the server stopped (key rotate)
 // take it too, so the two can never run at once. The kernel drops the lock when the
 // process dies, so a crash never leaves a stale lock behind.
@@ -29,10 +30,10 @@ func lockDataDir(dataDir, command string) (*dataLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the data dir lock %s: %w", path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := platform.TryLock(f); err != nil {
 		holder, _ := os.ReadFile(path)
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, platform.ErrLocked) {
 			return nil, heldError(string(holder))
 		}
 		return nil, fmt.Errorf("lock the data dir %s: %w", path, err)

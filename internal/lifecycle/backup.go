@@ -17,13 +17,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"dictum/internal/blob"
 	"dictum/internal/buildinfo"
 	"dictum/internal/config"
 	"dictum/internal/identity"
+	"dictum/internal/platform"
 	"dictum/internal/store"
 	"dictum/internal/tlsca"
 	"dictum/internal/vault"
@@ -280,15 +280,15 @@ func (b *Backups) lock(what string) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup lock: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := platform.TryLock(f); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, platform.ErrLocked) {
 			return nil, ErrBusy
 		}
 		return nil, fmt.Errorf("backup lock: %w", err)
 	}
 	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = platform.Unlock(f)
 		f.Close()
 	}, nil
 }
