@@ -424,7 +424,8 @@ func (b *Backups) write(ctx context.Context, a identity.Actor) (res *Result, err
 // Snapshot writes a transactionally consistent copy of the live database to path,
 // SQLCipher-encrypted under key, while other connections keep reading and writing.
 //
-// It ATTACHes a new database keyed with key and runs sqlcipher_export inside one
+// It ATTACHes a new database keyed with key and runs sqlcipher_export (store.ExportTo:
+// the same steps in SQL on the Windows build's engine) inside one
 // deferred read transaction (BEGIN DEFERRED: writers are not blocked; WAL gives the
 // export a fixed snapshot). Measured against VACUUM INTO on the keyed connection (which
 // on SQLCipher 4.6 writes a file encrypted under the live key, not plaintext): the same
@@ -463,8 +464,8 @@ func Snapshot(ctx context.Context, st *store.Store, path string, key [32]byte) e
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		}
 	}()
-	if _, err := conn.ExecContext(ctx, "SELECT sqlcipher_export('backup_snap')"); err != nil {
-		return fmt.Errorf("snapshot: sqlcipher_export: %w", err)
+	if err := store.ExportTo(ctx, conn, "backup_snap"); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
 	}
 	// sqlcipher_export copies schema and rows but not user_version (the schema version).
 	var uv int

@@ -14,7 +14,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -37,7 +36,7 @@ var ErrNotEncrypted = errors.New("database file is not encrypted (plain SQLite)"
 var ErrSchemaTooNew = errors.New("database schema is newer than this dictum")
 
 // ErrNoCipher is returned when the binary was linked against plain SQLite instead of SQLCipher.
-var ErrNoCipher = errors.New("SQLCipher is not linked in (PRAGMA cipher_version is empty); rebuild with `make build`")
+var ErrNoCipher = errors.New("no database encryption is linked in (neither SQLCipher's cipher_version nor SQLite3 Multiple Ciphers' sqlite3mc_version answers); rebuild with `make build` (Linux) or `make windows`")
 
 // Store is the open database.
 type Store struct {
@@ -62,24 +61,11 @@ type Options struct {
 	NoMigrate bool
 }
 
-var quietOnce sync.Once
-
-// quietSQLCipher turns off SQLCipher's own stderr logging (wrong-key attempts would
-// otherwise print "hmac check failed" lines next to our clear error).
-func quietSQLCipher() {
-	quietOnce.Do(func() {
-		db, err := sql.Open("sqlite3", ":memory:")
-		if err != nil {
-			return
-		}
-		defer db.Close()
-		_, _ = db.Exec("PRAGMA cipher_log_level = NONE")
-	})
-}
-
 // Open opens (or with opts.Create, creates) the database at path.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
-	quietSQLCipher()
+	if _, _, err := Engine(); err != nil {
+		return nil, err
+	}
 	fi, statErr := os.Stat(path)
 	exists := statErr == nil
 	if statErr != nil && !errors.Is(statErr, os.ErrNotExist) {
@@ -105,6 +91,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	dsn.WriteString(path)
 	dsn.WriteString("?")
 	if opts.Key != nil {
+		dsn.WriteString(dsnCipherParams())
 		// key=x'<hex>' (URI-escaped) is a raw key: no passphrase KDF, and the same key
 		// Debian's sqlcipher CLI takes as PRAGMA key = "x'<hex>'".
 		dsn.WriteString("key=x%27")
@@ -141,13 +128,6 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 }
 
 func (s *Store) check(ctx context.Context, existed bool) error {
-	var v string
-	if err := s.db.QueryRowContext(ctx, "PRAGMA cipher_version").Scan(&v); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return classify(s.path, err)
-	}
-	if strings.TrimSpace(v) == "" {
-		return ErrNoCipher
-	}
 	var n int
 	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
 		return classify(s.path, err)
@@ -206,11 +186,29 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.db.QueryRowContext(ctx, "SELECT 1").Scan(&n)
 }
 
-// CipherVersion reports SQLCipher's version.
+// CipherVersion reports the encryption engine and its version, checking on this database
+// that it runs the SQLCipher scheme (SQLite3 Multiple Ciphers) or answers cipher_version
+// (SQLCipher).
 func (s *Store) CipherVersion(ctx context.Context) (string, error) {
+	name, ver, err := Engine()
+	if err != nil {
+		return "", err
+	}
+	q := "PRAGMA cipher_version"
+	if name == EngineSQLite3MC {
+		q = "PRAGMA cipher"
+	}
 	var v string
-	err := s.db.QueryRowContext(ctx, "PRAGMA cipher_version").Scan(&v)
-	return v, err
+	if err := s.db.QueryRowContext(ctx, q).Scan(&v); err != nil {
+		return "", fmt.Errorf("%s: %w", q, err)
+	}
+	if name == EngineSQLite3MC && !strings.EqualFold(v, "sqlcipher") {
+		return "", fmt.Errorf("%w: this database runs cipher %q, not sqlcipher", ErrNoCipher, v)
+	}
+	if name == EngineSQLCipher {
+		return v, nil
+	}
+	return ver + " (SQLCipher 4 scheme)", nil
 }
 
 // IntegrityCheck runs PRAGMA integrity_check and cipher_integrity_check.

@@ -211,3 +211,39 @@ func BenchmarkStore(b *testing.B) {
 		s.Close()
 	}
 }
+
+// A database written by Debian's sqlcipher CLI opens in the store with the same raw key:
+// with the SQLite3 Multiple Ciphers build (make test-sqlite3mc) this is the Windows
+// engine reading a Linux-written file.
+func TestSQLCipherCLIWrittenFileOpens(t *testing.T) {
+	prefix := os.Getenv("DICTUM_SQLCIPHER_PREFIX")
+	cli := filepath.Join(prefix, "usr/bin/sqlcipher")
+	if prefix == "" {
+		t.Skip("DICTUM_SQLCIPHER_PREFIX not set (run through make)")
+	}
+	if _, err := os.Stat(cli); err != nil {
+		t.Fatalf("sqlcipher CLI missing at %s: run make deps", cli)
+	}
+	p := filepath.Join(t.TempDir(), "cli.db")
+	cmd := exec.Command(cli, p)
+	cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+filepath.Join(prefix, "usr/lib/x86_64-linux-gnu"))
+	cmd.Stdin = strings.NewReader("PRAGMA key = \"x'" + hex.EncodeToString(testKey(3)[:]) + "'\";\nPRAGMA journal_mode = WAL;\nCREATE TABLE cli_notes(body TEXT);\nINSERT INTO cli_notes VALUES ('written-by-sqlcipher-cli');\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sqlcipher: %v: %s", err, out)
+	}
+	if _, err := Open(context.Background(), p, Options{Key: testKey(4)}); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("wrong key: %v", err)
+	}
+	s, err := Open(context.Background(), p, Options{Key: testKey(3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var body string
+	if err := s.db.QueryRow("SELECT body FROM cli_notes").Scan(&body); err != nil || body != "written-by-sqlcipher-cli" {
+		t.Fatalf("body = %q, %v", body, err)
+	}
+	if v, err := s.CipherVersion(context.Background()); err != nil || v == "" {
+		t.Fatalf("CipherVersion = %q, %v", v, err)
+	}
+}
