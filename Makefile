@@ -22,7 +22,7 @@ export DICTUM_SQLCIPHER_PREFIX := $(SQLC)
 GOFLAGS_TAGS := -tags libsqlite3
 LDFLAGS := -X dictum/internal/buildinfo.Version=$(VERSION)
 
-.PHONY: all deps build run test vet unit whisper-server browser bench eval fuzz clean env test-tls deb test-deb test-ollama
+.PHONY: all deps build run test vet unit whisper-server browser bench eval fuzz clean env test-tls deb test-deb test-ollama windows test-sqlite3mc test-windows
 
 all: build
 
@@ -82,6 +82,26 @@ deb: deps
 # (debootstrap, cached). Needs root. Separate from `make test`: a few minutes.
 test-deb: deb
 	@GO=$(GO) bash scripts/test-deb.sh
+
+# dist/windows/dictum.exe, cross-built with mingw-w64: static, SQLite3 Multiple Ciphers in
+# the SQLCipher 4 scheme, whisper.cpp from the same pin; the import table is checked.
+windows:
+	@GO=$(GO) VERSION=$(VERSION) bash scripts/windows-build.sh
+
+# The store and lifecycle suites linked against the Windows build's database engine
+# (SQLite3 Multiple Ciphers, compiled for Linux with the same settings), so its SQL export
+# and its SQLCipher-4 compatibility are tested natively, next to Debian's sqlcipher CLI.
+WIN_MC := $(CACHE)/sqlite3mc-2.4.0/linux
+test-sqlite3mc: deps
+	@bash scripts/deps-windows.sh
+	CGO_CFLAGS="-I$(WIN_MC)/include -I$(WH)/include -O2" CGO_LDFLAGS="-L$(WIN_MC)/lib -L$(WH)/lib" \
+	  $(GO) test $(GOFLAGS_TAGS) -count=1 -timeout 15m ./internal/store ./internal/lifecycle
+
+# dictum.exe under wine64: init, serve --tls local, login, an entry, a transcribed WAV,
+# backups restored across Linux and Windows both ways, and the MSI's tables
+# (scripts/test-windows.sh). A few minutes: its own CI step.
+test-windows: build windows test-sqlite3mc
+	@GO=$(GO) bash scripts/test-windows.sh
 
 # Prints the environment for running go commands by hand: eval "$$(make -s env)"
 env:

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"os/user"
 	"path/filepath"
 	"strings"
@@ -60,7 +61,7 @@ Data lifecycle
   retention   run [--dry-run] | deleted   apply the retention policy now, or preview it
   restore-item  matter|entry ID           undo a soft delete within the 30-day grace
 
-  version     print the version
+  version     print the version (--long: platform and database engine)
   completion  bash   (print the bash completion script)
 
 Every command takes --config FILE (default /etc/dictum/dictum.toml) and --data DIR
@@ -129,6 +130,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return env.cmdBenchBlobs(rest)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "dictum %s\n", buildinfo.Version)
+		if len(rest) > 0 && rest[0] == "--long" { // the build's parts, for support and the Windows test
+			fmt.Fprintf(stdout, "platform: %s/%s, %s\ndatabase: %s\n", runtime.GOOS, runtime.GOARCH, runtime.Version(), store.EngineString())
+		}
 		return 0
 	case "help", "--help", "-h":
 		return env.cmdHelp(rest)
