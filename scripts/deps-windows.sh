@@ -101,8 +101,10 @@ if [ ! -f "$WHW/.done" ]; then
     -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=OFF -DGGML_OPENMP=OFF \
     -DGGML_BACKEND_DL=OFF -DWHISPER_BUILD_TESTS=OFF -DWHISPER_BUILD_EXAMPLES=OFF \
     -DWHISPER_BUILD_SERVER=OFF -DCMAKE_INSTALL_PREFIX="$WHW.tmp" >/dev/null
-  cmake --build "$work/build" -j"$(nproc)" >/dev/null
+  cmake --build "$work/build" -j"$(nproc)" >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2; log "whisper.cpp mingw build failed"; exit 1; }
   cmake --install "$work/build" >/dev/null
+  # ggml names its static libraries ggml*.a on Windows; cgo links -lggml (libggml.a).
+  for a in "$WHW.tmp"/lib/ggml*.a; do ln -sf "$(basename "$a")" "$WHW.tmp/lib/lib$(basename "$a")"; done
   touch "$WHW.tmp/.done"
   rm -rf "$WHW"; mv "$WHW.tmp" "$WHW"; rm -rf "$work"
 fi

@@ -28,7 +28,7 @@ GOOS=windows GOARCH=amd64 CGO_ENABLED=1 \
   CGO_CXXFLAGS="-O2" \
   CGO_LDFLAGS="-L$MC/lib -L$WHW/lib" \
   "$GO" build -tags "libsqlite3 ${WINDOWS_EXTRA_TAGS:-}" -trimpath \
-  -ldflags "-X dictum/internal/buildinfo.Version=$VERSION -extldflags=-static" \
+  -ldflags "-s -w -X dictum/internal/buildinfo.Version=$VERSION -extldflags=-static" \
   -o "$OUT.tmp" ./cmd/dictum
 mv "$OUT.tmp" "$OUT"
 

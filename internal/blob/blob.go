@@ -30,6 +30,8 @@ import (
 	"time"
 
 	"dictum/internal/vault"
+
+	"dictum/internal/platform"
 )
 
 const (
@@ -377,11 +379,4 @@ func (s *Store) shards() ([]string, error) {
 	return out, nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
+func syncDir(dir string) error { return platform.SyncDir(dir) }

@@ -18,6 +18,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/robfig/cron/v3"
+
+	"dictum/internal/platform"
 )
 
 // DefaultPath is where the config file is looked for when --config is not given.
@@ -689,7 +691,7 @@ func readSecretFile(key, path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", key, err)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
+	if platform.TooOpen(fi) {
 		return "", fmt.Errorf("%s %s is readable by group or others; chmod 600 it", key, path)
 	}
 	b, err := os.ReadFile(path)

@@ -658,14 +658,7 @@ func walkBlobs(dir string, fn func(id, path string) error) error {
 	return nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
+func syncDir(dir string) error { return platform.SyncDir(dir) }
 
 func unixTime(s int64) time.Time { return time.Unix(s, 0).UTC() }
 

@@ -32,3 +32,13 @@ func FreeBytes(dir string) (uint64, error) {
 	}
 	return s.Bavail * uint64(s.Bsize), nil
 }
+
+// SyncDir makes a rename or create in dir durable (fsync of the directory).
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -51,3 +51,8 @@ func FreeBytes(dir string) (uint64, error) {
 	}
 	return avail, nil
 }
+
+// SyncDir is a no-op on Windows: a directory cannot be opened for FlushFileBuffers
+// ("Access denied"), and NTFS journals its metadata, so a completed rename survives a
+// crash without it.
+func SyncDir(dir string) error { return nil }

@@ -25,6 +25,8 @@ import (
 	"unicode"
 
 	"golang.org/x/crypto/hkdf"
+
+	"dictum/internal/platform"
 )
 
 // File names inside the CA directory.
@@ -426,9 +428,6 @@ func writeAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil { // persist the rename
-		_ = d.Sync()
-		d.Close()
-	}
+	_ = platform.SyncDir(filepath.Dir(path)) // persist the rename
 	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"dictum/internal/platform"
 )
 
 // pullAttempts is how many times one Pull call resumes after a dropped connection.
@@ -230,12 +232,7 @@ func (p *progressWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-}
+func syncDir(dir string) { _ = platform.SyncDir(dir) }
 
 // Import copies a local model file (for servers without internet access)
 // into dir after checking its structure. If the file is named like a catalogue

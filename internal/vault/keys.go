@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/hkdf"
+
+	"dictum/internal/platform"
 )
 
 // KeySize is the size of the master key and of every derived key.
@@ -88,7 +90,7 @@ func Load(path string) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master key file %s: %w", path, err)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
+	if platform.TooOpen(fi) {
 		return nil, fmt.Errorf("%w: %s has mode %04o; run `chmod 600 %s`", ErrKeyPermissions, path, fi.Mode().Perm(), path)
 	}
 	b, err := os.ReadFile(path)
@@ -158,10 +160,7 @@ func writeAtomic(path string, data []byte) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write master key: %w", err)
 	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
+	_ = platform.SyncDir(filepath.Dir(path)) // persist the rename
 	return nil
 }
 
