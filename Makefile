@@ -22,7 +22,7 @@ export DICTUM_SQLCIPHER_PREFIX := $(SQLC)
 GOFLAGS_TAGS := -tags libsqlite3
 LDFLAGS := -X dictum/internal/buildinfo.Version=$(VERSION)
 
-.PHONY: all deps build run test vet unit whisper-server browser bench eval fuzz clean env test-tls deb test-deb test-ollama
+.PHONY: all deps build run test vet unit whisper-server browser bench eval fuzz clean env test-tls deb test-deb test-ollama msi
 
 all: build
 
@@ -82,6 +82,14 @@ deb: deps
 # (debootstrap, cached). Needs root. Separate from `make test`: a few minutes.
 test-deb: deb
 	@GO=$(GO) bash scripts/test-deb.sh
+
+# The Windows installer: dist/dictum-<version>-x64.msi from dist/windows/dictum.exe (wixl,
+# packaging/windows/dictum.wxs), its tables checked by scripts/msi-check.sh. Signed with
+# osslsigncode when SIGN_PFX=cert.pfx is given (SIGN_PASS_FILE, SIGN_CAFILE and
+# SIGN_TIMESTAMP_URL optional; see scripts/msi-build.sh); unsigned otherwise.
+msi:
+	@$(MAKE) windows
+	@bash scripts/msi-build.sh
 
 # Prints the environment for running go commands by hand: eval "$$(make -s env)"
 env:

@@ -58,7 +58,7 @@ func (e *cliEnv) msiLog(path string) func() {
 		// The data dir may not exist (init failed before making it): fall back to the temp dir
 		// (C:\Windows\Temp for the installer's LocalSystem), where msiexec's own logs go too.
 		if _, err := os.Stat(filepath.Dir(path)); err != nil {
-			path = filepath.Join(os.TempDir(), filepath.Base(path))
+			path = filepath.Join(os.TempDir(), "dictum-"+filepath.Base(path))
 		}
 		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 		if err != nil {
