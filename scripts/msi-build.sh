@@ -92,14 +92,18 @@ log "wixl: Dictum $VERSION (x64)"
 #  - OPEN_FIREWALL and PORT join SecureCustomProperties, so values given on the msiexec
 #    command line reach the elevated part of the install (wixl lists only the upgrade
 #    properties there, and a Property element of that name collides with its row);
-#  - the rollback half of the firewall rule (wixl writes Execute="rollback" as an immediate
-#    action): if the install fails after the rule was added, rollback removes it again.
+#  - the rollback actions (wixl writes Execute="rollback" as an immediate action), each
+#    sequenced just before the action it undoes: DictumInitRollback (`msi-rollback`: an
+#    upgrade that fails after the data was migrated gets the pre-upgrade backup restored by
+#    the old exe) and DictumFirewallAddRollback (the rule added is removed again).
 #    Type 3442 = 50 (exe through a property) + 64 (ignore exit code) + 256|1024 (rollback,
 #    in-script) + 2048 (no impersonation).
 secure=$(msiinfo export "$STAGE/dictum.msi" Property | awk -F'\t' '$1=="SecureCustomProperties"{print $2}')
 [ -n "$secure" ] || die "wixl wrote no SecureCustomProperties row"
 msibuild "$STAGE/dictum.msi" \
   -q "UPDATE \`Property\` SET \`Value\` = 'OPEN_FIREWALL;PORT;$secure' WHERE \`Property\` = 'SecureCustomProperties'" \
+  -q "INSERT INTO \`CustomAction\` (\`Action\`, \`Type\`, \`Source\`, \`Target\`) VALUES ('DictumInitRollback', 3442, 'DICTUMEXE', 'msi-rollback --config \"[CommonAppDataFolder]Dictum\\dictum.toml\" --log \"[CommonAppDataFolder]Dictum\\install.log\"')" \
+  -q "INSERT INTO \`InstallExecuteSequence\` (\`Action\`, \`Condition\`, \`Sequence\`) VALUES ('DictumInitRollback', 'NOT Installed AND NOT REMOVE~=\"ALL\"', 5801)" \
   -q "INSERT INTO \`CustomAction\` (\`Action\`, \`Type\`, \`Source\`, \`Target\`) VALUES ('DictumFirewallAddRollback', 3442, 'DICTUMEXE', 'msi-firewall remove')" \
   -q "INSERT INTO \`InstallExecuteSequence\` (\`Action\`, \`Condition\`, \`Sequence\`) VALUES ('DictumFirewallAddRollback', 'OPEN_FIREWALL=\"1\" AND NOT REMOVE~=\"ALL\"', 5901)" \
   || die "msibuild could not amend the database"

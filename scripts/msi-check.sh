@@ -150,6 +150,7 @@ ca SetDictumExe 51 DICTUMEXE "[INSTALLDIR]dictum.exe"
 ca DictumInit 3122 DICTUMEXE "msi-init --config \"$CDATA\\dictum.toml\"" "--admin-password-out \"$CDATA\\initial-admin-password.txt\""
 ca DictumPreUpgradeBackup 3122 DICTUMEXE "msi-backup --config \"$CDATA\\dictum.toml\"" "--to \"$CDATA\\backups\\pre-upgrade-[ProductVersion]\""
 ca DictumFirewallAdd 3122 DICTUMEXE "msi-firewall add --port [PORT]"
+ca DictumInitRollback 3442 DICTUMEXE "msi-rollback --config \"$CDATA\\dictum.toml\""
 ca DictumFirewallAddRollback 3442 DICTUMEXE "msi-firewall remove"
 ca DictumFirewallRemove 3186 DICTUMEXE "msi-firewall remove"
 ca DictumFinish 114 DICTUMEXE "msi-finish --data \"$CDATA\"" "--ui-level [UILevel]"
@@ -165,6 +166,7 @@ before() { # table a b: a runs before b
 X=InstallExecuteSequence U=InstallUISequence
 expect "$X DictumInit condition" "$(cond $X DictumInit)" 'NOT Installed AND NOT REMOVE~="ALL"'
 expect "$X DictumPreUpgradeBackup condition" "$(cond $X DictumPreUpgradeBackup)" 'UPGRADINGPRODUCTCODE AND REMOVE~="ALL"'
+expect "$X DictumInitRollback condition" "$(cond $X DictumInitRollback)" 'NOT Installed AND NOT REMOVE~="ALL"'
 expect "$X DictumFirewallRemove condition" "$(cond $X DictumFirewallRemove)" 'REMOVE~="ALL" AND NOT UPGRADINGPRODUCTCODE'
 expect "$X DictumFirewallAdd condition" "$(cond $X DictumFirewallAdd)" 'OPEN_FIREWALL="1" AND NOT REMOVE~="ALL"'
 expect "$X DictumFirewallAddRollback condition" "$(cond $X DictumFirewallAddRollback)" 'OPEN_FIREWALL="1" AND NOT REMOVE~="ALL"'
@@ -182,6 +184,8 @@ before $X DictumPreUpgradeBackup RemoveFiles      # ... with its own exe, still 
 before $X DictumFirewallRemove RemoveFiles
 before $X InstallFiles DictumInit
 before $X InstallServices DictumInit
+before $X InstallFiles DictumInitRollback
+before $X DictumInitRollback DictumInit          # a rollback action precedes what it undoes
 before $X DictumInit StartServices                 # data and config exist before the service starts
 before $X StartServices DictumFirewallAddRollback
 before $X DictumFirewallAddRollback DictumFirewallAdd

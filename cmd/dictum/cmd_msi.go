@@ -9,6 +9,10 @@ package main
 //	              a reinstall over data an uninstall kept): `migrate`
 //	msi-backup    in the OLD package, when a newer one replaces it: backup now + verify
 //	              (the .deb's prerm does the same); a failure stops the upgrade
+//	msi-rollback  the rollback half of msi-init: when the upgrade fails after msi-init
+//	              migrated the data, restore the pre-upgrade backup with the old exe kept
+//	              beside it (the .deb's postinst does the same), so the old version that
+//	              Windows Installer puts back finds data it can read
 //	msi-firewall  add --port N | remove: the inbound rule "Dictum" (netsh, Windows only)
 //	msi-finish    the final message box (URL, firm CA, password file); Windows only
 
@@ -23,6 +27,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -127,8 +132,19 @@ func (e *cliEnv) cmdMSIInit(args []string) int {
 	if err != nil {
 		return e.fail("msi-init: %v", err)
 	}
+	// A restore point left by an earlier install must never be rolled back to.
+	marker := filepath.Join(cfg.DataDir, restorePointFile)
+	if err := os.Remove(marker); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return e.fail("msi-init: %v", err)
+	}
 	if _, err := os.Stat(cfg.DBPath()); err == nil {
 		fmt.Fprintf(e.stdout, "dictum: %s holds existing data: keeping it and bringing it to this version's schema\n", cfg.DataDir)
+		if rp, ok := findRestorePoint(cfg.DataDir, time.Now()); ok {
+			if err := os.WriteFile(marker, []byte(rp.Backup+"\n"+rp.Program+"\n"), 0o600); err != nil {
+				return e.fail("msi-init: record the restore point: %v", err)
+			}
+			fmt.Fprintf(e.stdout, "dictum: if this upgrade fails, %s is restored with %s\n", rp.Backup, rp.Program)
+		}
 		rc := e.cmdMigrate(e.commonArgs(configExists))
 		if rc == exitSchemaTooNew {
 			fmt.Fprintf(e.stderr, "dictum: the data in %s was written by a newer dictum: this older version cannot use it. "+
@@ -245,6 +261,117 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return os.Rename(tmp, dst)
+}
+
+// restorePointFile records, for the length of one install, the pre-upgrade backup and the
+// old program that can restore it (msi-init writes it, msi-rollback reads it).
+const restorePointFile = "msi-restore-point"
+
+type restorePoint struct{ Backup, Program string }
+
+// findRestorePoint is the pre-upgrade backup the old version's msi-backup wrote in this
+// upgrade: the newest backups/pre-upgrade-*/ with a backup and the old program, made in
+// the last hour (an older one belongs to an earlier upgrade).
+func findRestorePoint(dataDir string, now time.Time) (restorePoint, bool) {
+	dirs, _ := filepath.Glob(filepath.Join(dataDir, "backups", "pre-upgrade-*"))
+	var best restorePoint
+	var bestAt time.Time
+	for _, d := range dirs {
+		files, _ := filepath.Glob(filepath.Join(d, "*.backup"))
+		progs, _ := filepath.Glob(filepath.Join(d, "dictum-*"))
+		prog := ""
+		for _, p := range progs {
+			if !strings.HasSuffix(p, ".backup") && !strings.HasSuffix(p, ".tmp") {
+				prog = p
+			}
+		}
+		for _, f := range files {
+			fi, err := os.Stat(f)
+			if err != nil || prog == "" || now.Sub(fi.ModTime()) > time.Hour || !fi.ModTime().After(bestAt) {
+				continue
+			}
+			best, bestAt = restorePoint{Backup: f, Program: prog}, fi.ModTime()
+		}
+	}
+	return best, best.Backup != ""
+}
+
+// cmdMSIRollback restores the pre-upgrade backup recorded by msi-init. It runs only when
+// Windows Installer rolls back a failed upgrade, with the new service already stopped.
+func (e *cliEnv) cmdMSIRollback(args []string) int {
+	fs := e.flags("msi-rollback")
+	logFile := fs.String("log", "", "append this command's output to FILE")
+	if _, err := parse(fs, args); err != nil {
+		return 2
+	}
+	defer e.msiLog(*logFile)()
+	cfg, configExists, err := e.msiConfig()
+	if err != nil {
+		return e.fail("msi-rollback: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(cfg.DataDir, restorePointFile))
+	if errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintln(e.stdout, "dictum: no restore point recorded by this install: the data is left as it is")
+		return 0
+	} else if err != nil {
+		return e.fail("msi-rollback: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 {
+		return e.fail("msi-rollback: %s is not a restore point", restorePointFile)
+	}
+	rp := restorePoint{Backup: strings.TrimSpace(lines[0]), Program: strings.TrimSpace(lines[1])}
+	fmt.Fprintf(e.stdout, "dictum: the upgrade failed: restoring %s with %s\n", rp.Backup, rp.Program)
+	// restore --force moves the data dir aside: work from copies outside it.
+	tmp, err := os.MkdirTemp("", "dictum-rollback-")
+	if err != nil {
+		return e.fail("msi-rollback: %v", err)
+	}
+	defer os.RemoveAll(tmp)
+	bak := filepath.Join(tmp, filepath.Base(rp.Backup))
+	prog := filepath.Join(tmp, filepath.Base(rp.Program))
+	for src, dst := range map[string]string{rp.Backup: bak, rp.Program: prog} {
+		if err := copyFile(src, dst); err != nil {
+			return e.fail("msi-rollback: the data is left as the failed upgrade left it; restore %s by hand (docs/windows.md, Rolling back): %v", rp.Backup, err)
+		}
+	}
+	restoreArgs := []string{"restore", "--data", cfg.DataDir, "--force"}
+	if configExists && e.configPath != "" {
+		conf := filepath.Join(tmp, "dictum.toml")
+		if err := copyFile(e.configPath, conf); err != nil {
+			return e.fail("msi-rollback: %v", err)
+		}
+		restoreArgs = append(restoreArgs, "--config", conf)
+	}
+	restoreArgs = append(restoreArgs, bak)
+	out, err := runProgram(prog, restoreArgs...)
+	fmt.Fprint(e.stdout, out)
+	if err != nil {
+		return e.fail("msi-rollback: the restore failed (%v): the data is left as the failed upgrade left it; restore %s by hand (docs/windows.md, Rolling back)", err, rp.Backup)
+	}
+	oldDir := ""
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "the previous data dir was moved to "); ok {
+			oldDir = v
+		}
+	}
+	// What a backup does not carry comes back from the moved-aside dir.
+	if oldDir != "" {
+		for _, name := range []string{"dictum.toml", "models", "backups", "install.log"} {
+			src, dst := filepath.Join(oldDir, name), filepath.Join(cfg.DataDir, name)
+			if _, err := os.Stat(src); err != nil {
+				continue
+			}
+			if _, err := os.Stat(dst); err == nil {
+				continue
+			}
+			if err := os.Rename(src, dst); err != nil {
+				fmt.Fprintf(e.stderr, "dictum: warning: could not move %s back: %v\n", src, err)
+			}
+		}
+	}
+	fmt.Fprintf(e.stdout, "dictum: the data was restored from %s for the previous version; the data the failed upgrade left is in %s\n", rp.Backup, oldDir)
+	return 0
 }
 
 // firewallArgs are netsh.exe's arguments for the rule: "add" replaces any rule of that
@@ -370,7 +497,7 @@ func finishMessage(fi finishInfo) string {
 	if fi.CAFingerprint != "" {
 		b.WriteString("    SHA-256 " + fi.CAFingerprint + "\r\n")
 	} else {
-		b.WriteString("    Its SHA-256 fingerprint: run \"dictum doctor\" in an administrator command prompt, and compare it on each PC.\r\n")
+		b.WriteString("    Its SHA-256 fingerprint is on the page " + strings.TrimSuffix(fi.URLs[0], "/") + "/ca (also at https://localhost/ca on this server): compare it on each PC.\r\n")
 	}
 	switch {
 	case fi.PasswordFile != "" && fi.PasswordKnown:
@@ -409,4 +536,10 @@ func (e *cliEnv) cmdMSIFinish(args []string) int {
 		return 0
 	}
 	return e.showFinish(msg)
+}
+
+// runProgram runs another dictum (the old version's) and returns what it printed.
+func runProgram(prog string, args ...string) (string, error) {
+	out, err := exec.Command(prog, args...).CombinedOutput()
+	return string(out), err
 }

@@ -129,6 +129,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return env.cmdBenchBlobs(rest)
 	case "msi-init": // hidden: the Windows installer's custom actions (cmd_msi.go)
 		return env.cmdMSIInit(rest)
+	case "msi-rollback": // hidden: the Windows installer's custom actions
+		return env.cmdMSIRollback(rest)
 	case "msi-backup": // hidden: the Windows installer's custom actions
 		return env.cmdMSIBackup(rest)
 	case "msi-firewall": // hidden: the Windows installer's custom actions

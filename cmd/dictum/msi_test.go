@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The Windows installer's custom actions (cmd_msi.go). Their Windows-only halves (netsh,
@@ -102,7 +103,7 @@ func TestMSIFinishMessage(t *testing.T) {
 	// Nothing readable (the installer's user cannot read the data dir): paths and how to
 	// get the fingerprint, never an error.
 	msg = finishMessage(gatherFinish(filepath.Join(t.TempDir(), "missing"), "h"))
-	if !strings.Contains(msg, "https://h/") || !strings.Contains(msg, `run "dictum doctor"`) {
+	if !strings.Contains(msg, "https://h/") || !strings.Contains(msg, "fingerprint is on the page https://h/ca") {
 		t.Errorf("fallback message:\n%s", msg)
 	}
 
@@ -243,5 +244,66 @@ func copyTree(t *testing.T, src, dst string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMSIUpgradeRollback: an upgrade that fails after msi-init migrated the data gets the
+// pre-upgrade backup restored by the old program (as the .deb's postinst does), with the
+// config, models and backups moved back from the set-aside data dir.
+func TestMSIUpgradeRollback(t *testing.T) {
+	data := initData(t)
+	conf := filepath.Join(data, "dictum.toml") // the Windows layout: the config in the data dir
+	os.WriteFile(conf, []byte("data_dir = '"+data+"'\n"), 0o600)
+	os.MkdirAll(filepath.Join(data, "models"), 0o700)
+	os.WriteFile(filepath.Join(data, "models", "m.bin"), []byte("model"), 0o600)
+
+	// The old version's removal: the pre-upgrade backup, and the old program beside it.
+	r := dictum(t, "", nil, "msi-backup", "--config", conf, "--to", filepath.Join(data, "backups", "pre-upgrade-0.0.5"))
+	if r.code != 0 {
+		t.Fatalf("msi-backup: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	// A change after the backup, which the rollback must undo.
+	if r := dictum(t, "pw-late-user-123456\n", nil, "user", "add", "--config", conf, "--username", "late", "--role", "timekeeper", "--password-file", "-"); r.code != 0 {
+		t.Fatalf("user add: %d %q", r.code, r.stderr)
+	}
+	// The new version's msi-init: migrate, with the restore point recorded.
+	pw := filepath.Join(t.TempDir(), "pw.txt")
+	r = dictum(t, "", nil, "msi-init", "--config", conf, "--admin-password-out", pw)
+	if r.code != 0 || !strings.Contains(r.stdout, "if this upgrade fails") {
+		t.Fatalf("msi-init: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	// Windows Installer rolls back: msi-rollback.
+	r = dictum(t, "", nil, "msi-rollback", "--config", conf)
+	if r.code != 0 || !strings.Contains(r.stdout, "the data was restored from") {
+		t.Fatalf("msi-rollback: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if u := dictum(t, "", nil, "user", "list", "--config", conf); u.code != 0 || strings.Contains(u.stdout, "late") || !strings.Contains(u.stdout, "boss") {
+		t.Errorf("after the rollback: %d %q %q", u.code, u.stdout, u.stderr)
+	}
+	for _, f := range []string{"dictum.toml", filepath.Join("models", "m.bin"), "backups"} {
+		if _, err := os.Stat(filepath.Join(data, f)); err != nil {
+			t.Errorf("%s was not moved back: %v", f, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(data, restorePointFile)); !os.IsNotExist(err) {
+		t.Errorf("the restore point survived the rollback: %v", err)
+	}
+	doctorOK(t, data)
+	// Nothing recorded: nothing done.
+	if r := dictum(t, "", nil, "msi-rollback", "--config", conf); r.code != 0 || !strings.Contains(r.stdout, "no restore point") {
+		t.Errorf("second rollback: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	// A pre-upgrade backup from an earlier upgrade (over an hour old) is never a restore point.
+	old := time.Now().Add(-2 * time.Hour)
+	files, _ := filepath.Glob(filepath.Join(data, "backups", "pre-upgrade-*", "*.backup"))
+	for _, f := range files {
+		os.Chtimes(f, old, old)
+	}
+	r = dictum(t, "", nil, "msi-init", "--config", conf, "--admin-password-out", pw)
+	if r.code != 0 || strings.Contains(r.stdout, "if this upgrade fails") {
+		t.Errorf("msi-init with a stale backup: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(data, restorePointFile)); !os.IsNotExist(err) {
+		t.Errorf("a stale restore point was recorded: %v", err)
 	}
 }
