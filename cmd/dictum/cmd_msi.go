@@ -155,14 +155,12 @@ func (e *cliEnv) cmdMSIInit(args []string) int {
 		return e.fail("msi-init: %v", err)
 	}
 	fmt.Fprintf(e.stdout, "dictum: first install: initialising %s\n", cfg.DataDir)
-	// The Windows init writes a default dictum.toml when it is missing, so --config is
-	// handed on even when the file does not exist yet.
-	initArgs := []string{"--admin-password-out", *pwOut}
-	if e.configPath != "" {
-		initArgs = append(initArgs, "--config", e.configPath)
-	}
-	if e.dataDir != "" {
-		initArgs = append(initArgs, "--data", e.dataDir)
+	// A missing config file is not handed on (an explicit --config must exist): init then
+	// uses the default path, where the Windows build writes the commented default
+	// dictum.toml that the service's --config names.
+	initArgs := append([]string{"--admin-password-out", *pwOut}, e.commonArgs(configExists)...)
+	if !configExists && e.dataDir == "" {
+		initArgs = append(initArgs, "--data", cfg.DataDir)
 	}
 	return e.cmdInit(initArgs)
 }
@@ -518,7 +516,7 @@ func finishMessage(fi finishInfo) string {
 func (e *cliEnv) cmdMSIFinish(args []string) int {
 	fs := e.flags("msi-finish")
 	uiLevel := fs.Int("ui-level", 5, "the installer's UILevel: 4 (reduced) and 5 (full) show the message, lower levels nothing")
-	print := fs.Bool("print", false, "print the message instead of showing it")
+	printOnly := fs.Bool("print", false, "print the message instead of showing it")
 	if _, err := parse(fs, args); err != nil {
 		return 2
 	}
@@ -528,7 +526,7 @@ func (e *cliEnv) cmdMSIFinish(args []string) int {
 	}
 	host, _ := os.Hostname()
 	msg := finishMessage(gatherFinish(dataDir, host))
-	if *print {
+	if *printOnly {
 		fmt.Fprint(e.stdout, strings.ReplaceAll(msg, "\r\n", "\n"))
 		return 0
 	}
