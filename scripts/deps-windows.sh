@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the Windows build (make windows, make msi, make test-windows) needs on
 # Debian 12, as root, idempotently, and builds its C libraries into the cache:
-#   - apt: mingw-w64 (gcc + g++ posix threads), wine64, msitools (wixl), osslsigncode
+#   - apt: mingw-w64 (gcc + g++ posix threads), wine64, msitools + wixl (the MSI), osslsigncode
 #   - SQLite3 Multiple Ciphers 2.4.0 (SQLite 3.53.4), the amalgamation shipped in the npm
 #     package better-sqlite3-multiple-ciphers@13.0.3 (deps/sqlite3/), pinned by the
 #     package's and sqlite3.c's SHA-256, compiled with the SQLCipher 4 scheme as its only
@@ -44,7 +44,7 @@ MC_DEFS=(-DCODEC_TYPE=CODEC_TYPE_SQLCIPHER -DSQLITE3MC_USE_SQLCIPHER_LEGACY=1
 log() { printf 'deps-windows: %s\n' "$*" >&2; }
 
 # ---- apt packages ---------------------------------------------------------
-APT_PKGS=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64-posix wine64 msitools osslsigncode
+APT_PKGS=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64-posix wine64 msitools wixl osslsigncode
           cmake openssl curl nodejs)
 missing=()
 for p in "${APT_PKGS[@]}"; do

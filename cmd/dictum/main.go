@@ -128,6 +128,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return env.cmdBenchSeed(rest)
 	case "bench-blobs": // hidden: benchmarks and tests
 		return env.cmdBenchBlobs(rest)
+	case "msi-init": // hidden: the Windows installer's custom actions (cmd_msi.go)
+		return env.cmdMSIInit(rest)
+	case "msi-rollback": // hidden: the Windows installer's custom actions
+		return env.cmdMSIRollback(rest)
+	case "msi-backup": // hidden: the Windows installer's custom actions
+		return env.cmdMSIBackup(rest)
+	case "msi-firewall": // hidden: the Windows installer's custom actions
+		return env.cmdMSIFirewall(rest)
+	case "msi-finish": // hidden: the Windows installer's custom actions
+		return env.cmdMSIFinish(rest)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "dictum %s\n", buildinfo.Version)
 		if len(rest) > 0 && rest[0] == "--long" { // the build's parts, for support and the Windows test
