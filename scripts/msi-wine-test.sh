@@ -46,6 +46,11 @@ svc() { # the service's registry values; nothing (and failure) when it is not re
 echo "msi-wine-test: preparing a wine prefix in $WINEPREFIX"
 timeout 300 "$WINE" wineboot -i >/dev/null 2>&1 || { echo "msi-wine-test: wineboot failed" >&2; exit 1; }
 timeout 300 "$WINESERVER" -w # wineboot returns before the prefix is fully set up
+# wine 8.0 lacks bcryptprimitives.dll, which Go's runtime needs: the test-only shim (see
+# test/windows/bcryptprimitives-shim.c), never part of the MSI.
+x86_64-w64-mingw32-gcc -O2 -shared -o "$C/windows/system32/bcryptprimitives.dll" \
+  "$(dirname "$0")/../test/windows/bcryptprimitives-shim.c" "$(dirname "$0")/../test/windows/bcryptprimitives-shim.def" -ladvapi32 \
+  || { echo "msi-wine-test: cannot build the bcryptprimitives shim" >&2; exit 1; }
 
 # ---- install ---------------------------------------------------------------------------
 rc=$(msiexec /i "$WMSI" /qn /l*v 'C:\install-1.log' OPEN_FIREWALL=1)

@@ -15,6 +15,7 @@ import (
 	"dictum/internal/blob"
 	"dictum/internal/config"
 	"dictum/internal/lifecycle"
+	"dictum/internal/platform"
 	"dictum/internal/scheduler"
 	"dictum/internal/store"
 	"dictum/internal/vault"
@@ -166,6 +167,9 @@ func (e *cliEnv) cmdRestore(args []string) int {
 			return e.fail("restore: %v", err)
 		}
 		defer lock.release()
+		if !platform.RenameOpenDirs {
+			opts.BeforeSwap = lock.release
+		}
 	}
 	res, err := lifecycle.Restore(context.Background(), opts)
 	if err != nil {

@@ -63,5 +63,6 @@ func (l *dataLock) release() {
 	if l != nil && l.f != nil {
 		_ = l.f.Truncate(0)
 		_ = l.f.Close()
+		l.f = nil
 	}
 }

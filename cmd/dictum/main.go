@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"dictum/internal/buildinfo"

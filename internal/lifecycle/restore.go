@@ -42,6 +42,10 @@ type RestoreOptions struct {
 	Actor identity.Actor
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// BeforeSwap, when set, runs once everything is verified, just before the old data
+	// dir is moved aside: Windows refuses to rename a directory with an open file in it,
+	// so the CLI drops its data-dir lock there.
+	BeforeSwap func()
 }
 
 // RestoreResult describes a finished restore.
@@ -129,6 +133,9 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 		}
 	}
 	res := &RestoreResult{DataDir: target, Manifest: man, AuditEvents: events}
+	if o.BeforeSwap != nil {
+		o.BeforeSwap()
+	}
 	if !empty {
 		res.OldDir = fmt.Sprintf("%s.old-%s", target, now().UTC().Format("20060102T150405Z"))
 		if err := os.Rename(target, res.OldDir); err != nil {
