@@ -178,7 +178,9 @@ CSRF4=$(login "$B4" "$CA4" "$work/c4") || fail "login on Windows with the Linux 
 curl -sS --fail-with-body --cacert "$CA4" --resolve "$HOST:$P4:127.0.0.1" -b "$work/c4" "$B4/api/v1/entries/$E3" | grep -q 'written on Linux' \
   || fail "the Linux entry is not in the Windows restore"
 kill "$SRV4"; wait "$SRV4" 2>/dev/null || true
-ok "dictum.exe restored the Linux backup and serves the Linux entry"
+out=$(win restore --force --data "$WRW" --key-file "$(winpath "$LD/master.key")" "$(winpath "$LBK")") || fail "dictum.exe restore --force over the restored data: $out"
+ls -d "$WR".old-* >/dev/null 2>&1 || fail "restore --force did not move the old data dir aside: $out"
+ok "dictum.exe restored the Linux backup and serves the Linux entry; restore --force over it moves the old dir aside"
 
 # ---- 5. refusals ----------------------------------------------------------------------
 PD="$work/plain"; mkdir -p "$PD"; cp "$WD/master.key" "$PD/"
