@@ -149,7 +149,7 @@ type cliEnv struct {
 func (e *cliEnv) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("dictum "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	fs.StringVar(&e.configPath, "config", os.Getenv("DICTUM_CONFIG"), "config file (default /etc/dictum/dictum.toml)")
+	fs.StringVar(&e.configPath, "config", os.Getenv("DICTUM_CONFIG"), "config file (default "+config.DefaultPath+")")
 	fs.StringVar(&e.dataDir, "data", os.Getenv("DICTUM_DATA"), "data directory (overrides data_dir)")
 	return fs
 }

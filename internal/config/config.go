@@ -18,10 +18,13 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/robfig/cron/v3"
+
+	"dictum/internal/platform"
 )
 
-// DefaultPath is where the config file is looked for when --config is not given.
-const DefaultPath = "/etc/dictum/dictum.toml"
+// DefaultPath is where the config file is looked for when --config is not given:
+// /etc/dictum/dictum.toml on Linux, %ProgramData%\Dictum\dictum.toml on Windows.
+var DefaultPath = platform.DefaultConfigFile()
 
 // Duration is a time.Duration written as "30s", "12h" in TOML and env.
 type Duration struct{ time.Duration }
@@ -230,7 +233,7 @@ type Log struct {
 // Defaults returns the embedded defaults.
 func Defaults() Config {
 	return Config{
-		DataDir: "/var/lib/dictum",
+		DataDir: platform.DefaultDataDir(), // /var/lib/dictum; %ProgramData%\Dictum on Windows
 		Firm:    Firm{Name: "", Timezone: "Local"},
 		Server:  Server{Listen: "127.0.0.1:8080", TLS: "", ShutdownWait: Duration{30 * time.Second}},
 		Auth: Auth{SessionIdle: Duration{8 * time.Hour}, SessionMax: Duration{7 * 24 * time.Hour},

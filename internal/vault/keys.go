@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/hkdf"
+
+	"dictum/internal/platform"
 )
 
 // KeySize is the size of the master key and of every derived key.
@@ -88,10 +90,13 @@ func Load(path string) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master key file %s: %w", path, err)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s has mode %04o; run `chmod 600 %s`", ErrKeyPermissions, path, fi.Mode().Perm(), path)
+	if err := platform.CheckKeyFile(path, fi); err != nil { // mode 0600 on Linux, the key's ACL on Windows
+		return nil, fmt.Errorf("%w: %w", ErrKeyPermissions, err)
 	}
 	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("read master key file %s: %w (only the service account may read it: run admin commands as that account, e.g. `sudo -u dictum` on Linux, LocalSystem on Windows)", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read master key file %s: %w", path, err)
 	}
@@ -140,7 +145,8 @@ func writeAtomic(path string, data []byte) error {
 		return fmt.Errorf("write master key: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
+	// Restricted before the key is written: mode 0600 on Linux, LocalSystem-only ACL on Windows.
+	if err := platform.SecureKeyFile(tmp.Name()); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write master key: %w", err)
 	}
