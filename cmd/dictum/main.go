@@ -29,6 +29,7 @@ Server
   doctor      check keys, database, disk and speech model
   migrate     bring the database to this version's schema (refuses a newer one, exit 3)
   ready       wait until the running server answers /readyz  [--timeout 60s]
+  service     install | uninstall | start | stop | status   (Windows service; on Linux systemd runs dictum)
 
 Users and access
   user        add | list | disable | enable | passwd
@@ -115,6 +116,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return env.cmdMigrate(rest)
 	case "ready":
 		return env.cmdReady(rest)
+	case "service":
+		return env.cmdService(rest)
 	case "completion":
 		return env.cmdCompletion(rest)
 	case "retention":

@@ -162,6 +162,12 @@ func (r *Runner) Execute(reqs <-chan Cmd, status chan<- Status) uint32 {
 			}
 		case err := <-done:
 			switch {
+			case err != nil && !errors.Is(err, context.Canceled) && stopping:
+				// Asked to stop, and stopped: a failure on the way down (a start cut short
+				// by the stop, say) is logged, but a non-zero exit would make the SCM's
+				// recovery restart a service the admin just stopped.
+				log.Warn("service stopped; the server reported an error while stopping", "err", err.Error())
+				return ExitOK
 			case err != nil && !errors.Is(err, context.Canceled):
 				log.Error("service stopped after an error", "err", err.Error())
 				return ExitFailed

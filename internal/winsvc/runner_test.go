@@ -117,6 +117,7 @@ type server struct {
 	drain      time.Duration
 	failAfter  time.Duration // > 0: return an error this long after ready
 	failStart  bool          // return an error before ready
+	failStop   bool          // return an error (not context.Canceled) after a stop
 	returnNil  time.Duration // > 0: return nil this long after ready, without a stop
 	cancelled  chan struct{}
 }
@@ -138,6 +139,9 @@ func (s *server) serve(ctx context.Context, ready func()) error {
 	case <-ctx.Done():
 		close(s.cancelled)
 		time.Sleep(s.drain)
+		if s.failStop {
+			return errors.New("scheduled jobs did not finish in time")
+		}
 		return ctx.Err() // as srv.Serve does after a cancel: not a failure
 	case <-fail:
 		return errors.New("listener died")
@@ -170,6 +174,8 @@ func TestRunnerStateMachine(t *testing.T) {
 			want: []State{StartPending, Running, StopPending, Stopped}, exit: ExitOK},
 		{name: "slow start reports progress", srv: server{startDelay: 12 * tick, drain: tick}, controls: []Cmd{CmdStop},
 			want: []State{StartPending, Running, StopPending, Stopped}, exit: ExitOK, minStart: 4},
+		{name: "an error while stopping is not a failure (no restart)", srv: server{drain: 2 * tick, failStop: true}, controls: []Cmd{CmdStop},
+			want: []State{StartPending, Running, StopPending, Stopped}, exit: ExitOK},
 		{name: "serve error while running", srv: server{failAfter: 4 * tick},
 			want: []State{StartPending, Running, Stopped}, exit: ExitFailed},
 		{name: "serve error before ready", srv: server{failStart: true},
