@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/eventlog"
 	"golang.org/x/sys/windows/svc/mgr"
+
+	"dictum/internal/platform"
 )
 
 // RestartDelay is how long the SCM waits before restarting a failed service.
@@ -28,52 +31,61 @@ func Install(commandLine string) (created bool, err error) {
 		return false, fmt.Errorf("connect to the Service Control Manager (run as Administrator): %w", err)
 	}
 	defer m.Disconnect()
-	cfg := mgr.Config{
-		ServiceType:      windows.SERVICE_WIN32_OWN_PROCESS,
-		StartType:        mgr.StartAutomatic,
-		DelayedAutoStart: true,
-		ErrorControl:     mgr.ErrorNormal,
-		DisplayName:      DisplayName,
-		Description:      Description,
-		BinaryPathName:   commandLine,
-		// ServiceStartName "" is LocalSystem.
+	cmdPtr, err := windows.UTF16PtrFromString(commandLine)
+	if err != nil {
+		return false, err
 	}
+	displayPtr, _ := windows.UTF16PtrFromString(DisplayName)
 	s, err := m.OpenService(Name)
 	if err == nil {
-		cur, err := s.Config()
-		if err == nil {
-			cfg.ServiceStartName = cur.ServiceStartName // keep an account firm IT chose
-		}
-		if err := s.UpdateConfig(cfg); err != nil {
+		// Update in place; the account (LocalSystem unless firm IT changed it) is kept.
+		if err := windows.ChangeServiceConfig(s.Handle, windows.SERVICE_WIN32_OWN_PROCESS, mgr.StartAutomatic, mgr.ErrorNormal,
+			cmdPtr, nil, nil, nil, nil, nil, displayPtr); err != nil {
 			s.Close()
 			return false, fmt.Errorf("update the %s service: %w", Name, err)
 		}
 	} else {
-		// CreateService quotes only paths with spaces; the exact command line is set below.
-		if s, err = m.CreateService(Name, `C:\placeholder.exe`, cfg); err != nil {
+		namePtr, _ := windows.UTF16PtrFromString(Name)
+		// CreateService with the exact command line: mgr.CreateService would quote only
+		// paths with spaces. A nil account is LocalSystem.
+		h, err := windows.CreateService(m.Handle, namePtr, displayPtr, windows.SERVICE_ALL_ACCESS, windows.SERVICE_WIN32_OWN_PROCESS,
+			mgr.StartAutomatic, mgr.ErrorNormal, cmdPtr, nil, nil, nil, nil, nil)
+		if err != nil {
 			return false, fmt.Errorf("create the %s service: %w", Name, err)
 		}
-		created = true
-		if err := s.UpdateConfig(cfg); err != nil {
+		s, created = &mgr.Service{Name: Name, Handle: h}, true
+	}
+	fail := func(what string, err error) (bool, error) {
+		if created {
 			s.Delete()
-			s.Close()
-			return false, fmt.Errorf("configure the %s service: %w", Name, err)
 		}
+		return false, fmt.Errorf("%s of the %s service: %w", what, Name, err)
 	}
 	defer s.Close()
+	descPtr, _ := windows.UTF16PtrFromString(Description)
+	desc := windows.SERVICE_DESCRIPTION{Description: descPtr}
+	if err := windows.ChangeServiceConfig2(s.Handle, windows.SERVICE_CONFIG_DESCRIPTION, (*byte)(unsafe.Pointer(&desc))); err != nil {
+		return fail("set the description", err)
+	}
+	delayed := windows.SERVICE_DELAYED_AUTO_START_INFO{IsDelayedAutoStartUp: 1}
+	if err := windows.ChangeServiceConfig2(s.Handle, windows.SERVICE_CONFIG_DELAYED_AUTO_START_INFO, (*byte)(unsafe.Pointer(&delayed))); err != nil &&
+		!platform.UnderWine() { // Wine's SCM has no delayed start ("Invalid level"); Windows has since Vista
+		return fail("set delayed automatic start", err)
+	}
 	actions := []mgr.RecoveryAction{
 		{Type: mgr.ServiceRestart, Delay: RestartDelay},
 		{Type: mgr.ServiceRestart, Delay: RestartDelay},
 		{Type: mgr.ServiceRestart, Delay: RestartDelay},
 	}
-	if err := s.SetRecoveryActions(actions, uint32((24 * time.Hour).Seconds())); err != nil {
-		return created, fmt.Errorf("set the %s service's recovery actions: %w", Name, err)
+	// Wine's SCM has no failure actions either ("Invalid level"): skipped there only.
+	if err := s.SetRecoveryActions(actions, uint32((24 * time.Hour).Seconds())); err != nil && !platform.UnderWine() {
+		return fail("set the recovery actions", err)
 	}
-	if err := s.SetRecoveryActionsOnNonCrashFailures(true); err != nil {
-		return created, fmt.Errorf("set the %s service's recovery actions: %w", Name, err)
+	if err := s.SetRecoveryActionsOnNonCrashFailures(true); err != nil && !platform.UnderWine() {
+		return fail("set the recovery actions", err)
 	}
 	if err := eventlog.InstallAsEventCreate(Name, eventlog.Error|eventlog.Warning|eventlog.Info); err != nil && !strings.Contains(err.Error(), "already exists") {
-		return created, fmt.Errorf("register the Event Log source %s: %w", Name, err)
+		return fail("register the Event Log source", err)
 	}
 	return created, nil
 }
