@@ -15,11 +15,12 @@ import (
 	"dictum/internal/buildinfo"
 	"dictum/internal/config"
 	"dictum/internal/identity"
+	"dictum/internal/platform"
 	"dictum/internal/store"
 	"dictum/internal/vault"
 )
 
-const usage = `dictum: self-hosted dictation to time entries
+const usageText = `dictum: self-hosted dictation to time entries
 
 Usage: dictum <command> [flags]
 
@@ -67,6 +68,11 @@ Data lifecycle
 Every command takes --config FILE (default /etc/dictum/dictum.toml) and --data DIR
 (default /var/lib/dictum); DICTUM_* environment variables override config keys.
 `
+
+// usage is the usage text with this platform's default paths (the text above on Linux;
+// %ProgramData%\Dictum on Windows).
+var usage = strings.NewReplacer("(default /etc/dictum/dictum.toml)", "(default "+config.DefaultPath+")",
+	"(default /var/lib/dictum)", "(default "+platform.DefaultDataDir()+")").Replace(usageText)
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))

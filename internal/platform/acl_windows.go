@@ -25,6 +25,9 @@ const (
 	AdminFileSDDL = "D:P(A;;FA;;;SY)(A;;FA;;;BA)"
 )
 
+// KeyAccessHint says who may read the master key, for "access denied" messages.
+const KeyAccessHint = "only the service account (LocalSystem) may read it: run admin commands as SYSTEM, e.g. Sysinternals `psexec -s dictum ...`"
+
 // SecureDir replaces dir's DACL with DirSDDL (protected: inherited entries such as
 // BUILTIN\Users on C:\ProgramData are dropped) and propagates it to what is inside.
 func SecureDir(dir string) error { return setDACL(dir, DirSDDL) }

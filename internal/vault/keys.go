@@ -91,11 +91,14 @@ func Load(path string) (*Keys, error) {
 		return nil, fmt.Errorf("master key file %s: %w", path, err)
 	}
 	if err := platform.CheckKeyFile(path, fi); err != nil { // mode 0600 on Linux, the key's ACL on Windows
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, fmt.Errorf("master key file %s: %w (%s)", path, err, platform.KeyAccessHint)
+		}
 		return nil, fmt.Errorf("%w: %w", ErrKeyPermissions, err)
 	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrPermission) {
-		return nil, fmt.Errorf("read master key file %s: %w (only the service account may read it: run admin commands as that account, e.g. `sudo -u dictum` on Linux, LocalSystem on Windows)", path, err)
+		return nil, fmt.Errorf("read master key file %s: %w (%s)", path, err, platform.KeyAccessHint)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read master key file %s: %w", path, err)
