@@ -3,6 +3,7 @@
 package platform
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"unsafe"
@@ -54,23 +55,63 @@ func setDACL(path, sddl string) error {
 	return nil
 }
 
-// readDACL returns path's DACL in SDDL.
-func readDACL(path string) (string, error) {
+// readDACL returns path's security descriptor (DACL only).
+func readDACL(path string) (*windows.SECURITY_DESCRIPTOR, error) {
 	sd, err := windows.GetNamedSecurityInfo(path, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION)
 	if err != nil {
-		return "", fmt.Errorf("read the ACL of %s: %w", path, err)
+		return nil, fmt.Errorf("read the ACL of %s: %w", path, err)
 	}
-	return sd.String(), nil
+	return sd, nil
 }
 
-// normalSDDL is the SDDL Windows writes back for s (ordering and spelling normalised), so
-// a descriptor read from disk compares equal to the constant it was set from.
-func normalSDDL(s string) string {
-	sd, err := windows.SecurityDescriptorFromString(s)
+// sameDACL reports whether sd's DACL is protected and holds exactly the entries of the
+// SDDL want (type, inheritance flags, rights and account; the order and the "inherited"
+// marks Windows adds do not matter), so the comparison does not depend on how Windows
+// spells the descriptor when it writes it back.
+func sameDACL(sd *windows.SECURITY_DESCRIPTOR, want string) (bool, error) {
+	wsd, err := windows.SecurityDescriptorFromString(want)
 	if err != nil {
-		return s
+		return false, err
 	}
-	return sd.String()
+	ctl, _, err := sd.Control()
+	if err != nil || ctl&windows.SE_DACL_PROTECTED == 0 {
+		return false, err
+	}
+	got, err := aceSet(sd)
+	if err != nil {
+		return false, err
+	}
+	exp, err := aceSet(wsd)
+	if err != nil {
+		return false, err
+	}
+	if len(got) != len(exp) {
+		return false, nil
+	}
+	for k := range exp {
+		if !got[k] {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func aceSet(sd *windows.SECURITY_DESCRIPTOR) (map[string]bool, error) {
+	dacl, _, err := sd.DACL()
+	if err != nil || dacl == nil {
+		return nil, fmt.Errorf("no DACL: %v", err)
+	}
+	out := map[string]bool{}
+	for i := 0; i < int(dacl.AceCount); i++ {
+		var ace *windows.ACCESS_ALLOWED_ACE
+		if err := windows.GetAce(dacl, uint32(i), &ace); err != nil {
+			return nil, err
+		}
+		sid := (*windows.SID)(unsafe.Pointer(&ace.SidStart))
+		flags := ace.Header.AceFlags &^ windows.INHERITED_ACE
+		out[fmt.Sprintf("%d;%d;%#x;%s", ace.Header.AceType, flags, ace.Mask, sid.String())] = true
+	}
+	return out, nil
 }
 
 // CheckKeyFile refuses a master key file whose DACL lets anyone but SYSTEM, the
@@ -83,12 +124,18 @@ func CheckKeyFile(path string, _ fs.FileInfo) error {
 	if err != nil {
 		return fmt.Errorf("read the ACL of %s: %w", path, err)
 	}
+	return keyReaders(path, sd)
+}
+
+// keyReaders refuses a descriptor that allows anyone but SYSTEM, Administrators or the
+// owner in (deny entries only take access away, so they are not counted).
+func keyReaders(path string, sd *windows.SECURITY_DESCRIPTOR) error {
 	dacl, _, err := sd.DACL()
-	if err != nil {
+	if err != nil && !errors.Is(err, windows.ERROR_OBJECT_NOT_FOUND) {
 		return fmt.Errorf("read the ACL of %s: %w", path, err)
 	}
 	if dacl == nil {
-		return fmt.Errorf("%s has no ACL (everyone may read it); run `dictum init` again or set %s", path, KeySDDL)
+		return fmt.Errorf("%s has no ACL (everyone may read it); its ACL must be %s", path, KeySDDL)
 	}
 	owner, _, _ := sd.Owner()
 	for i := 0; i < int(dacl.AceCount); i++ {
@@ -122,17 +169,21 @@ func sidName(sid *windows.SID) string {
 	return sid.String()
 }
 
-// CheckSecureDir reports whether dir carries exactly the protected DirSDDL DACL.
+// CheckSecureDir reports whether dir carries the protected DirSDDL DACL.
 func CheckSecureDir(dir string) (string, error) {
 	if UnderWine() {
 		return "", ErrACLUnsupported
 	}
-	got, err := readDACL(dir)
+	sd, err := readDACL(dir)
 	if err != nil {
 		return "", err
 	}
-	if got != normalSDDL(DirSDDL) {
-		return "", fmt.Errorf("%s has ACL %s, want %s (SYSTEM and Administrators only): `dictum service install` re-applies it", dir, got, DirSDDL)
+	ok, err := sameDACL(sd, DirSDDL)
+	if err != nil {
+		return "", fmt.Errorf("read the ACL of %s: %w", dir, err)
 	}
-	return fmt.Sprintf("%s ACL %s (SYSTEM and Administrators only)", dir, got), nil
+	if !ok {
+		return "", fmt.Errorf("%s has ACL %s, want %s (SYSTEM and Administrators only): `dictum service install` re-applies it", dir, sd.String(), DirSDDL)
+	}
+	return fmt.Sprintf("%s ACL %s (SYSTEM and Administrators only)", dir, sd.String()), nil
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/windows"
 )
 
 // Run on Windows (or under wine64: GOOS=windows go test -c, then wine64 the .exe).
@@ -47,12 +49,12 @@ func TestKeyFileACL(t *testing.T) {
 	if err := SecureKeyFile(key); err != nil {
 		t.Fatal(err)
 	}
-	got, err := readDACL(key)
+	sd, err := readDACL(key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != normalSDDL(KeySDDL) {
-		t.Errorf("key DACL = %s, want %s", got, KeySDDL)
+	if ok, err := sameDACL(sd, KeySDDL); !ok || err != nil {
+		t.Errorf("key DACL = %s, want %s (%v)", sd, KeySDDL, err)
 	}
 	if err := CheckKeyFile(key, fi); err != nil {
 		t.Errorf("CheckKeyFile after SecureKeyFile: %v", err)
@@ -64,8 +66,10 @@ func TestKeyFileACL(t *testing.T) {
 	if err := SecureAdminFile(adm); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := readDACL(adm); got != normalSDDL(AdminFileSDDL) {
-		t.Errorf("admin file DACL = %s, want %s", got, AdminFileSDDL)
+	if sd, err := readDACL(adm); err != nil {
+		t.Fatal(err)
+	} else if ok, err := sameDACL(sd, AdminFileSDDL); !ok || err != nil {
+		t.Errorf("admin file DACL = %s, want %s (%v)", sd, AdminFileSDDL, err)
 	}
 }
 
@@ -82,5 +86,68 @@ func TestDefaultPathsUseProgramData(t *testing.T) {
 func skipUnderWine(t *testing.T) {
 	if UnderWine() {
 		t.Skip("Wine keeps no file ACLs (SetNamedSecurityInfo succeeds, the read-back ACL is made up from the Unix mode)")
+	}
+}
+
+// sameDACL compares entries, not spelling: order and the inherited mark do not matter,
+// a missing protection or an extra entry does. Pure descriptor logic: runs under wine too.
+func TestSameDACL(t *testing.T) {
+	cases := []struct {
+		have string
+		want bool
+	}{
+		{"D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)", true},
+		{"D:P(A;OICI;FA;;;BA)(A;OICI;FA;;;SY)", true},
+		{"D:PAI(A;OICIID;FA;;;SY)(A;OICIID;FA;;;BA)", true},
+		{"D:AI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)", false},                  // not protected
+		{"D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FR;;;BU)", false}, // Users may read
+		{"D:PAI(A;OICI;FA;;;SY)", false},
+		{"D:PAI(A;;FA;;;SY)(A;;FA;;;BA)", false}, // not inherited by what is created inside
+	}
+	for _, tc := range cases {
+		sd, err := windows.SecurityDescriptorFromString(tc.have)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := sameDACL(sd, DirSDDL); got != tc.want {
+			t.Errorf("sameDACL(%s) = %v (%v), want %v", tc.have, got, err, tc.want)
+		}
+	}
+}
+
+// keyReaders is the Windows counterpart of the 0600 check: only SYSTEM, Administrators
+// and the owner may be allowed in. Pure descriptor logic: runs under wine too.
+func TestKeyReaders(t *testing.T) {
+	cases := []struct {
+		sddl string
+		ok   bool
+	}{
+		{KeySDDL, true},
+		{"O:BAD:P(A;;FA;;;SY)(A;;FA;;;BA)", true},
+		{"O:S-1-5-21-1-2-3-1001D:P(A;;FA;;;SY)(A;;FR;;;S-1-5-21-1-2-3-1001)", true}, // the owner
+		{"D:P(D;;FA;;;WD)(A;;FA;;;SY)", true},                                       // a deny entry
+		{"D:P(A;;FA;;;SY)(A;;FR;;;WD)", false},                                      // Everyone
+		{"D:(A;;FA;;;SY)(A;;0x1200a9;;;BU)", false},                                 // Users
+		{"D:P(A;;FA;;;SY)(A;;FR;;;S-1-5-21-1-2-3-1001)", false},                     // a user, not the owner
+	}
+	for _, tc := range cases {
+		sd, err := windows.SecurityDescriptorFromString(tc.sddl)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.sddl, err)
+		}
+		if err := keyReaders("master.key", sd); (err == nil) != tc.ok {
+			t.Errorf("keyReaders(%s) = %v, want ok=%v", tc.sddl, err, tc.ok)
+		}
+	}
+	// A NULL DACL lets everyone in (built by hand: wine parses D:NO_ACCESS_CONTROL as an empty one).
+	sd, err := windows.NewSecurityDescriptor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sd.SetDACL(nil, true, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := keyReaders("master.key", sd); err == nil || !strings.Contains(err.Error(), "no ACL") {
+		t.Errorf("keyReaders(NULL DACL) = %v", err)
 	}
 }
