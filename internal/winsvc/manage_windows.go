@@ -21,6 +21,9 @@ import (
 // RestartDelay is how long the SCM waits before restarting a failed service.
 const RestartDelay = 60 * time.Second
 
+// PreshutdownTimeout is how long Windows waits for the service at system shutdown.
+const PreshutdownTimeout = 3 * time.Minute
+
 // Install registers (or, when it exists, updates) the service: automatic (delayed) start,
 // LocalSystem, the given command line, restart after RestartDelay on every failure
 // (crashes and non-zero exits), and the Event Log source Name. It reports whether the
@@ -71,6 +74,14 @@ func Install(commandLine string) (created bool, err error) {
 	if err := windows.ChangeServiceConfig2(s.Handle, windows.SERVICE_CONFIG_DELAYED_AUTO_START_INFO, (*byte)(unsafe.Pointer(&delayed))); err != nil &&
 		!platform.UnderWine() { // Wine's SCM has no delayed start ("Invalid level"); Windows has since Vista
 		return fail("set delayed automatic start", err)
+	}
+	// At system shutdown the service gets PreShutdown first and this long to finish the
+	// running transcription (serve's drain is at most 3 × server.shutdown_timeout, 90 s by
+	// default); without it newer Windows versions allow only seconds.
+	preshutdown := uint32(PreshutdownTimeout / time.Millisecond)
+	if err := windows.ChangeServiceConfig2(s.Handle, windows.SERVICE_CONFIG_PRESHUTDOWN_INFO, (*byte)(unsafe.Pointer(&preshutdown))); err != nil &&
+		!platform.UnderWine() {
+		return fail("set the preshutdown timeout", err)
 	}
 	actions := []mgr.RecoveryAction{
 		{Type: mgr.ServiceRestart, Delay: RestartDelay},

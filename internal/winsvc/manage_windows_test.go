@@ -7,8 +7,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+	"golang.org/x/sys/windows/registry"
+	"golang.org/x/sys/windows/svc/mgr"
 )
 
 // With the arguments the service's command line gives (serve --config FILE), the test
@@ -63,6 +69,7 @@ func TestServiceLifecycle(t *testing.T) {
 		t.Fatalf("Install: %v (created %v)", err, created)
 	}
 	defer Uninstall(ctx, 30*time.Second)
+	checkConfig(t, cmdline)
 	if created, err := Install(cmdline); err != nil || created {
 		t.Fatalf("second Install: %v (created %v), want an update", err, created)
 	}
@@ -90,4 +97,50 @@ func TestServiceLifecycle(t *testing.T) {
 	if _, _, err := Query(); !errors.Is(err, ErrNotInstalled) {
 		t.Fatalf("Query after uninstall: %v", err)
 	}
+	if eventSourceExists() {
+		t.Error("the Event Log source is still registered after uninstall")
+	}
+}
+
+// checkConfig reads back what Install registered.
+func checkConfig(t *testing.T, cmdline string) {
+	t.Helper()
+	m, err := mgr.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Disconnect()
+	s, err := m.OpenService(Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// QueryServiceConfig, not s.Config(): that also asks for the delayed start, which
+	// wine's SCM does not implement.
+	buf := make([]byte, 8192)
+	var need uint32
+	qc := (*windows.QUERY_SERVICE_CONFIG)(unsafe.Pointer(&buf[0]))
+	if err := windows.QueryServiceConfig(s.Handle, qc, uint32(len(buf)), &need); err != nil {
+		t.Fatal(err)
+	}
+	path, display := windows.UTF16PtrToString(qc.BinaryPathName), windows.UTF16PtrToString(qc.DisplayName)
+	account := windows.UTF16PtrToString(qc.ServiceStartName)
+	if path != cmdline || display != DisplayName || qc.StartType != mgr.StartAutomatic {
+		t.Errorf("service config: path %q display %q start %d", path, display, qc.StartType)
+	}
+	if account != "" && !strings.EqualFold(account, "LocalSystem") {
+		t.Errorf("service account %q, want LocalSystem", account)
+	}
+	if !eventSourceExists() {
+		t.Error("the Event Log source Dictum is not registered")
+	}
+}
+
+func eventSourceExists() bool {
+	k, err := registry.OpenKey(registry.LOCAL_MACHINE, `SYSTEM\CurrentControlSet\Services\EventLog\Application\`+Name, registry.QUERY_VALUE)
+	if err != nil {
+		return false
+	}
+	k.Close()
+	return true
 }
