@@ -44,8 +44,15 @@ type eventSink struct {
 	level Level
 }
 
+// maxEvent keeps an entry under ReportEvent's limit of 31,839 characters per string.
+const maxEvent = 30000
+
 func (s *eventSink) Write(p []byte) (int, error) {
-	if err := s.r.Report(s.level, string(bytes.TrimRight(p, "\n"))); err != nil {
+	msg := string(bytes.TrimRight(p, "\n"))
+	if len(msg) > maxEvent {
+		msg = strings.ToValidUTF8(msg[:maxEvent], "") + " …(truncated; the log file has the whole record)"
+	}
+	if err := s.r.Report(s.level, msg); err != nil {
 		return 0, err
 	}
 	return len(p), nil

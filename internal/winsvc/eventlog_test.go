@@ -74,3 +74,11 @@ func TestStderrWriter(t *testing.T) {
 		t.Fatalf("events:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestEventHandlerTruncatesHugeRecords(t *testing.T) {
+	rec := &recorder{}
+	slog.New(NewEventHandler(rec, slog.LevelWarn)).Error("big", "detail", strings.Repeat("é", 40000))
+	if len(rec.got) != 1 || len(rec.got[0]) > maxEvent+100 || !strings.HasSuffix(rec.got[0], "(truncated; the log file has the whole record)") {
+		t.Fatalf("event of %d bytes", len(rec.got[0]))
+	}
+}
