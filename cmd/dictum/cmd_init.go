@@ -127,9 +127,6 @@ func (e *cliEnv) cmdInit(args []string) int {
 	fmt.Fprintf(e.stdout, "Initialised %s\n  database:   %s (SQLCipher, encrypted)\n  master key: %s (keep a copy offline: without it the data is lost)\n  admin user: %s\n",
 		cfg.DataDir, cfg.DBPath(), keyPath, *admin)
 	fmt.Fprintf(e.stdout, "  firm root CA: %s (install it on the firm's PCs; SHA-256 %s)\n", filepath.Join(tlsca.RootDir(cfg.DataDir), tlsca.RootCertFile), caFingerprint)
-	if err := writeDefaultConfig(cfg.DataDir); err != nil {
-		return e.fail("%v", err)
-	}
 	switch {
 	case pwOutFile != nil:
 		path := pwOutFile.Name()
@@ -145,6 +142,11 @@ func (e *cliEnv) cmdInit(args []string) int {
 		fmt.Fprintf(e.stdout, "  one-time admin password: in %s\n  (readable by administrators only; delete it after the first login, where the password must be changed)\n", path)
 	case generated:
 		fmt.Fprintf(e.stdout, "  one-time admin password: %s\n  (shown once; change it after the first login)\n", password)
+	}
+	// Windows: a commented dictum.toml for firm IT to edit. The data is initialised
+	// whatever happens here, so a failure is a warning, not a failed init.
+	if err := writeDefaultConfig(cfg.DataDir); err != nil {
+		fmt.Fprintf(e.stderr, "dictum: warning: %v\n", err)
 	}
 	return 0
 }
