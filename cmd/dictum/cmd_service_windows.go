@@ -24,10 +24,14 @@ func (e *cliEnv) service(sub string, timeout time.Duration) int {
 	case "install":
 		return e.serviceInstall()
 	case "uninstall":
+		data := platform.DefaultDataDir()
+		if cfg, err := e.config(); err == nil { // a broken config must not block the removal
+			data = cfg.DataDir
+		}
 		if err := winsvc.Uninstall(ctx, timeout); err != nil {
 			return e.fail("%v", err)
 		}
-		fmt.Fprintf(e.stdout, "Removed the %s service and its Event Log source; the data in %s is kept.\n", winsvc.Name, platform.DefaultDataDir())
+		fmt.Fprintf(e.stdout, "Removed the %s service and its Event Log source; the data in %s is kept.\n", winsvc.Name, data)
 		return 0
 	case "start":
 		cfg, err := e.config()
@@ -54,7 +58,7 @@ func (e *cliEnv) service(sub string, timeout time.Duration) int {
 		if err != nil {
 			return e.fail("%v", err)
 		}
-		if st == winsvc.Stopped && code != 0 {
+		if st == winsvc.Stopped && code != 0 && code != winsvc.NeverStarted {
 			fmt.Fprintf(e.stdout, "%s: stopped (exit code %d: see the Event Log, source %s)\n", winsvc.Name, code, winsvc.Name)
 		} else {
 			fmt.Fprintf(e.stdout, "%s: %v\n", winsvc.Name, st)

@@ -160,6 +160,10 @@ func Query() (State, uint32, error) {
 	return st, code, err
 }
 
+// NeverStarted is the exit code Windows reports for a service that has not run since it
+// was installed (ERROR_SERVICE_NEVER_STARTED): not a failure.
+const NeverStarted = uint32(windows.ERROR_SERVICE_NEVER_STARTED)
+
 // ErrNotInstalled is returned when the service does not exist.
 var ErrNotInstalled = errors.New("the " + Name + " service is not installed (dictum service install)")
 

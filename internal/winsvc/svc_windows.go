@@ -3,12 +3,47 @@
 package winsvc
 
 import (
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/eventlog"
+
+	"dictum/internal/platform"
 )
 
 // IsService reports whether this process was started by the Service Control Manager.
-func IsService() (bool, error) { return svc.IsWindowsService() }
+func IsService() (bool, error) {
+	ok, err := svc.IsWindowsService()
+	if ok || err != nil || !platform.UnderWine() {
+		return ok, err
+	}
+	// Wine runs services outside session 0, so svc.IsWindowsService (parent is
+	// services.exe in session 0) says no there; the parent's name alone decides.
+	return parentIsServicesExe()
+}
+
+func parentIsServicesExe() (bool, error) {
+	var me windows.PROCESS_BASIC_INFORMATION
+	size := uint32(unsafe.Sizeof(me))
+	if err := windows.NtQueryInformationProcess(windows.CurrentProcess(), windows.ProcessBasicInformation, unsafe.Pointer(&me), size, &size); err != nil {
+		return false, err
+	}
+	snap, err := windows.CreateToolhelp32Snapshot(windows.TH32CS_SNAPPROCESS, 0)
+	if err != nil {
+		return false, err
+	}
+	defer windows.CloseHandle(snap)
+	var pe windows.ProcessEntry32
+	pe.Size = uint32(unsafe.Sizeof(pe))
+	for err = windows.Process32First(snap, &pe); err == nil; err = windows.Process32Next(snap, &pe) {
+		if uintptr(pe.ProcessID) == me.InheritedFromUniqueProcessId {
+			return strings.EqualFold(windows.UTF16ToString(pe.ExeFile[:]), "services.exe"), nil
+		}
+	}
+	return false, nil
+}
 
 // Run runs r under the SCM as the service Name; it returns when the service has stopped.
 func Run(r *Runner) error { return svc.Run(Name, handler{r}) }
