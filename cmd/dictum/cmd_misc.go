@@ -315,7 +315,7 @@ func (e *cliEnv) cmdDoctor(args []string) int {
 		return 1
 	}
 	defer st.Close()
-	check("master key", nil, fmt.Sprintf("%s (mode 0600, fingerprint %s)", cfg.MasterKeyPath(), keys.Fingerprint()))
+	check("master key", nil, fmt.Sprintf("%s (%s, fingerprint %s)", cfg.MasterKeyPath(), platform.KeyProtection, keys.Fingerprint()))
 	if platform.DirACLCheck { // Windows: the data directory's protected DACL
 		msg, err := platform.CheckSecureDir(cfg.DataDir)
 		if errors.Is(err, platform.ErrACLUnsupported) {

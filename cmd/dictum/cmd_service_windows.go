@@ -108,9 +108,14 @@ func (e *cliEnv) serviceInstall() int {
 	if err != nil {
 		return e.fail("%v", err)
 	}
-	if _, err := os.Stat(cfg.DataDir); err == nil {
+	if _, err := os.Stat(cfg.DataDir); err == nil { // re-apply what init set, in case it was loosened
 		if err := platform.SecureDir(cfg.DataDir); err != nil {
 			return e.fail("%v", err)
+		}
+		if _, err := os.Stat(cfg.MasterKeyPath()); err == nil {
+			if err := platform.SecureKeyFile(cfg.MasterKeyPath()); err != nil {
+				return e.fail("%v", err)
+			}
 		}
 	}
 	created, err := winsvc.Install(cmdline)

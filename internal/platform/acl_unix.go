@@ -19,6 +19,9 @@ var ErrACLUnsupported = errors.New("file ACLs are not kept here; not checked")
 // UnderWine reports whether this process runs under Wine (never, on Linux builds).
 func UnderWine() bool { return false }
 
+// KeyProtection describes how the master key file is protected, for `dictum doctor`.
+const KeyProtection = "mode 0600"
+
 // KeyAccessHint says who may read the master key, for "permission denied" messages.
 const KeyAccessHint = "only the service account may read it: run admin commands as the dictum user, e.g. `sudo -u dictum dictum ...`"
 

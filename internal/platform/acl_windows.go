@@ -26,6 +26,9 @@ const (
 	AdminFileSDDL = "D:P(A;;FA;;;SY)(A;;FA;;;BA)"
 )
 
+// KeyProtection describes how the master key file is protected, for `dictum doctor`.
+const KeyProtection = "ACL: LocalSystem only"
+
 // KeyAccessHint says who may read the master key, for "access denied" messages.
 const KeyAccessHint = "only the service account (LocalSystem) may read it: run admin commands as SYSTEM, e.g. Sysinternals `psexec -s dictum ...`"
 
