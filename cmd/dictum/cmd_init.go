@@ -11,6 +11,7 @@ import (
 	"dictum/internal/auth"
 	"dictum/internal/blob"
 	"dictum/internal/config"
+	"dictum/internal/platform"
 	"dictum/internal/store"
 	"dictum/internal/tlsca"
 	"dictum/internal/vault"
@@ -40,7 +41,12 @@ func (e *cliEnv) cmdInit(args []string) int {
 	fs := e.flags("init")
 	admin := fs.String("admin-user", "admin", "username of the first admin")
 	pwFile := fs.String("admin-password-file", "", "file holding the admin's password ('-' = stdin); without it a one-time password is generated and printed")
+	pwOut := fs.String("admin-password-out", "", "write the generated one-time admin password to this new file (owner-only; Administrators-only on Windows) and print its path instead of the password")
 	if _, err := parse(fs, args); err != nil {
+		return 2
+	}
+	if *pwOut != "" && *pwFile != "" {
+		fmt.Fprintln(e.stderr, "dictum: --admin-password-out is for a generated password; it cannot be combined with --admin-password-file")
 		return 2
 	}
 	cfg, err := e.config()
@@ -68,7 +74,23 @@ func (e *cliEnv) cmdInit(args []string) int {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return e.fail("create data directory: %v", err)
 	}
-	_ = os.Chmod(cfg.DataDir, 0o700)
+	// Mode 0700 on Linux (best effort, as before: packaging owns the directory); on Windows
+	// the protected SYSTEM + Administrators ACL, which everything created below inherits.
+	if err := platform.SecureDir(cfg.DataDir); err != nil && platform.DirACLCheck {
+		return e.fail("%v", err)
+	}
+	var pwOutFile *os.File
+	if *pwOut != "" {
+		if pwOutFile, err = createSecretFile(*pwOut); err != nil {
+			return e.fail("--admin-password-out: %v", err)
+		}
+		defer func() {
+			if pwOutFile != nil { // init failed before the password was written: leave no empty file
+				pwOutFile.Close()
+				os.Remove(pwOutFile.Name())
+			}
+		}()
+	}
 	keyPath := cfg.MasterKeyPath()
 	keys, created, err := vault.LoadOrCreate(keyPath)
 	if err != nil {
@@ -105,8 +127,75 @@ func (e *cliEnv) cmdInit(args []string) int {
 	fmt.Fprintf(e.stdout, "Initialised %s\n  database:   %s (SQLCipher, encrypted)\n  master key: %s (keep a copy offline: without it the data is lost)\n  admin user: %s\n",
 		cfg.DataDir, cfg.DBPath(), keyPath, *admin)
 	fmt.Fprintf(e.stdout, "  firm root CA: %s (install it on the firm's PCs; SHA-256 %s)\n", filepath.Join(tlsca.RootDir(cfg.DataDir), tlsca.RootCertFile), caFingerprint)
-	if generated {
+	switch {
+	case pwOutFile != nil:
+		path := pwOutFile.Name()
+		_, werr := pwOutFile.WriteString(password + "\n")
+		if err := pwOutFile.Close(); werr == nil {
+			werr = err
+		}
+		pwOutFile = nil
+		if werr != nil {
+			os.Remove(path)
+			return e.fail("--admin-password-out: write %s: %v (the admin %q exists: set a password with `dictum user passwd`)", path, werr, *admin)
+		}
+		fmt.Fprintf(e.stdout, "  one-time admin password: in %s\n  (readable by administrators only; delete it after the first login, where the password must be changed)\n", path)
+	case generated:
 		fmt.Fprintf(e.stdout, "  one-time admin password: %s\n  (shown once; change it after the first login)\n", password)
 	}
+	// Windows: a commented dictum.toml for firm IT to edit. The data is initialised
+	// whatever happens here, so a failure is a warning, not a failed init.
+	if err := writeDefaultConfig(cfg.DataDir); err != nil {
+		fmt.Fprintf(e.stderr, "dictum: warning: %v\n", err)
+	}
 	return 0
+}
+
+// createSecretFile creates path exclusively (an existing file is an error, never
+// overwritten) and restricts it before anything secret is written: mode 0600 on Linux,
+// Administrators + SYSTEM only on Windows.
+func createSecretFile(path string) (*os.File, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := platform.SecureAdminFile(abs); err != nil {
+		f.Close()
+		os.Remove(abs)
+		return nil, err
+	}
+	return f, nil
+}
+
+// writeDefaultConfig writes the commented defaults (`dictum config defaults --toml`) to
+// <data>/dictum.toml when the platform keeps its config there (Windows) and none exists.
+func writeDefaultConfig(dataDir string) error {
+	if !platform.ConfigInDataDir {
+		return nil
+	}
+	return writeConfigIfMissing(filepath.Join(dataDir, "dictum.toml"))
+}
+
+// writeConfigIfMissing writes the commented defaults to path unless a file is there.
+func writeConfigIfMissing(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("write default config: %w", err)
+	}
+	werr := writeConfigTOML(f)
+	if err := f.Close(); werr == nil {
+		werr = err
+	}
+	if werr != nil {
+		os.Remove(path)
+		return fmt.Errorf("write default config %s: %w", path, werr)
+	}
+	return nil
 }

@@ -315,7 +315,15 @@ func (e *cliEnv) cmdDoctor(args []string) int {
 		return 1
 	}
 	defer st.Close()
-	check("master key", nil, fmt.Sprintf("%s (mode 0600, fingerprint %s)", cfg.MasterKeyPath(), keys.Fingerprint()))
+	check("master key", nil, fmt.Sprintf("%s (%s, fingerprint %s)", cfg.MasterKeyPath(), platform.KeyProtection, keys.Fingerprint()))
+	if platform.DirACLCheck { // Windows: the data directory's protected DACL
+		msg, err := platform.CheckSecureDir(cfg.DataDir)
+		if errors.Is(err, platform.ErrACLUnsupported) {
+			warn("data dir ACL", err.Error())
+		} else {
+			check("data dir ACL", err, msg)
+		}
+	}
 	v, err := st.CipherVersion(ctx)
 	check("sqlcipher", err, "version "+v)
 	sv, err := st.Version(ctx)

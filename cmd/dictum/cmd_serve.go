@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"dictum/internal/directory"
 	"dictum/internal/draft"
 	"dictum/internal/lifecycle"
+	"dictum/internal/logfile"
 	"dictum/internal/pipeline"
 	"dictum/internal/scheduler"
 	"dictum/internal/settings"
@@ -31,12 +33,39 @@ import (
 	"dictum/internal/transcribe"
 	"dictum/internal/vault"
 	"dictum/internal/web"
+	"dictum/internal/winsvc"
 )
 
-func newLogger(cfg *config.Config) *slog.Logger {
+// serveHooks is how `serve` runs under a service manager other than systemd (the Windows
+// SCM): ready is called once the listener is up; service sends the JSON log to a file
+// (log.file, default <data>/logs/dictum.log) and warnings and errors to events.
+type serveHooks struct {
+	ready   func()
+	service bool
+	events  winsvc.Reporter
+}
+
+// newLogger builds the server's JSON logger: standard output (the journal under
+// systemd), or the rotating log.file; as a Windows service also the Event Log for
+// warnings and errors. The returned func closes the log file.
+func newLogger(cfg *config.Config, h serveHooks) (*slog.Logger, func(), error) {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(cfg.Log.Level))
-	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: lvl}))
+	opts := &slog.HandlerOptions{Level: lvl}
+	var out io.Writer = os.Stdout
+	closeLog := func() {}
+	if p := cfg.LogFile(h.service); p != "" {
+		w, err := logfile.Open(p, int64(cfg.Log.MaxMB)<<20, cfg.Log.Keep)
+		if err != nil {
+			return nil, nil, fmt.Errorf("log.file: %w", err)
+		}
+		out, closeLog = w, func() { w.Close() }
+	}
+	var handler slog.Handler = slog.NewJSONHandler(out, opts)
+	if h.events != nil {
+		handler = slog.NewMultiHandler(handler, winsvc.NewEventHandler(h.events, max(lvl, slog.LevelWarn)))
+	}
+	return slog.New(handler), closeLog, nil
 }
 
 func isLoopback(listen string) bool {
@@ -145,6 +174,33 @@ func (e *cliEnv) tlsManager(ctx context.Context, cfg *config.Config, mode string
 }
 
 func (e *cliEnv) cmdServe(args []string) int {
+	if code, ok := e.serveAsService(args); ok { // started by the Windows SCM
+		return code
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return e.serve(ctx, args, serveHooks{})
+}
+
+// tlsModeFor is the TLS mode serve uses: the flag, else server.tls, else off on a
+// loopback address and local otherwise.
+func tlsModeFor(cfg *config.Config, flagMode string) string {
+	mode := flagMode
+	if mode == "" {
+		mode = cfg.Server.TLS
+	}
+	if mode == "" {
+		mode = "local"
+		if isLoopback(cfg.Server.Listen) {
+			mode = "off"
+		}
+	}
+	return mode
+}
+
+// serve runs the server until ctx is cancelled (SIGINT/SIGTERM, or the SCM's stop), then
+// finishes running work and returns the exit code.
+func (e *cliEnv) serve(ctx context.Context, args []string, hooks serveHooks) int {
 	fs := e.flags("serve")
 	listen := fs.String("listen", "", "address to listen on (default server.listen, 127.0.0.1:8080)")
 	tlsMode := fs.String("tls", "", "TLS mode: off, local or acme (default: off on a loopback address, else local)")
@@ -165,16 +221,7 @@ func (e *cliEnv) cmdServe(args []string) int {
 	if *insecure {
 		cfg.Server.InsecureHTTP = true
 	}
-	mode := *tlsMode
-	if mode == "" {
-		mode = cfg.Server.TLS
-	}
-	if mode == "" {
-		mode = "local"
-		if isLoopback(cfg.Server.Listen) {
-			mode = "off"
-		}
-	}
+	mode := tlsModeFor(cfg, *tlsMode)
 	switch mode {
 	case "off":
 		if !isLoopback(cfg.Server.Listen) {
@@ -186,12 +233,14 @@ func (e *cliEnv) cmdServe(args []string) int {
 	default:
 		return e.fail("--tls must be off, local or acme, got %q", mode)
 	}
-	log := newLogger(cfg)
+	log, closeLog, err := newLogger(cfg, hooks)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	defer closeLog()
 	if mode == "off" && !isLoopback(cfg.Server.Listen) {
 		log.Warn("serving plain HTTP on a non-loopback address (--insecure-http)", "listen", cfg.Server.Listen)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 
 	lock, err := lockDataDir(cfg.DataDir, "serve") // held until exit: offline commands (key rotate) refuse to run meanwhile
 	if err != nil {
@@ -350,7 +399,11 @@ func (e *cliEnv) cmdServe(args []string) int {
 	}
 	url := scheme + "://" + ln.Addr().String()
 	log.Info("dictum serving", "version", buildinfo.Version, "url", url, "data", cfg.DataDir, "model", cfg.Trans.Model, "draft_engine", drafter.Name())
-	fmt.Fprintf(e.stderr, "dictum: serving on %s\n", url)
+	if hooks.ready != nil {
+		hooks.ready() // the SCM now reports Running
+	} else {
+		fmt.Fprintf(e.stderr, "dictum: serving on %s\n", url)
+	}
 	sched.Start()
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
 	err = srv.Serve(ctx, ln, cfg.Server.ShutdownWait.Duration)

@@ -16,11 +16,12 @@ import (
 	"dictum/internal/buildinfo"
 	"dictum/internal/config"
 	"dictum/internal/identity"
+	"dictum/internal/platform"
 	"dictum/internal/store"
 	"dictum/internal/vault"
 )
 
-const usage = `dictum: self-hosted dictation to time entries
+const usageText = `dictum: self-hosted dictation to time entries
 
 Usage: dictum <command> [flags]
 
@@ -30,6 +31,7 @@ Server
   doctor      check keys, database, disk and speech model
   migrate     bring the database to this version's schema (refuses a newer one, exit 3)
   ready       wait until the running server answers /readyz  [--timeout 60s]
+  service     install | uninstall | start | stop | status   (Windows service; on Linux systemd runs dictum)
 
 Users and access
   user        add | list | disable | enable | passwd
@@ -67,6 +69,11 @@ Data lifecycle
 Every command takes --config FILE (default /etc/dictum/dictum.toml) and --data DIR
 (default /var/lib/dictum); DICTUM_* environment variables override config keys.
 `
+
+// usage is the usage text with this platform's default paths (the text above on Linux;
+// %ProgramData%\Dictum on Windows).
+var usage = strings.NewReplacer("(default /etc/dictum/dictum.toml)", "(default "+config.DefaultPath+")",
+	"(default /var/lib/dictum)", "(default "+platform.DefaultDataDir()+")").Replace(usageText)
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -116,6 +123,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return env.cmdMigrate(rest)
 	case "ready":
 		return env.cmdReady(rest)
+	case "service":
+		return env.cmdService(rest)
 	case "completion":
 		return env.cmdCompletion(rest)
 	case "retention":
@@ -163,7 +172,7 @@ type cliEnv struct {
 func (e *cliEnv) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("dictum "+name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	fs.StringVar(&e.configPath, "config", os.Getenv("DICTUM_CONFIG"), "config file (default /etc/dictum/dictum.toml)")
+	fs.StringVar(&e.configPath, "config", os.Getenv("DICTUM_CONFIG"), "config file (default "+config.DefaultPath+")")
 	fs.StringVar(&e.dataDir, "data", os.Getenv("DICTUM_DATA"), "data directory (overrides data_dir)")
 	return fs
 }

@@ -174,7 +174,7 @@ COMP_WORDS=(dictum mig); COMP_CWORD=1; _dictum; echo "${COMPREPLY[*]}"`
 	if err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
-	if got, want := string(out), "add\n--admin-password-file --admin-user\nmigrate\n"; got != want {
+	if got, want := string(out), "add\n--admin-password-file --admin-password-out --admin-user\nmigrate\n"; got != want {
 		t.Errorf("completions %q, want %q", got, want)
 	}
 	if r := dictum(t, "", nil, "completion", "zsh"); r.code != 1 || !strings.Contains(r.stderr, "usage: dictum completion bash") {

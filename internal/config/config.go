@@ -22,8 +22,9 @@ import (
 	"dictum/internal/platform"
 )
 
-// DefaultPath is where the config file is looked for when --config is not given.
-const DefaultPath = "/etc/dictum/dictum.toml"
+// DefaultPath is where the config file is looked for when --config is not given:
+// /etc/dictum/dictum.toml on Linux, %ProgramData%\Dictum\dictum.toml on Windows.
+var DefaultPath = platform.DefaultConfigFile()
 
 // Duration is a time.Duration written as "30s", "12h" in TOML and env.
 type Duration struct{ time.Duration }
@@ -227,12 +228,15 @@ type Retention struct {
 // Log holds logging settings.
 type Log struct {
 	Level string `toml:"level" doc:"debug, info, warn or error."`
+	File  string `toml:"file" doc:"Write the JSON log to this file (absolute path), rotated by size; empty: standard output (the journal under systemd), or <data_dir>/logs/dictum.log when running as a Windows service."`
+	MaxMB int    `toml:"max_mb" doc:"Rotate the log file when it reaches this many MiB."`
+	Keep  int    `toml:"keep" doc:"Rotated log files kept (dictum.log.1 is the newest); older ones are deleted."`
 }
 
 // Defaults returns the embedded defaults.
 func Defaults() Config {
 	return Config{
-		DataDir: "/var/lib/dictum",
+		DataDir: platform.DefaultDataDir(), // /var/lib/dictum; %ProgramData%\Dictum on Windows
 		Firm:    Firm{Name: "", Timezone: "Local"},
 		Server:  Server{Listen: "127.0.0.1:8080", TLS: "", ShutdownWait: Duration{30 * time.Second}},
 		Auth: Auth{SessionIdle: Duration{8 * time.Hour}, SessionMax: Duration{7 * 24 * time.Hour},
@@ -248,7 +252,7 @@ func Defaults() Config {
 			Azure:  Azure{APIVersion: "2024-10-21", Timeout: Duration{30 * time.Second}, Retries: 2}},
 		Clio:      Clio{Region: "us"},
 		Backup:    Backup{Schedule: "30 2 * * *", KeepDaily: 7, KeepWeekly: 4, DrillSchedule: "0 4 * * 0"},
-		Log:       Log{Level: "info"},
+		Log:       Log{Level: "info", MaxMB: 10, Keep: 5},
 		Retention: Retention{Schedule: "15 3 * * *"},
 		LDAP: LDAP{UserFilter: "(sAMAccountName={username})", DisplayNameAttr: "displayName", EmailAttr: "mail",
 			TimekeeperIDAttr: "employeeID", SyncSchedule: "*/15 * * * *", Timeout: Duration{10 * time.Second}},
@@ -580,6 +584,15 @@ func (c *Config) Validate() error {
 	default:
 		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
 	}
+	if c.Log.File != "" && !filepath.IsAbs(c.Log.File) {
+		bad("log.file", "must be an absolute path, got %q", c.Log.File)
+	}
+	if c.Log.MaxMB < 1 || c.Log.MaxMB > 10240 {
+		bad("log.max_mb", "must be between 1 and 10240, got %d", c.Log.MaxMB)
+	}
+	if c.Log.Keep < 0 || c.Log.Keep > 100 {
+		bad("log.keep", "must be between 0 and 100, got %d", c.Log.Keep)
+	}
 	if len(es) > 0 {
 		return es
 	}
@@ -592,6 +605,18 @@ func (c *Config) Location() (*time.Location, error) {
 		return time.Local, nil
 	}
 	return time.LoadLocation(c.Firm.Timezone)
+}
+
+// LogFile is where the JSON log goes: log.file, else <data_dir>/logs/dictum.log when
+// running as a Windows service (nobody reads its standard output), else "" (stdout).
+func (c *Config) LogFile(service bool) string {
+	if c.Log.File != "" {
+		return c.Log.File
+	}
+	if service {
+		return filepath.Join(c.DataDir, "logs", "dictum.log")
+	}
+	return ""
 }
 
 // MasterKeyPath resolves where the master key lives.

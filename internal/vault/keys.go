@@ -90,10 +90,16 @@ func Load(path string) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master key file %s: %w", path, err)
 	}
-	if platform.TooOpen(fi) {
-		return nil, fmt.Errorf("%w: %s has mode %04o; run `chmod 600 %s`", ErrKeyPermissions, path, fi.Mode().Perm(), path)
+	if err := platform.CheckKeyFile(path, fi); err != nil { // mode 0600 on Linux, the key's ACL on Windows
+		if errors.Is(err, fs.ErrPermission) {
+			return nil, fmt.Errorf("master key file %s: %w (%s)", path, err, platform.KeyAccessHint)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrKeyPermissions, err)
 	}
 	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("read master key file %s: %w (%s)", path, err, platform.KeyAccessHint)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read master key file %s: %w", path, err)
 	}
@@ -142,7 +148,8 @@ func writeAtomic(path string, data []byte) error {
 		return fmt.Errorf("write master key: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
+	// Restricted before the key is written: mode 0600 on Linux, LocalSystem-only ACL on Windows.
+	if err := platform.SecureKeyFile(tmp.Name()); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write master key: %w", err)
 	}
