@@ -53,10 +53,13 @@ x86_64-w64-mingw32-gcc -O2 -shared -o "$C/windows/system32/bcryptprimitives.dll"
   || { echo "msi-wine-test: cannot build the bcryptprimitives shim" >&2; exit 1; }
 
 # ---- install ---------------------------------------------------------------------------
-rc=$(msiexec /i "$WMSI" /qn /l*v 'C:\install-1.log' OPEN_FIREWALL=1)
+# Wine's ServiceInstall writes the service's ImagePath unquoted (Windows quotes it), so with
+# the default C:\Program Files\Dictum wine's SCM would try to run C:\Program: the first install
+# goes to a folder without a space (INSTALLDIR is public), and the service then really starts.
+rc=$(msiexec /i "$WMSI" /qn /l*v 'C:\install-1.log' OPEN_FIREWALL=1 'INSTALLDIR=C:\Dictum\')
 check "install exits 0 (got $rc)" '[ "$rc" = 0 ]'
-exe="$C/Program Files/Dictum/dictum.exe"
-check "dictum.exe in Program Files\\Dictum" '[ -f "$exe" ]'
+exe="$C/Dictum/dictum.exe"
+check "dictum.exe in INSTALLDIR (C:\\Dictum)" '[ -f "$exe" ]'
 x=$(mktemp -d); (cd "$x" && msiextract "$MSI" >/dev/null)
 check "the installed exe is the packaged one" 'cmp -s "$exe" "$(find "$x" -iname dictum.exe | head -1)"'
 rm -rf "$x"

@@ -8,7 +8,9 @@
 #   3. backup now (API) -> the Linux binary restores it and serves the same entry
 #   4. a Linux backup -> dictum.exe restores it and serves the Linux entry
 #   5. the exe refuses an unencrypted SQLite database and a wrong master key
-#   6. the MSI (make msi) and its tables (scripts/msi-check.sh)
+#   6. the Windows service under wine's SCM (scripts/test-windows-service.sh)
+#   7. the MSI (make msi): its tables (scripts/msi-check.sh), then install, uninstall and
+#      reinstall with wine's msiexec (scripts/msi-wine-test.sh)
 # The wine prefix is cached under $CACHE, keyed by wine's version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -192,11 +194,15 @@ out=$(win doctor --data "$(winpath "$KD")") && fail "doctor opened the database 
 echo "$out" | grep -qi 'wrong key' || fail "no clear wrong-key message: $out"
 ok "dictum.exe refuses an unencrypted SQLite file and a wrong master key, with clear messages"
 
-# ---- 6. the MSI -----------------------------------------------------------------------
-if [ -x scripts/msi-build.sh ] || [ -f scripts/msi-build.sh ]; then
-  msi=$(ls -t dist/dictum-*-x64.msi 2>/dev/null | head -1)
-  [ -f "$msi" ] || fail "no MSI in dist/: run make msi"
-  bash scripts/msi-check.sh "$msi" || fail "MSI tables"
-  ok "MSI $msi: tables as intended"
-fi
+# ---- 6. the Windows service under wine's Service Control Manager ----------------------
+EXE="$EXE" bash scripts/test-windows-service.sh || fail "the Windows service (scripts/test-windows-service.sh)"
+ok "dictum service install/start/stop (drains the running transcription)/uninstall under wine's SCM"
+
+# ---- 7. the MSI: its tables, then msiexec under wine -------------------------------------
+msi=$(ls -t dist/dictum-*-x64.msi 2>/dev/null | head -1 || true)
+[ -f "$msi" ] || fail "no MSI in dist/: run make msi"
+bash scripts/msi-check.sh "$msi" >/dev/null || fail "MSI tables (scripts/msi-check.sh $msi)"
+ok "MSI $msi: File, Component, ServiceInstall, ServiceControl, CustomAction, Upgrade tables as intended"
+bash scripts/msi-wine-test.sh "$msi" || fail "msiexec install/uninstall/reinstall under wine (scripts/msi-wine-test.sh)"
+ok "MSI installed, uninstalled (data kept) and reinstalled by wine's msiexec"
 log "all passed in $(( $(date +%s) - T0 ))s"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"dictum/internal/auth"
@@ -177,11 +178,13 @@ func writeDefaultConfig(dataDir string) error {
 	if !platform.ConfigInDataDir {
 		return nil
 	}
-	return writeConfigIfMissing(filepath.Join(dataDir, "dictum.toml"))
+	return writeConfigIfMissing(filepath.Join(dataDir, "dictum.toml"), dataDir)
 }
 
-// writeConfigIfMissing writes the commented defaults to path unless a file is there.
-func writeConfigIfMissing(path string) error {
+// writeConfigIfMissing writes the commented defaults to path unless a file is there, with
+// data_dir set to dataDir (when not empty): the service reads this file, and must find the
+// data it was installed with whatever %ProgramData% its account's environment says.
+func writeConfigIfMissing(path, dataDir string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, os.ErrExist) {
 		return nil
@@ -189,7 +192,13 @@ func writeConfigIfMissing(path string) error {
 	if err != nil {
 		return fmt.Errorf("write default config: %w", err)
 	}
-	werr := writeConfigTOML(f)
+	var werr error
+	if dataDir != "" {
+		_, werr = fmt.Fprintf(f, "# The data directory `dictum init` made (top-level keys come before any [section]).\ndata_dir = %s\n\n", tomlString(dataDir))
+	}
+	if werr == nil {
+		werr = writeConfigTOML(f)
+	}
 	if err := f.Close(); werr == nil {
 		werr = err
 	}
@@ -198,4 +207,27 @@ func writeConfigIfMissing(path string) error {
 		return fmt.Errorf("write default config %s: %w", path, werr)
 	}
 	return nil
+}
+
+// tomlString quotes s as a TOML string: a literal string ('C:\ProgramData\Dictum', no
+// escapes) unless s holds a quote or a control character.
+func tomlString(s string) string {
+	if !strings.ContainsAny(s, "'\n\r\t") {
+		return "'" + s + "'"
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\u%04X", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }

@@ -88,7 +88,11 @@ func (e *cliEnv) serviceInstall() int {
 		if err := os.MkdirAll(filepath.Dir(cfgPath), 0o700); err != nil {
 			return e.fail("create %s: %v", filepath.Dir(cfgPath), err)
 		}
-		if err := writeConfigIfMissing(cfgPath); err != nil {
+		dataDir := e.dataDir
+		if dataDir == "" {
+			dataDir = platform.DefaultDataDir()
+		}
+		if err := writeConfigIfMissing(cfgPath, dataDir); err != nil {
 			return e.fail("%v", err)
 		}
 	}

@@ -111,18 +111,26 @@ func TestInitAdminPasswordOutRefusals(t *testing.T) {
 // replaces a file firm IT edited, and what it writes loads as the defaults.
 func TestWriteConfigIfMissing(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "dictum.toml")
-	if err := writeConfigIfMissing(p); err != nil {
+	data := filepath.Join(t.TempDir(), "it's data") // a quote: the basic-string form
+	if err := writeConfigIfMissing(p, data); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(p)
 	if !bytes.Contains(b, []byte("# Dictum configuration")) || !bytes.Contains(b, []byte("[log]")) {
 		t.Fatalf("default config:\n%s", b)
 	}
-	if r := dictum(t, "", nil, "config", "check", "--config", p, "--data", t.TempDir()); r.code != 0 {
+	r := dictum(t, "", nil, "config", "check", "--config", p)
+	if r.code != 0 {
 		t.Fatalf("the written defaults do not load: %s", r.stderr)
 	}
+	if !strings.Contains(r.stdout, data) {
+		t.Fatalf("data_dir %q not pinned in the written config:\n%s", data, r.stdout)
+	}
+	if got := tomlString(`C:\ProgramData\Dictum`); got != `'C:\ProgramData\Dictum'` {
+		t.Fatalf("tomlString = %s", got)
+	}
 	os.WriteFile(p, []byte("# edited\n"), 0o644)
-	if err := writeConfigIfMissing(p); err != nil {
+	if err := writeConfigIfMissing(p, data); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(p); string(b) != "# edited\n" {
