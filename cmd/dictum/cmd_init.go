@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -192,13 +194,7 @@ func writeConfigIfMissing(path, dataDir string) error {
 	if err != nil {
 		return fmt.Errorf("write default config: %w", err)
 	}
-	var werr error
-	if dataDir != "" {
-		_, werr = fmt.Fprintf(f, "# The data directory `dictum init` made (top-level keys come before any [section]).\ndata_dir = %s\n\n", tomlString(dataDir))
-	}
-	if werr == nil {
-		werr = writeConfigTOML(f)
-	}
+	werr := writeInstalledConfig(f, dataDir)
 	if err := f.Close(); werr == nil {
 		werr = err
 	}
@@ -207,6 +203,34 @@ func writeConfigIfMissing(path, dataDir string) error {
 		return fmt.Errorf("write default config %s: %w", path, werr)
 	}
 	return nil
+}
+
+// writeInstalledConfig is the config an installed server starts with (the MSI's, like the
+// .deb's conffile): every key commented with its default, data_dir pinned to the data
+// directory (when given), and the firm's network served over HTTPS on port 443 with the
+// firm-local CA that init made.
+func writeInstalledConfig(w io.Writer, dataDir string) error {
+	var buf bytes.Buffer
+	if err := writeConfigTOML(&buf); err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	if dataDir != "" {
+		fmt.Fprintf(&out, "# The data directory `dictum init` made (top-level keys come before any [section]).\ndata_dir = %s\n\n", tomlString(dataDir))
+	}
+	served := false
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		out.WriteString(line)
+		if strings.TrimSpace(line) == "[server]" && !served {
+			out.WriteString("\n# Set by the installer: serve the firm's network over HTTPS with the firm-local CA made by\n# `dictum init` (its certificate is <data_dir>/ca/ca.crt, also at /ca.crt).\nlisten = \":443\"\ntls = \"local\"\n")
+			served = true
+		}
+	}
+	if !served {
+		return errors.New("write default config: no [server] section in the defaults")
+	}
+	_, err := w.Write(out.Bytes())
+	return err
 }
 
 // tomlString quotes s as a TOML string: a literal string ('C:\ProgramData\Dictum', no

@@ -123,6 +123,9 @@ func TestWriteConfigIfMissing(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("the written defaults do not load: %s", r.stderr)
 	}
+	if !strings.Contains(string(b), "\nlisten = \":443\"\ntls = \"local\"\n") {
+		t.Fatalf("the installed config does not serve the network over HTTPS:\n%s", b)
+	}
 	if !strings.Contains(r.stdout, data) {
 		t.Fatalf("data_dir %q not pinned in the written config:\n%s", data, r.stdout)
 	}
