@@ -56,7 +56,10 @@ x86_64-w64-mingw32-gcc -O2 -shared -o "$C/windows/system32/bcryptprimitives.dll"
 # Wine's ServiceInstall writes the service's ImagePath unquoted (Windows quotes it), so with
 # the default C:\Program Files\Dictum wine's SCM would try to run C:\Program: the first install
 # goes to a folder without a space (INSTALLDIR is public), and the service then really starts.
-rc=$(msiexec /i "$WMSI" /qn /l*v 'C:\install-1.log' OPEN_FIREWALL=1 'INSTALLDIR=C:\Dictum\')
+# Wine's msiexec also forgets that folder at uninstall (Windows finds it through the
+# component's registered key path), so every call below names it.
+DIR='INSTALLDIR=C:\Dictum\'
+rc=$(msiexec /i "$WMSI" /qn /l*v 'C:\install-1.log' OPEN_FIREWALL=1 "$DIR")
 check "install exits 0 (got $rc)" '[ "$rc" = 0 ]'
 exe="$C/Dictum/dictum.exe"
 check "dictum.exe in INSTALLDIR (C:\\Dictum)" '[ -f "$exe" ]'
@@ -77,12 +80,15 @@ if [ "$DATA_CHECKS" = 1 ]; then
   check "the one-time password file exists" '[ -s "$data/initial-admin-password.txt" ]'
   check "install.log records msi-init" 'grep -q "msi-init" "$data/install.log"'
   check "the default dictum.toml was written" '[ -f "$data/dictum.toml" ]'
+  check "dictum.toml pins data_dir and serves HTTPS on :443" 'grep -Fq "data_dir = '"'"'C:\ProgramData\Dictum'"'"'" "$data/dictum.toml" && grep -q "^listen = \":443\"" "$data/dictum.toml"'
+  # StartServices waited for Running, which dictum reports once its listener is up.
+  check "the service started by the MSI served HTTPS from the installed data" 'grep -q "\"msg\":\"dictum serving\".*\"url\":\"https://" "$data/logs/dictum.log"'
 fi
 
 # ---- uninstall keeps the data; a reinstall reuses it --------------------------------------
 mkdir -p "$data"
 echo keep >"$data/kept-by-uninstall"
-rc=$(msiexec /x "$WMSI" /qn /l*v 'C:\uninstall.log')
+rc=$(msiexec /x "$WMSI" /qn /l*v 'C:\uninstall.log' "$DIR")
 check "uninstall exits 0 (got $rc)" '[ "$rc" = 0 ]'
 check "dictum.exe removed" '[ ! -e "$exe" ]'
 check "service removed" '! svc >/dev/null'
@@ -91,12 +97,12 @@ if [ "$DATA_CHECKS" = 1 ]; then
   check "the database is kept" '[ -f "$data/dictum.db" ]'
   key=$(sha256sum "$data/master.key" | cut -d' ' -f1)
   rm -f "$data/initial-admin-password.txt"
-  rc=$(msiexec /i "$WMSI" /qn /l*v 'C:\install-2.log')
+  rc=$(msiexec /i "$WMSI" /qn /l*v 'C:\install-2.log' "$DIR")
   check "reinstall over kept data exits 0 (got $rc)" '[ "$rc" = 0 ]'
   check "reinstall kept the master key" '[ "$(sha256sum "$data/master.key" | cut -d" " -f1)" = "$key" ]'
   check "reinstall made no new admin password" '[ ! -e "$data/initial-admin-password.txt" ]'
   check "install.log records the kept data" 'grep -q "holds existing data" "$data/install.log"'
-  rc=$(msiexec /x "$WMSI" /qn)
+  rc=$(msiexec /x "$WMSI" /qn "$DIR")
   check "second uninstall exits 0 (got $rc)" '[ "$rc" = 0 ]'
 fi
 
