@@ -11,6 +11,7 @@
 #   6. the Windows service under wine's SCM (scripts/test-windows-service.sh)
 #   7. the MSI (make msi): its tables (scripts/msi-check.sh), then install, uninstall and
 #      reinstall with wine's msiexec (scripts/msi-wine-test.sh)
+#   8. a signed MSI (make msi SIGN_PFX=...) with a throwaway code-signing certificate
 # The wine prefix is cached under $CACHE, keyed by wine's version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -205,4 +206,22 @@ bash scripts/msi-check.sh "$msi" >/dev/null || fail "MSI tables (scripts/msi-che
 ok "MSI $msi: File, Component, ServiceInstall, ServiceControl, CustomAction, Upgrade tables as intended"
 bash scripts/msi-wine-test.sh "$msi" || fail "msiexec install/uninstall/reinstall under wine (scripts/msi-wine-test.sh)"
 ok "MSI installed, uninstalled (data kept) and reinstalled by wine's msiexec"
+# ---- 8. a signed MSI: a throwaway code-signing certificate made here (a firm's real one is
+#      given the same way: make msi SIGN_PFX=... SIGN_PASS_FILE=...) -----------------------
+openssl req -x509 -newkey rsa:3072 -nodes -days 2 -subj "/CN=Dictum test code signing/O=Dictum test" \
+  -addext "keyUsage=critical,digitalSignature" -addext "extendedKeyUsage=codeSigning" \
+  -keyout "$work/sign.key" -out "$work/sign.crt" 2>/dev/null || fail "make a test code-signing certificate"
+printf 'test-pfx-pass\n' > "$work/sign.pass"
+openssl pkcs12 -export -inkey "$work/sign.key" -in "$work/sign.crt" -passout "file:$work/sign.pass" -out "$work/sign.pfx" \
+  || fail "make the test PFX"
+out=$(MSI_EXE="$EXE" MSI_OUT="$work/signed" SIGN_PFX="$work/sign.pfx" SIGN_PASS_FILE="$work/sign.pass" SIGN_CAFILE="$work/sign.crt" \
+  bash scripts/msi-build.sh 2>&1) || fail "signed MSI build: $out"
+smsi=$(ls "$work"/signed/dictum-*-x64.msi 2>/dev/null | head -1 || true)
+[ -f "$smsi" ] || fail "no signed MSI: $out"
+osslsigncode verify -CAfile "$work/sign.crt" -in "$smsi" >/dev/null 2>&1 || fail "the signed MSI does not verify"
+sexe="$work/signed-exe"; mkdir -p "$sexe"; (cd "$sexe" && msiextract "$smsi" >/dev/null)
+osslsigncode verify -CAfile "$work/sign.crt" -in "$(find "$sexe" -iname dictum.exe | head -1)" >/dev/null 2>&1 \
+  || fail "the exe inside the signed MSI is not signed"
+osslsigncode verify -in "$smsi" >/dev/null 2>&1 && fail "a self-signed signature verified against the system roots"
+ok "make msi SIGN_PFX=...: the exe and the MSI are Authenticode-signed (SHA-256) and verify against the signer's CA"
 log "all passed in $(( $(date +%s) - T0 ))s"
