@@ -72,6 +72,16 @@ sox "$work/say.wav" -r 16000 -c 1 -b 16 "$work/dictation.wav"
 cp "$model" "$work/model.bin"
 printf 'windows-admin-Pass-2026!\n' > "$work/admin-pw"
 
+# ---- 0. the Windows-only Go tests (ACL descriptors, default paths, file locks, the real
+#      SCM lifecycle of a test service) cross-compiled and run under wine ---------------
+for pkg in platform winsvc logfile; do
+  GOOS=windows GOARCH=amd64 CGO_ENABLED=0 "${GO:-go}" test -c -o "$work/$pkg.test.exe" "./internal/$pkg" \
+    || fail "cross-compile the $pkg tests"
+  out=$(DICTUM_WINSVC_TEST=1 "$WINE" "$work/$pkg.test.exe" -test.count=1 2>&1 | tr -d '\r') \
+    || { echo "$out" | tail -30 >&2; fail "internal/$pkg tests under wine"; }
+done
+ok "internal/platform, winsvc and logfile tests pass as Windows binaries under wine"
+
 # ---- 1. version, init ------------------------------------------------------------------
 out=$(win version --long) || fail "dictum.exe version: $out"
 echo "$out" | grep -qi 'dictum' || fail "version output: $out"

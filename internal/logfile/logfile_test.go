@@ -41,7 +41,7 @@ func TestRotationAtSizeAndKeep(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := tempDir(t)
 			w, err := Open(filepath.Join(dir, "d.log"), tc.max, tc.keep)
 			if err != nil {
 				t.Fatal(err)
@@ -81,7 +81,7 @@ func TestRotationAtSizeAndKeep(t *testing.T) {
 }
 
 func TestReopensExistingFileAppending(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "logs", "d.log")
+	p := filepath.Join(tempDir(t), "logs", "d.log")
 	w, err := Open(p, 1<<20, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +101,7 @@ func TestReopensExistingFileAppending(t *testing.T) {
 
 // Many goroutines writing whole lines: every line is intact, none lost, across rotations.
 func TestConcurrentWritersDoNotInterleave(t *testing.T) {
-	dir := t.TempDir()
+	dir := tempDir(t)
 	w, err := Open(filepath.Join(dir, "d.log"), 4096, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +148,7 @@ func TestRecreatesDeletedFile(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("Windows refuses to delete or move a file that is open for writing (sharing violation)")
 	}
-	p := filepath.Join(t.TempDir(), "d.log")
+	p := filepath.Join(tempDir(t), "d.log")
 	w, err := Open(p, 1<<20, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestRecreatesDeletedFile(t *testing.T) {
 }
 
 func TestOpenRefusesZeroLimit(t *testing.T) {
-	if _, err := Open(filepath.Join(t.TempDir(), "d.log"), 0, 1); err == nil {
+	if _, err := Open(filepath.Join(tempDir(t), "d.log"), 0, 1); err == nil {
 		t.Fatal("a zero size limit was accepted")
 	}
 }

@@ -14,7 +14,7 @@ import (
 // Run on Windows (or under wine64: GOOS=windows go test -c, then wine64 the .exe).
 func TestSecureDirSetsProtectedDACL(t *testing.T) {
 	skipUnderWine(t)
-	dir := filepath.Join(t.TempDir(), "Dictum")
+	dir := filepath.Join(tempDir(t), "Dictum")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestSecureDirSetsProtectedDACL(t *testing.T) {
 
 func TestKeyFileACL(t *testing.T) {
 	skipUnderWine(t)
-	dir := t.TempDir()
+	dir := tempDir(t)
 	key := filepath.Join(dir, "master.key")
 	if err := os.WriteFile(key, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)

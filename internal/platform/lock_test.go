@@ -10,7 +10,7 @@ import (
 // Two opens of the same file in one process stand for two processes: flock and LockFileEx
 // both lock per open file description / handle.
 func TestTryLockExcludesSecondHolder(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "x.lock")
+	path := filepath.Join(tempDir(t), "x.lock")
 	a, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatal(err)
@@ -43,11 +43,11 @@ func TestTryLockExcludesSecondHolder(t *testing.T) {
 }
 
 func TestFreeBytes(t *testing.T) {
-	n, err := FreeBytes(t.TempDir())
+	n, err := FreeBytes(tempDir(t))
 	if err != nil || n == 0 {
 		t.Fatalf("FreeBytes = %d, %v", n, err)
 	}
-	if _, err := FreeBytes(filepath.Join(t.TempDir(), "missing")); err == nil {
+	if _, err := FreeBytes(filepath.Join(tempDir(t), "missing")); err == nil {
 		t.Fatal("FreeBytes of a missing directory: want an error")
 	}
 }
