@@ -127,8 +127,8 @@ func (e *cliEnv) cmdInit(args []string) int {
 		return e.fail("create admin: %v", err)
 	}
 	_ = st.Audit(ctx, cliActor(), "firm.init", "firm", "", map[string]any{"key_fingerprint": keys.Fingerprint()})
-	fmt.Fprintf(e.stdout, "Initialised %s\n  database:   %s (SQLCipher, encrypted)\n  master key: %s (keep a copy offline: without it the data is lost)\n  admin user: %s\n",
-		cfg.DataDir, cfg.DBPath(), keyPath, *admin)
+	fmt.Fprintf(e.stdout, "Initialised %s\n  database:   %s (encrypted: %s)\n  master key: %s (keep a copy offline: without it the data is lost)\n  admin user: %s\n",
+		cfg.DataDir, cfg.DBPath(), store.EngineString(), keyPath, *admin)
 	fmt.Fprintf(e.stdout, "  firm root CA: %s (install it on the firm's PCs; SHA-256 %s)\n", filepath.Join(tlsca.RootDir(cfg.DataDir), tlsca.RootCertFile), caFingerprint)
 	switch {
 	case pwOutFile != nil:
