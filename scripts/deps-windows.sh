@@ -19,6 +19,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE="${DICTUM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dictum}"
 # shellcheck source=scripts/whisper-src.sh
 . "$here/whisper-src.sh"
+# shellcheck source=scripts/apt-ensure.sh
+. "$here/apt-ensure.sh"
 
 MC_NPM="better-sqlite3-multiple-ciphers@13.0.3"
 MC_NPM_SHA256="24a11e221247fc003f755ad0f82126bc6b0295d0be1c06f3cb3e48d9db8eb898"
@@ -46,20 +48,7 @@ log() { printf 'deps-windows: %s\n' "$*" >&2; }
 # ---- apt packages ---------------------------------------------------------
 APT_PKGS=(gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64-posix wine64 msitools wixl osslsigncode
           cmake openssl curl nodejs)
-missing=()
-for p in "${APT_PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-command -v npm >/dev/null 2>&1 || missing+=(npm)
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    log "missing packages: ${missing[*]} (run as root, or install them)"; exit 1
-  fi
-  log "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt_ensure "${APT_PKGS[@]}"
 
 # ---- SQLite3 Multiple Ciphers -----------------------------------------------
 MC="$CACHE/sqlite3mc-$MC_VERSION"

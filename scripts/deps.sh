@@ -11,6 +11,8 @@ CACHE="${DICTUM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dictum}"
 SQLCIPHER_VERSION="4.6.1-2~bpo12+1"
 # shellcheck source=scripts/whisper-src.sh
 . "$(dirname "${BASH_SOURCE[0]}")/whisper-src.sh"
+# shellcheck source=scripts/apt-ensure.sh
+. "$(dirname "${BASH_SOURCE[0]}")/apt-ensure.sh"
 
 declare -A DEB_SHA256=(
   [libsqlcipher-dev]=e92ef0934989e174514c4b0f4445248acb410b503fc32f29ed743699a0e47ae3
@@ -25,21 +27,7 @@ APT_PKGS=(build-essential cmake pkg-config libssl-dev zlib1g-dev ca-certificates
           espeak-ng sox lame opus-tools chromium fonts-dejavu-core wrk nodejs openssl
           zip unzip time testssl.sh
           lintian debootstrap curl slapd ldap-utils)
-missing=()
-for p in "${APT_PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-# Debian's own nodejs comes without npm (NodeSource's includes it): add npm when missing.
-command -v npm >/dev/null 2>&1 || missing+=(npm)
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    log "missing packages: ${missing[*]} (run as root, or install them)"; exit 1
-  fi
-  log "installing: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+apt_ensure "${APT_PKGS[@]}"
 
 # ---- SQLCipher from bookworm-backports -------------------------------------
 SQLC="$CACHE/sqlcipher-$SQLCIPHER_VERSION"

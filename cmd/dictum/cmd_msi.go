@@ -19,8 +19,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -430,7 +428,7 @@ func gatherFinish(dataDir, hostname string) finishInfo {
 	fi.URLs = serverURLs(listen, tlsMode, hostname)
 	if b, err := os.ReadFile(fi.CAPath); err == nil {
 		if blk, _ := pem.Decode(b); blk != nil && blk.Type == "CERTIFICATE" {
-			fi.CAFingerprint = colonHex(sha256.Sum256(blk.Bytes))
+			fi.CAFingerprint = tlsca.Fingerprint(blk.Bytes)
 		}
 	}
 	pw := filepath.Join(dataDir, "initial-admin-password.txt")
@@ -442,18 +440,6 @@ func gatherFinish(dataDir, hostname string) finishInfo {
 		fi.PasswordFile = pw
 	}
 	return fi
-}
-
-func colonHex(sum [32]byte) string {
-	h := strings.ToUpper(hex.EncodeToString(sum[:]))
-	var b strings.Builder
-	for i := 0; i < len(h); i += 2 {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.WriteString(h[i : i+2])
-	}
-	return b.String()
 }
 
 // serverURLs is where the firm's PCs reach the server, from [server] listen and tls.

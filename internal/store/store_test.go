@@ -96,22 +96,14 @@ func TestPlainSQLiteRefused(t *testing.T) {
 // Debian's own sqlcipher CLI (4.6.1) opens the database with the raw key: the firm's
 // recovery path documented for `dictum key db-hex`.
 func TestSQLCipherCLIInterop(t *testing.T) {
-	prefix := os.Getenv("DICTUM_SQLCIPHER_PREFIX")
-	cli := filepath.Join(prefix, "usr/bin/sqlcipher")
-	if prefix == "" {
-		t.Skip("DICTUM_SQLCIPHER_PREFIX not set (run through make)")
-	}
-	if _, err := os.Stat(cli); err != nil {
-		t.Fatalf("sqlcipher CLI missing at %s: run make deps", cli)
-	}
+	cli := sqlcipherCLI(t)
 	ctx := context.Background()
 	s, p := open(t)
 	if err := s.CreateUser(ctx, identity.Actor{Username: "t"}, &User{Username: "interop-user", Role: RoleAdmin, PasswordHash: "h"}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	cmd := exec.Command(cli, p)
-	cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+filepath.Join(prefix, "usr/lib/x86_64-linux-gnu"))
+	cmd := cli(p)
 	cmd.Stdin = strings.NewReader("PRAGMA key = \"x'" + hex.EncodeToString(testKey(1)[:]) + "'\";\nSELECT username FROM users;\n")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -216,17 +208,9 @@ func BenchmarkStore(b *testing.B) {
 // with the SQLite3 Multiple Ciphers build (make test-sqlite3mc) this is the Windows
 // engine reading a Linux-written file.
 func TestSQLCipherCLIWrittenFileOpens(t *testing.T) {
-	prefix := os.Getenv("DICTUM_SQLCIPHER_PREFIX")
-	cli := filepath.Join(prefix, "usr/bin/sqlcipher")
-	if prefix == "" {
-		t.Skip("DICTUM_SQLCIPHER_PREFIX not set (run through make)")
-	}
-	if _, err := os.Stat(cli); err != nil {
-		t.Fatalf("sqlcipher CLI missing at %s: run make deps", cli)
-	}
+	cli := sqlcipherCLI(t)
 	p := filepath.Join(t.TempDir(), "cli.db")
-	cmd := exec.Command(cli, p)
-	cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+filepath.Join(prefix, "usr/lib/x86_64-linux-gnu"))
+	cmd := cli(p)
 	cmd.Stdin = strings.NewReader("PRAGMA key = \"x'" + hex.EncodeToString(testKey(3)[:]) + "'\";\nPRAGMA journal_mode = WAL;\nCREATE TABLE cli_notes(body TEXT);\nINSERT INTO cli_notes VALUES ('written-by-sqlcipher-cli');\n")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sqlcipher: %v: %s", err, out)
@@ -245,5 +229,24 @@ func TestSQLCipherCLIWrittenFileOpens(t *testing.T) {
 	}
 	if v, err := s.CipherVersion(context.Background()); err != nil || v == "" {
 		t.Fatalf("CipherVersion = %q, %v", v, err)
+	}
+}
+
+// sqlcipherCLI returns a maker of commands running Debian's sqlcipher CLI (from the
+// cache prefix make sets up) on a database file.
+func sqlcipherCLI(t *testing.T) func(db string) *exec.Cmd {
+	t.Helper()
+	prefix := os.Getenv("DICTUM_SQLCIPHER_PREFIX")
+	if prefix == "" {
+		t.Skip("DICTUM_SQLCIPHER_PREFIX not set (run through make)")
+	}
+	cli := filepath.Join(prefix, "usr/bin/sqlcipher")
+	if _, err := os.Stat(cli); err != nil {
+		t.Fatalf("sqlcipher CLI missing at %s: run make deps", cli)
+	}
+	return func(db string) *exec.Cmd {
+		cmd := exec.Command(cli, db)
+		cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+filepath.Join(prefix, "usr/lib/x86_64-linux-gnu"))
+		return cmd
 	}
 }

@@ -212,8 +212,11 @@ func (r *Root) Certificate() *x509.Certificate { return r.cert }
 // hex, the form Windows, macOS and Firefox show. Show it at `dictum init` and on the
 // admin page: /ca.crt can be fetched over plain HTTP, and on a hostile LAN users must
 // compare this value before trusting the file.
-func (r *Root) Fingerprint() string {
-	sum := sha256.Sum256(r.cert.Raw)
+func (r *Root) Fingerprint() string { return Fingerprint(r.cert.Raw) }
+
+// Fingerprint is the SHA-256 of a DER certificate as colon-separated upper-case hex.
+func Fingerprint(der []byte) string {
+	sum := sha256.Sum256(der)
 	h := strings.ToUpper(hex.EncodeToString(sum[:]))
 	var b strings.Builder
 	for i := 0; i < len(h); i += 2 {
