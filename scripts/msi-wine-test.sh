@@ -5,6 +5,8 @@
 # LocalSystem, the serve command line), the data dir made by `dictum msi-init` with the
 # password file, the install log, the data kept by an uninstall and reused by a reinstall.
 # --no-data skips the data checks (for an exe that does not run `init` under wine).
+# UPGRADE_MSI=newer.msi UPGRADE_EXE_VERSION=<its dictum version>: also upgrades in place to it
+# (exe replaced, data and service kept, one product left) and checks a downgrade is refused.
 #
 # What wine cannot show (test those on a real Windows): UAC and SmartScreen, the ACLs of
 # %ProgramData%\Dictum, the final message box, the quoting of the service's ImagePath
@@ -102,7 +104,25 @@ if [ "$DATA_CHECKS" = 1 ]; then
   check "reinstall kept the master key" '[ "$(sha256sum "$data/master.key" | cut -d" " -f1)" = "$key" ]'
   check "reinstall made no new admin password" '[ ! -e "$data/initial-admin-password.txt" ]'
   check "install.log records the kept data" 'grep -q "holds existing data" "$data/install.log"'
-  rc=$(msiexec /x "$WMSI" /qn "$DIR")
+  last="$WMSI"
+  if [ -n "${UPGRADE_MSI:-}" ]; then
+    # ---- upgrade in place to a newer build, then a refused downgrade ---------------------
+    UP=$(realpath "$UPGRADE_MSI"); WUP="Z:${UP//\//\\}"
+    rc=$(msiexec /i "$WUP" /qn /l*v 'C:\upgrade.log' "$DIR")
+    check "upgrade to the newer MSI exits 0 (got $rc)" '[ "$rc" = 0 ]'
+    x=$(mktemp -d); (cd "$x" && msiextract "$UPGRADE_MSI" >/dev/null)
+    check "the upgrade replaced dictum.exe with the newer one" 'cmp -s "$exe" "$(find "$x" -iname dictum.exe | head -1)"'
+    rm -rf "$x"
+    check "the upgraded exe is ${UPGRADE_EXE_VERSION:-?}" '"$WINE" "$exe" version 2>/dev/null | tr -d "\r" | grep -qx "dictum ${UPGRADE_EXE_VERSION:-?}"'
+    check "the upgrade kept the master key" '[ "$(sha256sum "$data/master.key" | cut -d" " -f1)" = "$key" ]'
+    check "the upgrade kept the service" 'svc >/dev/null'
+    check "only one Dictum product is installed after the upgrade" '[ "$("$WINE" reg query "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall" /s 2>/dev/null | tr -d "\r" | grep -c "DisplayName.*REG_SZ.*Dictum")" = 1 ]'
+    rc=$(msiexec /i "$WMSI" /qn /l*v 'C:\downgrade.log' "$DIR")
+    check "a downgrade to the older MSI is refused (got $rc)" '[ "$rc" != 0 ]'
+    check "the refused downgrade left the newer exe" '"$WINE" "$exe" version 2>/dev/null | tr -d "\r" | grep -qx "dictum ${UPGRADE_EXE_VERSION:-?}"'
+    last="$WUP"
+  fi
+  rc=$(msiexec /x "$last" /qn "$DIR")
   check "second uninstall exits 0 (got $rc)" '[ "$rc" = 0 ]'
 fi
 

@@ -9,8 +9,9 @@
 #   4. a Linux backup -> dictum.exe restores it and serves the Linux entry
 #   5. the exe refuses an unencrypted SQLite database and a wrong master key
 #   6. the Windows service under wine's SCM (scripts/test-windows-service.sh)
-#   7. the MSI (make msi): its tables (scripts/msi-check.sh), then install, uninstall and
-#      reinstall with wine's msiexec (scripts/msi-wine-test.sh)
+#   7. the MSI (make msi): its tables (scripts/msi-check.sh), then install, uninstall,
+#      reinstall, an in-place upgrade to a newer build and a refused downgrade with wine's
+#      msiexec (scripts/msi-wine-test.sh)
 #   8. a signed MSI (make msi SIGN_PFX=...) with a throwaway code-signing certificate
 # The wine prefix is cached under $CACHE, keyed by wine's version.
 set -euo pipefail
@@ -214,8 +215,16 @@ msi=$(ls -t dist/dictum-*-x64.msi 2>/dev/null | head -1 || true)
 [ -f "$msi" ] || fail "no MSI in dist/: run make msi"
 bash scripts/msi-check.sh "$msi" >/dev/null || fail "MSI tables (scripts/msi-check.sh $msi)"
 ok "MSI $msi: File, Component, ServiceInstall, ServiceControl, CustomAction, Upgrade tables as intended"
-bash scripts/msi-wine-test.sh "$msi" || fail "msiexec install/uninstall/reinstall under wine (scripts/msi-wine-test.sh)"
-ok "MSI installed, uninstalled (data kept) and reinstalled by wine's msiexec"
+# A newer build to upgrade to: the same source with another version, one MSI build number up.
+v1=$(msiinfo export "$msi" Property | awk -F'\t' '$1=="ProductVersion"{print $2}' | tr -d '\r')
+[[ $v1 =~ ^([0-9]+)\.([0-9]+)\.([0-9]+)$ ]] || fail "ProductVersion of $msi: '$v1'"
+v2="${BASH_REMATCH[1]}.${BASH_REMATCH[2]}.$((BASH_REMATCH[3] + 1))"
+exe2v="$("$WINE" "$EXE" version 2>/dev/null | tr -d '\r' | sed -n 's/^dictum //p')-upgrade-test"
+VERSION="$exe2v" OUT="$work/v2/dictum.exe" GO="${GO:-go}" bash scripts/windows-build.sh >/dev/null 2>&1 || fail "build the upgrade exe"
+MSI_EXE="$work/v2/dictum.exe" MSI_OUT="$work/v2" MSI_VERSION="$v2" bash scripts/msi-build.sh >/dev/null 2>&1 || fail "build the upgrade MSI $v2"
+UPGRADE_MSI="$work/v2/dictum-$v2-x64.msi" UPGRADE_EXE_VERSION="$exe2v" bash scripts/msi-wine-test.sh "$msi" \
+  || fail "msiexec install/uninstall/reinstall/upgrade under wine (scripts/msi-wine-test.sh)"
+ok "MSI installed, uninstalled (data kept), reinstalled, upgraded in place to $v2 and refused a downgrade, by wine's msiexec"
 # ---- 8. a signed MSI: a throwaway code-signing certificate made here (a firm's real one is
 #      given the same way: make msi SIGN_PFX=... SIGN_PASS_FILE=...) -----------------------
 openssl req -x509 -newkey rsa:3072 -nodes -days 2 -subj "/CN=Dictum test code signing/O=Dictum test" \
