@@ -204,7 +204,13 @@ echo "$out" | grep -q 'not encrypted' || fail "no clear refusal of plain SQLite:
 KD="$work/wrongkey"; mkdir -p "$KD"; cp "$WD/dictum.db" "$KD/"; cp "$LD/master.key" "$KD/"
 out=$(win doctor --data "$(winpath "$KD")") && fail "doctor opened the database with the wrong master key: $out"
 echo "$out" | grep -qi 'wrong key' || fail "no clear wrong-key message: $out"
-ok "dictum.exe refuses an unencrypted SQLite file and a wrong master key, with clear messages"
+# The engine guard itself: a dictum linked against plain SQLite (mattn/go-sqlite3's bundled
+# amalgamation, no libsqlite3 tag) must refuse to create or open anything.
+GOFLAGS= CGO_ENABLED=1 "${GO:-go}" build -o "$work/dictum-plain-sqlite" ./cmd/dictum || fail "build a plain-SQLite dictum"
+out=$("$work/dictum-plain-sqlite" init --data "$work/plain-engine" 2>&1) && fail "a plain-SQLite build initialised a data dir: $out"
+echo "$out" | grep -q 'no database encryption is linked in' || fail "no clear refusal from a plain-SQLite build: $out"
+[ ! -e "$work/plain-engine/dictum.db" ] && [ ! -e "$work/plain-engine/master.key" ] || fail "the plain-SQLite build left files behind"
+ok "dictum.exe refuses an unencrypted SQLite file and a wrong master key; a plain-SQLite build refuses to run"
 
 # ---- 6. the Windows service under wine's Service Control Manager ----------------------
 EXE="$EXE" bash scripts/test-windows-service.sh || fail "the Windows service (scripts/test-windows-service.sh)"

@@ -57,6 +57,9 @@ func (e *cliEnv) cmdInit(args []string) int {
 		return e.fail("%v", err)
 	}
 	ctx := context.Background()
+	if _, _, err := store.Engine(); err != nil { // before anything is written
+		return e.fail("%v", err)
+	}
 	if _, err := os.Stat(cfg.DBPath()); err == nil {
 		return e.fail("%s is already initialised (database %s exists); nothing changed", cfg.DataDir, cfg.DBPath())
 	}

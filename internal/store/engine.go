@@ -58,26 +58,35 @@ func detectEngine() {
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 	ctx := context.Background()
-	var v string
-	if err := db.QueryRowContext(ctx, "PRAGMA cipher_version").Scan(&v); err == nil && strings.TrimSpace(v) != "" {
-		engineName, engineVer = EngineSQLCipher, strings.TrimSpace(v)
+	engineName, engineVer, engineErr = identifyEngine(func(q string) (string, error) {
+		var v string
+		err := db.QueryRowContext(ctx, q).Scan(&v)
+		return v, err
+	})
+	if engineName == EngineSQLCipher {
 		// SQLCipher's own stderr logging would print "hmac check failed" lines next to
 		// our clear wrong-key error.
 		_, _ = db.ExecContext(ctx, "PRAGMA cipher_log_level = NONE")
-		return
 	}
-	if err := db.QueryRowContext(ctx, "SELECT sqlite3mc_version()").Scan(&v); err == nil && v != "" {
-		// The engine must default to the SQLCipher scheme: a build left on its ChaCha20
-		// default would write files the Linux build cannot read.
-		var cipher string
-		if err := db.QueryRowContext(ctx, "PRAGMA cipher").Scan(&cipher); err != nil || !strings.EqualFold(cipher, "sqlcipher") {
-			engineErr = fmt.Errorf("%w: SQLite3 Multiple Ciphers defaults to cipher %q, not sqlcipher; rebuild with `make windows`", ErrNoCipher, cipher)
-			return
-		}
-		engineName, engineVer = EngineSQLite3MC, v
-		return
+}
+
+// identifyEngine names the engine from what it answers: SQLCipher has cipher_version;
+// SQLite3 Multiple Ciphers has sqlite3mc_version() and must default to the SQLCipher
+// scheme (a build left on its ChaCha20 default would write files the Linux build cannot
+// read); plain SQLite has neither and is refused.
+func identifyEngine(query func(string) (string, error)) (name, version string, err error) {
+	if v, err := query("PRAGMA cipher_version"); err == nil && strings.TrimSpace(v) != "" {
+		return EngineSQLCipher, strings.TrimSpace(v), nil
 	}
-	engineErr = ErrNoCipher
+	v, err := query("SELECT sqlite3mc_version()")
+	if err != nil || v == "" {
+		return "", "", ErrNoCipher
+	}
+	cipher, err := query("PRAGMA cipher")
+	if err != nil || !strings.EqualFold(cipher, "sqlcipher") {
+		return "", "", fmt.Errorf("%w: SQLite3 Multiple Ciphers defaults to cipher %q, not sqlcipher; rebuild with `make windows`", ErrNoCipher, cipher)
+	}
+	return EngineSQLite3MC, v, nil
 }
 
 // dsnCipherParams are URI parameters the engine needs before the key: SQLite3 Multiple

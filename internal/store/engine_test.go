@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -24,6 +25,35 @@ func TestEngineIsEncrypting(t *testing.T) {
 		t.Fatalf("Engine() = %q %q", name, ver)
 	}
 	t.Logf("engine: %s", EngineString())
+}
+
+// The guard: only an engine that writes SQLCipher 4 files is accepted.
+func TestIdentifyEngine(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		answers map[string]string // query -> answer; missing = error (no such pragma/function)
+		want    string
+		refused bool
+	}{
+		{"SQLCipher", map[string]string{"PRAGMA cipher_version": "4.6.1 community"}, EngineSQLCipher, false},
+		{"SQLite3MC in the SQLCipher scheme", map[string]string{"PRAGMA cipher_version": "", "SELECT sqlite3mc_version()": "SQLite3 Multiple Ciphers 2.4.0", "PRAGMA cipher": "sqlcipher"}, EngineSQLite3MC, false},
+		{"SQLite3MC left on ChaCha20", map[string]string{"SELECT sqlite3mc_version()": "SQLite3 Multiple Ciphers 2.4.0", "PRAGMA cipher": "chacha20"}, "", true},
+		{"SQLite3MC that cannot say its cipher", map[string]string{"SELECT sqlite3mc_version()": "SQLite3 Multiple Ciphers 2.4.0"}, "", true},
+		{"plain SQLite", map[string]string{"PRAGMA cipher_version": ""}, "", true},
+		{"plain SQLite, no rows", map[string]string{}, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name, _, err := identifyEngine(func(q string) (string, error) {
+				if v, ok := tc.answers[q]; ok {
+					return v, nil
+				}
+				return "", sql.ErrNoRows
+			})
+			if tc.refused != (err != nil) || tc.refused && !errors.Is(err, ErrNoCipher) || name != tc.want {
+				t.Fatalf("identifyEngine = %q, %v; want %q refused=%v", name, err, tc.want, tc.refused)
+			}
+		})
+	}
 }
 
 // exportSQL (the Windows engine's export) and ExportTo (sqlcipher_export on Linux) both
