@@ -35,6 +35,9 @@ if [ ! -f "$WINEPREFIX/.done" ]; then
   log "creating the wine prefix $WINEPREFIX"
   rm -rf "$WINEPREFIX"
   "$WINE" wineboot --init >/dev/null 2>&1 || true
+  # wineboot returns while the prefix's first start (services, registry) is still running: a
+  # service created before that ends is lost, so wait for the wineserver to go idle.
+  timeout 300 "$(dirname "$WINE")/wineserver" -w || true
   [ -d "$WINEPREFIX/drive_c/windows" ] || fail "wineboot did not create $WINEPREFIX"
   touch "$WINEPREFIX/.done"
 fi
