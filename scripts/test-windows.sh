@@ -209,7 +209,9 @@ out=$(win doctor --data "$(winpath "$KD")") && fail "doctor opened the database 
 echo "$out" | grep -qi 'wrong key' || fail "no clear wrong-key message: $out"
 # The engine guard itself: a dictum linked against plain SQLite (mattn/go-sqlite3's bundled
 # amalgamation, no libsqlite3 tag) must refuse to create or open anything.
-GOFLAGS= CGO_ENABLED=1 "${GO:-go}" build -o "$work/dictum-plain-sqlite" ./cmd/dictum || fail "build a plain-SQLite dictum"
+. scripts/whisper-src.sh
+GOFLAGS= CGO_ENABLED=1 CGO_CFLAGS="-I$CACHE/whisper-$WHISPER_VERSION/include -O2" CGO_LDFLAGS="-L$CACHE/whisper-$WHISPER_VERSION/lib" \
+  "${GO:-go}" build -o "$work/dictum-plain-sqlite" ./cmd/dictum || fail "build a plain-SQLite dictum"
 out=$("$work/dictum-plain-sqlite" init --data "$work/plain-engine" 2>&1) && fail "a plain-SQLite build initialised a data dir: $out"
 echo "$out" | grep -q 'no database encryption is linked in' || fail "no clear refusal from a plain-SQLite build: $out"
 [ ! -e "$work/plain-engine/dictum.db" ] && [ ! -e "$work/plain-engine/master.key" ] || fail "the plain-SQLite build left files behind"
