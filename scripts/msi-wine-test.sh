@@ -130,4 +130,4 @@ if [ "$fails" -gt 0 ]; then
   echo "msi-wine-test: $fails check(s) FAILED (installer logs were in $WINEPREFIX/drive_c)" >&2
   exit 1
 fi
-echo "msi-wine-test: $MSI: install, uninstall$([ "$DATA_CHECKS" = 1 ] && echo ', reinstall over kept data') passed under wine"
+echo "msi-wine-test: $MSI: install, uninstall$([ "$DATA_CHECKS" = 1 ] && echo ', reinstall over kept data')${UPGRADE_MSI:+, upgrade in place to $UPGRADE_MSI and a refused downgrade} passed under wine"
