@@ -34,6 +34,7 @@ import (
 	"dictum/internal/buildinfo"
 	"dictum/internal/config"
 	"dictum/internal/lifecycle"
+	"dictum/internal/platform"
 	"dictum/internal/store"
 	"dictum/internal/tlsca"
 	"dictum/internal/vault"
@@ -214,7 +215,7 @@ func (e *cliEnv) cmdMSIBackup(args []string) int {
 	// with the version that wrote it needs no old MSI.
 	if exe, err := os.Executable(); err == nil {
 		dst := filepath.Join(*to, "dictum-"+versionSlug()+filepath.Ext(exe))
-		if err := copyFile(exe, dst); err != nil {
+		if err := platform.CopyFile(exe, dst, 0o700); err != nil {
 			fmt.Fprintf(e.stderr, "dictum: warning: could not keep a copy of this dictum in %s: %v\n", dst, err)
 		} else {
 			fmt.Fprintf(e.stdout, "kept this version's program as %s\n", dst)
@@ -234,29 +235,6 @@ func versionSlug() string {
 		return "unknown"
 	}
 	return v
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp := dst + ".tmp"
-	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o700)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := out.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, dst)
 }
 
 // restorePointFile records, for the length of one install, the pre-upgrade backup and the
@@ -327,14 +305,14 @@ func (e *cliEnv) cmdMSIRollback(args []string) int {
 	bak := filepath.Join(tmp, filepath.Base(rp.Backup))
 	prog := filepath.Join(tmp, filepath.Base(rp.Program))
 	for src, dst := range map[string]string{rp.Backup: bak, rp.Program: prog} {
-		if err := copyFile(src, dst); err != nil {
+		if err := platform.CopyFile(src, dst, 0o700); err != nil {
 			return e.fail("msi-rollback: the data is left as the failed upgrade left it; restore %s by hand (docs/windows.md, Rolling back): %v", rp.Backup, err)
 		}
 	}
 	restoreArgs := []string{"restore", "--data", cfg.DataDir, "--force"}
 	if configExists && e.configPath != "" {
 		conf := filepath.Join(tmp, "dictum.toml")
-		if err := copyFile(e.configPath, conf); err != nil {
+		if err := platform.CopyFile(e.configPath, conf, 0o700); err != nil {
 			return e.fail("msi-rollback: %v", err)
 		}
 		restoreArgs = append(restoreArgs, "--config", conf)

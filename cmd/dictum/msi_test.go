@@ -1,6 +1,7 @@
 package main
 
 import (
+	"dictum/internal/platform"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -244,7 +245,7 @@ func copyTree(t *testing.T, src, dst string) {
 		if fi.IsDir() {
 			return os.MkdirAll(filepath.Join(dst, rel), 0o700)
 		}
-		return copyFile(p, filepath.Join(dst, rel))
+		return platform.CopyFile(p, filepath.Join(dst, rel), 0o700)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -51,3 +51,29 @@ func TestFreeBytes(t *testing.T) {
 		t.Fatal("FreeBytes of a missing directory: want an error")
 	}
 }
+
+func TestCopyFile(t *testing.T) {
+	dir := tempDir(t)
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	if err := os.WriteFile(src, []byte("new content"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := CopyFile(src, dst, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(dst); err != nil || string(b) != "new content" {
+		t.Fatalf("dst = %q, %v", b, err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+		t.Fatalf("a temp file was left behind: %v", ents)
+	}
+	if err := CopyFile(filepath.Join(dir, "missing"), dst, 0o644); err == nil {
+		t.Fatal("copying a missing file: want an error")
+	}
+	if b, _ := os.ReadFile(dst); string(b) != "new content" {
+		t.Fatalf("a failed copy changed dst: %q", b)
+	}
+}

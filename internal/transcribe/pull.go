@@ -278,7 +278,7 @@ func Import(src, dir string) (string, error) {
 	if sameFile(src, dst) {
 		return dst, nil
 	}
-	if err := copyFileAtomic(src, dst); err != nil {
+	if err := platform.CopyFile(src, dst, 0o644); err != nil {
 		return "", fmt.Errorf("import %s: %w", src, err)
 	}
 	return dst, nil
@@ -288,37 +288,4 @@ func sameFile(a, b string) bool {
 	sa, err1 := os.Stat(a)
 	sb, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
-}
-
-func copyFileAtomic(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".import-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return err
-	}
-	syncDir(filepath.Dir(dst))
-	return nil
 }
