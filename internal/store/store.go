@@ -190,7 +190,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // that it runs the SQLCipher scheme (SQLite3 Multiple Ciphers) or answers cipher_version
 // (SQLCipher).
 func (s *Store) CipherVersion(ctx context.Context) (string, error) {
-	name, ver, err := Engine()
+	name, _, err := Engine()
 	if err != nil {
 		return "", err
 	}
@@ -208,7 +208,7 @@ func (s *Store) CipherVersion(ctx context.Context) (string, error) {
 	if name == EngineSQLCipher {
 		return v, nil
 	}
-	return ver + " (SQLCipher 4 scheme)", nil
+	return EngineString(), nil
 }
 
 // IntegrityCheck runs PRAGMA integrity_check and cipher_integrity_check.
